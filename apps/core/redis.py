@@ -1,0 +1,19 @@
+"""The process-wide Redis client (one connection pool per process; redis-py re-creates it after fork)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import redis
+from django.conf import settings
+
+
+@lru_cache(maxsize=1)
+def get_redis() -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=2.0,
+        socket_connect_timeout=1.0,
+        health_check_interval=30,
+        max_connections=64,
+    )

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.permissions import IsStaff
+from apps.indexes import selectors, services
+from apps.indexes.models import IndexJob
+from apps.indexes.registry import get_spec
+
+
+def _known(name: str) -> str:
+    try:
+        get_spec(name)
+    except KeyError as exc:
+        raise NotFound(str(exc.args[0])) from None
+    return name
+
+
+class IndexListView(APIView):
+    permission_classes = [IsStaff]
+
+    def get(self, request: Request) -> Response:
+        return Response(selectors.list_indexes())
+
+
+class IndexDetailView(APIView):
+    permission_classes = [IsStaff]
+
+    def get(self, request: Request, name: str) -> Response:
+        return Response(selectors.describe_index(services.ensure_vector_index(_known(name))))
+
+    @extend_schema(parameters=[OpenApiParameter("confirm", str, description="the index name; required for workers")])
+    def delete(self, request: Request, name: str) -> Response:
+        index = services.reset_index(_known(name), confirm=request.query_params.get("confirm"))
+        return Response(selectors.describe_index(index))
+
+
+class IndexRebuildView(APIView):
+    permission_classes = [IsStaff]
+
+    def post(self, request: Request, name: str) -> Response:
+        job = services.start_rebuild(_known(name), actor=request.user.get_username())
+        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+
+
+class IndexReembedView(APIView):
+    permission_classes = [IsStaff]
+
+    def post(self, request: Request, name: str) -> Response:
+        job = services.start_reembed(_known(name), actor=request.user.get_username())
+        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+
+
+class IndexJobView(APIView):
+    permission_classes = [IsStaff]
+
+    def get(self, request: Request, job_id: int) -> Response:
+        job = IndexJob.objects.select_related("index").filter(pk=job_id).first()
+        if job is None:
+            raise NotFound(f"No index job {job_id}.")
+        return Response(selectors.describe_job(job))

@@ -1,0 +1,31 @@
+"""The process's embedder and embedding cache, built once from settings.
+
+The providers themselves (apps.providers) are plain Python; this is where Django's settings meet them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+
+from apps.core.redis import get_redis
+from apps.providers.embedding_cache import EmbeddingCache
+from apps.providers.embeddings import Embedder, build_embedder
+
+
+@lru_cache(maxsize=1)
+def get_embedder() -> Embedder:
+    return build_embedder(
+        settings.EMBEDDING_PROVIDER,
+        dim=settings.EMBEDDING_DIM,
+        ollama_url=settings.OLLAMA_URL,
+        openai_base_url=settings.OPENAI_BASE_URL,
+        openai_api_key=settings.OPENAI_API_KEY or None,
+        model=settings.EMBEDDING_MODEL or None,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_embedding_cache() -> EmbeddingCache:
+    return EmbeddingCache(get_embedder(), get_redis(), ttl_s=settings.EMBEDDING_CACHE_TTL_S)

@@ -1,0 +1,53 @@
+from django.db import models
+
+from apps.indexes.choices import IndexJobKind, IndexState, JobStatus
+
+
+class VectorIndex(models.Model):
+    """Registry row of one vector index (SPEC §3.4). `version` is bumped by every write batch, reset
+    and rebuild; result caches key on it, so no cached result survives a change of the data."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    table = models.CharField(max_length=128)
+    column = models.CharField(max_length=64)
+    index_name = models.CharField(max_length=128)
+    dim = models.PositiveIntegerField()
+    metric = models.CharField(max_length=16, default="cosine")
+    hnsw_m = models.PositiveIntegerField(default=16)
+    hnsw_ef_construction = models.PositiveIntegerField(default=64)
+    version = models.BigIntegerField(default=0)
+    state = models.CharField(max_length=16, choices=IndexState.choices, default=IndexState.READY)
+    last_reset_at = models.DateTimeField(null=True, blank=True)
+    last_rebuilt_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "vector index"
+        verbose_name_plural = "vector indexes"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IndexJob(models.Model):
+    """A rebuild or re-embed run: the Celery task updates this row, the API and admin read it."""
+
+    index = models.ForeignKey(VectorIndex, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=16, choices=IndexJobKind.choices)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    task_id = models.CharField(max_length=64, blank=True)
+    progress = models.FloatField(default=0.0)
+    rows_done = models.BigIntegerField(default=0)
+    rows_total = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.index_id} #{self.pk}"

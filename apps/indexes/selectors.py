@@ -1,0 +1,71 @@
+"""Reads of the vector index registry, with live stats from PostgreSQL's catalogs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from apps.core.redis import get_redis
+from apps.indexes.models import IndexJob, VectorIndex
+from apps.indexes.services import _VERSION_KEY, ensure_all_vector_indexes, ensure_vector_index
+
+
+def index_version(name: str) -> int:
+    """The current version, from Redis (a sub-millisecond read on the search path), else the database."""
+    try:
+        cached = get_redis().get(_VERSION_KEY.format(name=name))
+        if cached is not None:
+            return int(cached)
+    except Exception:
+        pass
+    return ensure_vector_index(name).version
+
+
+def _stats(index: VectorIndex) -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{index.table}"')
+        rows = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT coalesce(pg_total_relation_size(to_regclass(%s)), 0), coalesce(pg_relation_size(to_regclass(%s)), 0)",
+            [index.table, index.index_name],
+        )
+        table_bytes, index_bytes = cursor.fetchone()
+    return {"rows": rows, "size_bytes": int(index_bytes), "table_size_bytes": int(table_bytes)}
+
+
+def describe_index(index: VectorIndex) -> dict[str, Any]:
+    last_job = IndexJob.objects.filter(index=index).order_by("-created_at").first()
+    return {
+        "name": index.name,
+        "dim": index.dim,
+        "metric": index.metric,
+        **_stats(index),
+        "hnsw": {"m": index.hnsw_m, "ef_construction": index.hnsw_ef_construction},
+        "version": index.version,
+        "state": index.state,
+        "last_reset_at": index.last_reset_at,
+        "last_rebuilt_at": index.last_rebuilt_at,
+        "last_job": None if last_job is None else describe_job(last_job),
+    }
+
+
+def list_indexes() -> list[dict[str, Any]]:
+    return [describe_index(index) for index in ensure_all_vector_indexes()]
+
+
+def describe_job(job: IndexJob) -> dict[str, Any]:
+    return {
+        "job_id": job.pk,
+        "index": job.index_id and job.index.name,
+        "kind": job.kind,
+        "status": job.status,
+        "task_id": job.task_id,
+        "progress": job.progress,
+        "rows_done": job.rows_done,
+        "rows_total": job.rows_total,
+        "error": job.error,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }

@@ -1,0 +1,202 @@
+"""Writes on vector indexes: registration, version bumps, reset, rebuild and re-embed (SPEC §3.4, §4.9).
+
+The table is the source of truth and the HNSW index is derived from it: a reset empties the table and
+leaves a working empty index; a rebuild re-derives the index with REINDEX CONCURRENTLY, so searches
+keep working; a re-embed recomputes the vectors from each row's text with the current provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.core.api.errors import BadRequest, Conflict
+from apps.core.redis import get_redis
+from apps.indexes.choices import IndexJobKind, IndexState, JobStatus
+from apps.indexes.models import IndexJob, VectorIndex
+from apps.indexes.registry import all_specs, get_spec
+
+logger = logging.getLogger(__name__)
+
+_VERSION_KEY = "lh:index-version:{name}"
+
+
+def ensure_vector_index(name: str) -> VectorIndex:
+    """The registry row of a registered index, created on first use."""
+    spec = get_spec(name)
+    model = spec.model()
+    index, _ = VectorIndex.objects.get_or_create(
+        name=name,
+        defaults={
+            "table": model._meta.db_table,
+            "column": spec.column,
+            "index_name": spec.index_name,
+            "dim": model._meta.get_field(spec.column).dimensions,
+            "hnsw_m": settings.HNSW_M,
+            "hnsw_ef_construction": settings.HNSW_EF_CONSTRUCTION,
+        },
+    )
+    return index
+
+
+def ensure_all_vector_indexes() -> list[VectorIndex]:
+    return [ensure_vector_index(spec.name) for spec in all_specs()]
+
+
+def bump_index_version(name: str) -> int:
+    """Bump the version inside the caller's transaction (call it last: it takes the registry row lock,
+    which also serializes writers with a reset) and publish it to Redis once committed."""
+    ensure_vector_index(name)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE indexes_vectorindex SET version = version + 1, updated_at = now() WHERE name = %s RETURNING version",
+            [name],
+        )
+        version = cursor.fetchone()[0]
+    transaction.on_commit(lambda: _publish_version(name, version))
+    return version
+
+
+def _publish_version(name: str, version: int) -> None:
+    # Only ever move the cached version forward, whatever order concurrent commits publish in.
+    try:
+        get_redis().eval(
+            "local v = tonumber(redis.call('GET', KEYS[1]) or '-1') "
+            "if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1]) end return 1",
+            1,
+            _VERSION_KEY.format(name=name),
+            version,
+        )
+    except Exception:  # the database stays authoritative; readers fall back to it
+        logger.warning("could not publish %s index version to redis", name, exc_info=True)
+
+
+def reset_index(name: str, *, confirm: str | None = None) -> VectorIndex:
+    """Empty the index's table, leaving a working empty HNSW index; safe under concurrent writes.
+
+    TRUNCATE waits for in-flight inserts and blocks new ones until commit; the version bump comes after
+    it (same lock order as writers: table, then registry row), so writers whose version is above the
+    reset's version are exactly the rows that survive.
+    """
+    spec = get_spec(name)
+    if spec.reset_needs_confirmation and confirm != name:
+        raise BadRequest(
+            f"Resetting {name!r} deletes its data; repeat the index name to confirm (confirm={name}).",
+            code="confirmation_required",
+            fields={"confirm": [f"must be {name!r}"]},
+        )
+    index = ensure_vector_index(name)
+    if index.state != IndexState.READY:
+        raise Conflict(f"Index {name!r} is busy ({index.state}); try again when it is ready.", code="index_busy")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f'TRUNCATE TABLE "{index.table}"')
+        bump_index_version(name)
+        VectorIndex.objects.filter(name=name).update(last_reset_at=timezone.now())
+    index.refresh_from_db()
+    return index
+
+
+def _start_job(name: str, kind: str, actor: str) -> IndexJob:
+    from apps.indexes import tasks
+
+    index = ensure_vector_index(name)
+    with transaction.atomic():
+        locked = VectorIndex.objects.select_for_update().get(pk=index.pk)
+        if locked.state != IndexState.READY or locked.jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
+            raise Conflict(f"Index {name!r} already has a job running; try again when it is ready.", code="index_busy")
+        job = IndexJob.objects.create(index=locked, kind=kind, created_by=actor)
+        task = tasks.rebuild_index_task if kind == IndexJobKind.REBUILD else tasks.reembed_index_task
+        transaction.on_commit(lambda: _dispatch(job.pk, task))
+    job.refresh_from_db()
+    return job
+
+
+def _dispatch(job_id: int, task) -> None:
+    result = task.delay(job_id)
+    IndexJob.objects.filter(pk=job_id).update(task_id=result.id)
+
+
+def start_rebuild(name: str, *, actor: str = "") -> IndexJob:
+    return _start_job(name, IndexJobKind.REBUILD, actor)
+
+
+def start_reembed(name: str, *, actor: str = "") -> IndexJob:
+    spec = get_spec(name)
+    if spec.reembed is None:
+        raise BadRequest(f"Index {name!r} cannot be re-embedded.", code="not_supported")
+    index = ensure_vector_index(name)
+    if index.dim != settings.EMBEDDING_DIM:
+        raise BadRequest(
+            f"EMBEDDING_DIM is {settings.EMBEDDING_DIM} but index {name!r} stores {index.dim}-dim vectors; "
+            "changing the dimension needs a reset and a fresh ingest.",
+            code="dimension_mismatch",
+        )
+    return _start_job(name, IndexJobKind.REEMBED, actor)
+
+
+def _run_job(job_id: int, state: str, work) -> IndexJob:
+    job = IndexJob.objects.select_related("index").get(pk=job_id)
+    if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return job  # already finished (a redelivered task): nothing to do
+    IndexJob.objects.filter(pk=job_id).update(status=JobStatus.RUNNING, started_at=timezone.now())
+    VectorIndex.objects.filter(pk=job.index_id).update(state=state)
+    try:
+        work(job)
+    except Exception as exc:
+        logger.exception("index job %s failed", job_id)
+        IndexJob.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error=str(exc)[:4000], finished_at=timezone.now())
+    else:
+        IndexJob.objects.filter(pk=job_id).update(status=JobStatus.SUCCEEDED, progress=100.0, finished_at=timezone.now())
+    finally:
+        VectorIndex.objects.filter(pk=job.index_id).update(state=IndexState.READY)
+    job.refresh_from_db()
+    return job
+
+
+def run_rebuild(job_id: int) -> IndexJob:
+    """REINDEX INDEX CONCURRENTLY: the old index serves searches until the new one is swapped in."""
+
+    def work(job: IndexJob) -> None:
+        index = job.index
+        with connection.cursor() as cursor:
+            # The 768-dim vectors live out of line (TOAST), which leaves the heap under PostgreSQL's
+            # minimum size for a parallel scan; allowing it halves the HNSW build on 2 cores.
+            cursor.execute("SET maintenance_work_mem = %s", [settings.PG_BUILD_MAINTENANCE_WORK_MEM])
+            cursor.execute("SET min_parallel_table_scan_size = 0")
+            cursor.execute(f'REINDEX INDEX CONCURRENTLY "{index.index_name}"')
+            cursor.execute("RESET min_parallel_table_scan_size")
+            cursor.execute("RESET maintenance_work_mem")
+        with transaction.atomic():
+            bump_index_version(index.name)
+            VectorIndex.objects.filter(pk=index.pk).update(last_rebuilt_at=timezone.now())
+
+    return _run_job(job_id, IndexState.REBUILDING, work)
+
+
+def run_reembed(job_id: int, *, batch_size: int = 1000) -> IndexJob:
+    """Recompute every row's vector with the current provider, in primary-key batches with progress."""
+
+    def work(job: IndexJob) -> None:
+        spec = get_spec(job.index.name)
+        model = spec.model()
+        total = model.objects.count()
+        IndexJob.objects.filter(pk=job.pk).update(rows_total=total)
+        done, last_pk, started = 0, 0, time.monotonic()
+        while True:
+            pks = list(model.objects.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not pks:
+                break
+            with transaction.atomic():
+                spec.reembed(pks)
+                bump_index_version(spec.name)
+            done += len(pks)
+            last_pk = pks[-1]
+            IndexJob.objects.filter(pk=job.pk).update(rows_done=done, progress=round(100.0 * done / max(total, 1), 2))
+        logger.info("re-embedded %s rows of %s in %.1fs", done, spec.name, time.monotonic() - started)
+
+    return _run_job(job_id, IndexState.REEMBEDDING, work)

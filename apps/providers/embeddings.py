@@ -1,0 +1,519 @@
+"""Embedding providers behind one interface: `Embedder.embed(texts) -> float32[n, dim]`.
+
+`hash` is the offline default (no model download, deterministic everywhere); `ollama` and `openai`
+call a model server; `sentence-transformers` is an optional extra. `build_embedder` turns settings
+into an embedder, and `profile_text` is the one definition of the text embedded for a worker.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.feature_extraction.text import HashingVectorizer, strip_accents_unicode
+
+from apps.providers.errors import ProviderError, ProviderResponseError
+from apps.providers.http import (
+    PerProcessClient,
+    PostResult,
+    display_url,
+    normalise_base_url,
+    post_json,
+)
+
+DEFAULT_OLLAMA_MODEL = "nomic-embed-text"
+# An OpenAI-compatible server is usually Ollama or vLLM serving a local model; nomic-embed-text
+# matches the default EMBEDDING_DIM of 768 (OpenAI's own text-embedding-3-* models do not).
+DEFAULT_OPENAI_MODEL = "nomic-embed-text"
+DEFAULT_SENTENCE_TRANSFORMERS_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+EMBEDDING_PROVIDERS = ("hash", "ollama", "openai", "sentence-transformers")
+
+
+class Embedder(ABC):
+    """Turns texts into float32 vectors of a fixed dimension.
+
+    `key` ("provider/model/dim") identifies the vector space: it goes into cache keys and into
+    `Worker.embedding_model`, so vectors from different spaces are never mixed.
+    """
+
+    name: str
+    model: str
+    dim: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}/{self.model}/{self.dim}"
+
+    @abstractmethod
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed `texts` in order; returns a C-contiguous float32 array of shape [len(texts), dim]."""
+
+    def close(self) -> None:
+        """Release connections; the embedder stays usable (it reconnects on demand)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.key}>"
+
+
+# --------------------------------------------------------------------------------------------------
+# hash: signed feature hashing, offline and deterministic
+# --------------------------------------------------------------------------------------------------
+
+# Section labels and the experience phrase occur in every profile: they carry no information and
+# would only dilute the words that distinguish profiles, so they are dropped before hashing.
+_BOILERPLATE = re.compile(r"\b(?:skills|certifications|shifts)\s*:|\byears?\s+(?:of\s+)?experience\b")
+# The profile's first section label ends the head sentence "{role} in {city}, {state}.".
+_FIRST_SECTION_LABEL = re.compile(r"\b(?:skills|certifications|shifts)\s*:")
+# Punctuation separates tokens, but hyphens stay inside them ("osha-10", "e-commerce").
+_NON_TOKEN = re.compile(r"[^\w\-]+")
+# Small, hand-picked on purpose: sklearn's English list also drops words that matter here
+# ("fire", "front", "back", "call", "full", "part").
+_STOP_WORDS = frozenset(
+    "a an and are as at be by for from has have i in is it its my of on or our the to was we with "
+    "who".split()
+)
+_CHUNK = 4096  # texts per internal batch: bounds the float64 scratch memory to ~25 MB at dim 768
+
+
+class HashEmbedder(Embedder):
+    """Signed feature hashing of word unigrams + bigrams and character 3–5-grams (char_wb).
+
+    Per text: lowercase, strip accents, drop profile boilerplate and stop words; hash word features
+    and char n-grams into `dim` signed buckets with scikit-learn's murmurhash3 (seed 0 — the same
+    on every process and machine, unlike Python's `hash()`); sublinear tf (1 + log|x|) per block;
+    L2-normalise each block, mix them with equal weight, L2-normalise the result.
+
+    Weighting: in a profile the head sentence before the first section label — role, city and
+    state — counts HEAD_WEIGHT times, because the order a coordinator fills is mostly "which role,
+    where"; skills and bio words still count, once. Queries have no section label, so every word of
+    a query counts the same. Char n-grams make "forklift" match "forklifts" and typos; word bigrams
+    make "forklift operator" more than two loose words.
+
+    Speed: char_wb n-grams are hashed once per distinct token of each internal batch (profile
+    vocabularies repeat heavily) and summed through a sparse token-count matrix. This is exactly
+    what HashingVectorizer(analyzer="char_wb") computes over the whole text — char_wb never lets an
+    n-gram cross a word boundary — at a fraction of the Python work.
+
+    An empty (or all-boilerplate) text embeds to the zero vector. Bump `model` whenever the output
+    changes, so caches and stored `embedding_model` values stop matching.
+    """
+
+    name = "hash"
+    model = "hash-v1"
+    HEAD_WEIGHT = 3.0
+    WORD_BLOCK_WEIGHT = 0.5  # the char block gets the rest
+
+    def __init__(self, dim: int = 768) -> None:
+        if dim < 16:
+            raise ValueError(f"HashEmbedder dim must be >= 16, got {dim}")
+        self.dim = dim
+        self._word_hasher = FeatureHasher(n_features=dim, input_type="string", alternate_sign=True)
+        self._char_hasher = HashingVectorizer(
+            analyzer="char_wb",
+            ngram_range=(3, 5),
+            n_features=dim,
+            alternate_sign=True,
+            norm=None,
+            lowercase=False,  # already lowercased and accent-stripped by _weighted_token_runs
+            dtype=np.float64,
+        )
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), _CHUNK):
+            out[start : start + _CHUNK] = self._embed_chunk(texts[start : start + _CHUNK])
+        return out
+
+    def _embed_chunk(self, texts: list[str]) -> np.ndarray:
+        word_vocab: dict[str, int] = {}  # dicts, not sets: insertion order keeps runs deterministic
+        token_vocab: dict[str, int] = {}
+        word_cols: list[int] = []
+        word_vals: list[float] = []
+        word_indptr = [0]
+        token_cols: list[int] = []
+        token_vals: list[float] = []
+        token_indptr = [0]
+        for text in texts:
+            for tokens, weight in _weighted_token_runs(text, self.HEAD_WEIGHT):
+                previous = None
+                for token in tokens:
+                    token_cols.append(token_vocab.setdefault(token, len(token_vocab)))
+                    token_vals.append(weight)
+                    word_cols.append(word_vocab.setdefault(token, len(word_vocab)))
+                    word_vals.append(weight)
+                    if previous is not None:
+                        bigram = f"{previous} {token}"
+                        word_cols.append(word_vocab.setdefault(bigram, len(word_vocab)))
+                        word_vals.append(weight)
+                    previous = token
+            word_indptr.append(len(word_cols))
+            token_indptr.append(len(token_cols))
+
+        n = len(texts)
+        mixed = np.zeros((n, self.dim), dtype=np.float64)
+        blocks = (
+            (word_vocab, word_cols, word_vals, word_indptr,
+             lambda vocab: self._word_hasher.transform([[feature] for feature in vocab]),
+             self.WORD_BLOCK_WEIGHT),
+            (token_vocab, token_cols, token_vals, token_indptr,
+             lambda vocab: self._char_hasher.transform(list(vocab)),
+             1.0 - self.WORD_BLOCK_WEIGHT),
+        )
+        for vocab, cols, vals, indptr, hash_vocab, block_weight in blocks:
+            if not vocab:
+                continue
+            counts = sp.csr_matrix((vals, cols, indptr), shape=(n, len(vocab)), dtype=np.float64)
+            hashed = (counts @ hash_vocab(vocab)).tocsr()
+            mixed += block_weight * _sublinear_unit_rows(hashed)
+        norms = np.linalg.norm(mixed, axis=1, keepdims=True)
+        np.divide(mixed, norms, out=mixed, where=norms > 0)
+        return mixed.astype(np.float32)
+
+
+def _weighted_token_runs(text: str, head_weight: float) -> list[tuple[list[str], float]]:
+    """Normalised tokens of `text` in runs sharing one weight (bigrams never cross runs)."""
+    text = strip_accents_unicode(text.lower())
+    label = _FIRST_SECTION_LABEL.search(text)
+    if label and label.start() > 0:
+        runs = [(text[: label.start()], head_weight), (text[label.start() :], 1.0)]
+    else:
+        runs = [(text, 1.0)]
+    result = []
+    for run, weight in runs:
+        tokens = []
+        for raw in _NON_TOKEN.sub(" ", _BOILERPLATE.sub(" ", run)).split():
+            token = raw.strip("-")
+            if len(token) >= 2 and token not in _STOP_WORDS:
+                tokens.append(token)
+        if tokens:
+            result.append((tokens, weight))
+    return result
+
+
+def _sublinear_unit_rows(matrix: sp.csr_matrix) -> np.ndarray:
+    """sign(x)·(1 + log|x|) on the non-zeros, then each row scaled to unit L2 norm (dense)."""
+    matrix.eliminate_zeros()  # signed hashing can cancel a bucket to exactly 0; log(0) is -inf
+    data = matrix.data
+    matrix.data = np.sign(data) * (1.0 + np.log(np.abs(data)))
+    dense = matrix.toarray()
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    np.divide(dense, norms, out=dense, where=norms > 0)
+    return dense
+
+
+# --------------------------------------------------------------------------------------------------
+# HTTP embedders
+# --------------------------------------------------------------------------------------------------
+
+
+class _HTTPEmbedder(Embedder):
+    """Batching, retries and response checks shared by the model-server embedders."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str,
+        dim: int,
+        timeout: float,
+        batch_size: int,
+        retries: int,
+        backoff_s: float,
+    ) -> None:
+        self.base_url = normalise_base_url(base_url)
+        self.model = model
+        self.dim = dim
+        self.timeout = timeout
+        self.batch_size = max(1, batch_size)
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self._client = PerProcessClient(timeout=timeout)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            out[start : start + len(batch)] = self._embed_batch(batch)
+        return out
+
+    @abstractmethod
+    def _embed_batch(self, batch: list[str]) -> np.ndarray: ...
+
+    def _post(
+        self, path: str, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> PostResult:
+        return post_json(
+            self._client.get(),
+            f"{self.base_url}{path}",
+            payload,
+            headers=headers,
+            retries=self.retries,
+            backoff_s=self.backoff_s,
+        )
+
+    def _as_matrix(self, vectors: Any, expected: int, url: str) -> np.ndarray:
+        """Check the server returned `expected` vectors of `self.dim` numbers each."""
+        if not isinstance(vectors, list) or len(vectors) != expected:
+            got = len(vectors) if isinstance(vectors, list) else type(vectors).__name__
+            raise ProviderResponseError(
+                f"{url} returned {got} embeddings for {expected} inputs", url=url
+            )
+        for vector in vectors:
+            if not isinstance(vector, list) or len(vector) != self.dim:
+                got = len(vector) if isinstance(vector, list) else type(vector).__name__
+                raise ProviderResponseError(
+                    f"{url} model {self.model!r} returned {got}-dimensional embeddings, "
+                    f"expected {self.dim} (check EMBEDDING_DIM and the model)",
+                    url=url,
+                )
+        try:
+            matrix = np.asarray(vectors, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ProviderResponseError(f"{url} returned non-numeric embeddings", url=url) from exc
+        if not np.isfinite(matrix).all():
+            raise ProviderResponseError(f"{url} returned NaN or infinite embeddings", url=url)
+        return matrix
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __repr__(self) -> str:  # never show credentials: only the key and the server
+        return f"<{type(self).__name__} {self.key} at {display_url(self.base_url)}>"
+
+
+class OllamaEmbedder(_HTTPEmbedder):
+    """Ollama's native API: POST {base}/api/embed {"model", "input": [...]} → {"embeddings"}."""
+
+    name = "ollama"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str = DEFAULT_OLLAMA_MODEL,
+        dim: int = 768,
+        timeout: float = 30.0,
+        batch_size: int = 64,
+        *,
+        retries: int = 3,
+        backoff_s: float = 0.25,
+    ) -> None:
+        super().__init__(
+            base_url, model=model, dim=dim, timeout=timeout, batch_size=batch_size,
+            retries=retries, backoff_s=backoff_s,
+        )
+
+    def _embed_batch(self, batch: list[str]) -> np.ndarray:
+        result = self._post("/api/embed", {"model": self.model, "input": batch})
+        url = f"{self.base_url}/api/embed"
+        return self._as_matrix(result.json.get("embeddings"), len(batch), url)
+
+
+class OpenAIEmbedder(_HTTPEmbedder):
+    """Any OpenAI-compatible server: POST {base}/v1/embeddings {"model", "input": [...]}.
+
+    `request_dimensions=True` also sends {"dimensions": dim}, for models that can shorten their
+    vectors (OpenAI text-embedding-3-*); off by default because other servers reject the field.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        model: str = DEFAULT_OPENAI_MODEL,
+        dim: int = 768,
+        timeout: float = 30.0,
+        batch_size: int = 64,
+        *,
+        retries: int = 3,
+        backoff_s: float = 0.25,
+        request_dimensions: bool = False,
+    ) -> None:
+        super().__init__(
+            normalise_base_url(base_url, strip_v1=True), model=model, dim=dim, timeout=timeout,
+            batch_size=batch_size, retries=retries, backoff_s=backoff_s,
+        )
+        self._api_key = api_key or None
+        self.request_dimensions = request_dimensions
+
+    def _embed_batch(self, batch: list[str]) -> np.ndarray:
+        payload: dict[str, Any] = {"model": self.model, "input": batch}
+        if self.request_dimensions:
+            payload["dimensions"] = self.dim
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else None
+        result = self._post("/v1/embeddings", payload, headers)
+        url = f"{self.base_url}/v1/embeddings"
+        data = result.json.get("data")
+        if not isinstance(data, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("index"), int) for item in data
+        ):
+            raise ProviderResponseError(f"{url} answered without a data[].index list", url=url)
+        # The API does not promise input order: place each vector by its index.
+        ordered = sorted(data, key=lambda item: item["index"])
+        if [item["index"] for item in ordered] != list(range(len(batch))):
+            raise ProviderResponseError(
+                f"{url} returned indexes {[item['index'] for item in ordered][:10]} "
+                f"for {len(batch)} inputs",
+                url=url,
+            )
+        return self._as_matrix([item.get("embedding") for item in ordered], len(batch), url)
+
+
+class SentenceTransformersEmbedder(Embedder):
+    """A locally installed sentence-transformers model (optional extra, not installed by default)."""
+
+    name = "sentence-transformers"
+
+    def __init__(
+        self,
+        model_name: str = DEFAULT_SENTENCE_TRANSFORMERS_MODEL,
+        *,
+        dim: int | None = None,
+        device: str | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer  # optional dependency
+        except ImportError as exc:
+            raise ProviderError(
+                "EMBEDDING_PROVIDER=sentence-transformers needs the optional package: "
+                "pip install sentence-transformers (plus a locally available model such as "
+                f"{DEFAULT_SENTENCE_TRANSFORMERS_MODEL!r}), or use EMBEDDING_PROVIDER=hash"
+            ) from exc
+        try:
+            self._model = SentenceTransformer(model_name, device=device)
+        except Exception as exc:  # the library raises OSError, ValueError, HF hub errors...
+            raise ProviderError(f"cannot load sentence-transformers model {model_name!r}: {exc}") from exc
+        self.model = model_name
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        if dim is not None and dim != self.dim:
+            raise ProviderError(
+                f"sentence-transformers model {model_name!r} produces {self.dim}-dimensional "
+                f"vectors, but EMBEDDING_DIM is {dim}"
+            )
+        self.batch_size = batch_size
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def build_embedder(
+    provider: str,
+    *,
+    dim: int,
+    ollama_url: str | None = None,
+    openai_base_url: str | None = None,
+    openai_api_key: str | None = None,
+    model: str | None = None,
+    timeout: float = 30.0,
+    batch_size: int = 64,
+    retries: int = 3,
+) -> Embedder:
+    """The embedder for EMBEDDING_PROVIDER; `model=None` picks the provider's default.
+
+    Raises ValueError for an unknown provider or a missing URL (the settings layer turns that into
+    ImproperlyConfigured), ProviderError when an optional package or model is missing.
+    """
+    kind = (provider or "").strip().lower().replace("_", "-")
+    if kind == "hash":
+        if model not in (None, "", HashEmbedder.model):
+            raise ValueError(f"the hash embedder has no model {model!r} (it is {HashEmbedder.model!r})")
+        return HashEmbedder(dim=dim)
+    if kind == "ollama":
+        if not ollama_url:
+            raise ValueError("EMBEDDING_PROVIDER=ollama needs OLLAMA_URL")
+        return OllamaEmbedder(
+            ollama_url, model=model or DEFAULT_OLLAMA_MODEL, dim=dim, timeout=timeout,
+            batch_size=batch_size, retries=retries,
+        )
+    if kind == "openai":
+        if not openai_base_url:
+            raise ValueError("EMBEDDING_PROVIDER=openai needs OPENAI_BASE_URL")
+        return OpenAIEmbedder(
+            openai_base_url, api_key=openai_api_key, model=model or DEFAULT_OPENAI_MODEL, dim=dim,
+            timeout=timeout, batch_size=batch_size, retries=retries,
+        )
+    if kind == "sentence-transformers":
+        return SentenceTransformersEmbedder(model or DEFAULT_SENTENCE_TRANSFORMERS_MODEL, dim=dim)
+    raise ValueError(
+        f"unknown embedding provider {provider!r}; expected one of {', '.join(EMBEDDING_PROVIDERS)}"
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Worker profile text
+# --------------------------------------------------------------------------------------------------
+
+
+def profile_text(worker: Mapping[str, Any]) -> str:
+    """The text embedded for a worker (SPEC §4.2):
+    "{role} in {city}, {state}. Skills: a, b. Certifications: c. Shifts: night. {n} years
+    experience. {bio}" — parts the worker lacks are left out, never rendered empty.
+
+    Changing this function changes every worker's embedding: bump HashEmbedder.model with it.
+    """
+    role = _clean(worker.get("role")).replace("_", " ")
+    location = ", ".join(part for part in (_clean(worker.get("city")), _clean(worker.get("state"))) if part)
+    sentences = []
+    if role and location:
+        sentences.append(f"{role} in {location}.")
+    elif role or location:
+        sentences.append(f"{role or location}.")
+    for label, field in (
+        ("Skills", "skills"),
+        ("Certifications", "certifications"),
+        ("Shifts", "shift_preference"),
+    ):
+        items = _items(worker.get(field))
+        if items:
+            sentences.append(f"{label}: {', '.join(items)}.")
+    years = _whole_number(worker.get("years_experience"))
+    if years is not None:
+        sentences.append(f"{years} year{'' if years == 1 else 's'} experience.")
+    bio = _clean(worker.get("bio"))
+    if bio:
+        sentences.append(bio)
+    return " ".join(sentences)
+
+
+def _clean(value: Any) -> str:
+    if value is None:
+        return ""
+    return " ".join(str(value).split())
+
+
+def _items(value: Any) -> list[str]:
+    """List fields arrive as lists from the database and as "a;b" strings from raw CSV rows."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(";")
+    elif not isinstance(value, Iterable):
+        value = [value]
+    items = (_clean(item).rstrip(".").strip() for item in value)
+    return [item for item in items if item]
+
+
+def _whole_number(value: Any) -> int | None:
+    if value is None or isinstance(value, bool) or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if math.isfinite(number) else None

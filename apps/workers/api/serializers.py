@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.workers.choices import IngestFormat, WorkerStatus
+from apps.workers.models import IngestJob, Worker
+from apps.workers.search import SearchFilters, SearchRequest
+from apps.workers.vocabulary import SHIFTS
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects keys it does not know, so a typo is a 400 that names the field, not a silent no-op."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class SearchFiltersSerializer(StrictSerializer):
+    city = serializers.CharField(required=False, max_length=100)
+    state = serializers.CharField(required=False, min_length=2, max_length=2)
+    role = serializers.CharField(required=False, max_length=64)
+    skills = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50)
+    certifications = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50)
+    shift = serializers.ChoiceField(choices=SHIFTS, required=False)
+    available_on = serializers.DateField(required=False)
+    status = serializers.ChoiceField(choices=WorkerStatus.values, required=False)
+
+
+class SearchRequestSerializer(StrictSerializer):
+    query = serializers.CharField(max_length=1000, allow_blank=False, trim_whitespace=True)
+    k = serializers.IntegerField(required=False, default=10, min_value=1, max_value=100)
+    filters = SearchFiltersSerializer(required=False, default=dict)
+    exclude_ids = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, default=list, max_length=1000
+    )
+    use_playbook = serializers.BooleanField(required=False, default=False)
+
+    def to_search_request(self) -> SearchRequest:
+        data = self.validated_data
+        f = data.get("filters") or {}
+        filters = SearchFilters(
+            city=_city(f.get("city")),
+            state=f["state"].upper() if f.get("state") else None,
+            role=_role(f.get("role")),
+            skills=tuple(sorted({s.strip().lower() for s in f.get("skills", []) if s.strip()})),
+            certifications=tuple(sorted({c.strip() for c in f.get("certifications", []) if c.strip()})),
+            shift=f.get("shift"),
+            available_on=f.get("available_on"),
+            status=f.get("status", WorkerStatus.ACTIVE),
+        )
+        return SearchRequest(
+            query=data["query"],
+            k=data["k"],
+            filters=filters,
+            exclude_ids=tuple(dict.fromkeys(data["exclude_ids"])),
+            use_playbook=data["use_playbook"],
+        )
+
+
+def _city(value: str | None) -> str | None:
+    from apps.workers.normalize import normalize_city
+
+    return normalize_city(value) if value else None
+
+
+def _role(value: str | None) -> str | None:
+    from apps.workers.normalize import normalize_role
+
+    return normalize_role(value) if value else None
+
+
+class WorkerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Worker
+        fields = [
+            "worker_id", "first_name", "last_name", "email", "phone", "city", "state", "zip", "role", "skills",
+            "certifications", "shift_preference", "available_from", "years_experience", "hourly_rate", "reliability",
+            "status", "sms_opt_out", "bio", "embedding_model", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class IngestRequestSerializer(StrictSerializer):
+    path = serializers.CharField(required=False, max_length=4096)
+    file = serializers.FileField(required=False)
+    format = serializers.ChoiceField(choices=IngestFormat.values, required=False)
+    drop = serializers.BooleanField(required=False, default=False)
+    limit = serializers.IntegerField(required=False, min_value=1)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("path")) == bool(attrs.get("file")):
+            raise serializers.ValidationError({"path": ["Give exactly one of 'path' (a file on the server) or 'file' (an upload)."]})
+        return attrs
+
+
+class IngestJobSerializer(serializers.ModelSerializer):
+    job_id = serializers.IntegerField(source="pk")
+
+    class Meta:
+        model = IngestJob
+        fields = [
+            "job_id", "status", "progress", "source", "format", "drop", "limit", "rows_total", "rows_read", "rows_written",
+            "rows_unchanged", "rows_rejected", "texts_embedded", "warnings_count", "errors", "started_at", "finished_at",
+            "rows_per_s", "timings", "error", "task_id", "created_by", "created_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import APIException
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.permissions import IsStaff
+from apps.workers import selectors, services
+from apps.workers.api.filtersets import IngestJobFilterSet, WorkerFilterSet
+from apps.workers.api.serializers import IngestJobSerializer, IngestRequestSerializer, SearchRequestSerializer, WorkerSerializer
+from apps.workers.models import IngestJob
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = "The upload is too large."
+
+
+class WorkerSearchView(APIView):
+    @extend_schema(request=SearchRequestSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = SearchRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        body = services.search_and_log(serializer.to_search_request(), actor=request.user.get_username())
+        return Response(body)
+
+
+class WorkerListView(generics.ListAPIView):
+    serializer_class = WorkerSerializer
+    filterset_class = WorkerFilterSet
+
+    def get_queryset(self):
+        return selectors.worker_list()
+
+
+class WorkerDetailView(generics.RetrieveAPIView):
+    serializer_class = WorkerSerializer
+    lookup_field = "worker_id"
+    lookup_url_kwarg = "worker_id"
+
+    def get_queryset(self):
+        return selectors.worker_list()
+
+
+class IngestListCreateView(generics.ListAPIView):
+    permission_classes = [IsStaff]
+    serializer_class = IngestJobSerializer
+    filterset_class = IngestJobFilterSet
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    queryset = IngestJob.objects.order_by("-created_at")
+
+    @extend_schema(request=IngestRequestSerializer, responses={202: None})
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is not None and upload.size > settings.INGEST_MAX_UPLOAD_MB * 1024 * 1024:
+            raise PayloadTooLarge(f"The upload is {upload.size} bytes; the limit is {settings.INGEST_MAX_UPLOAD_MB} MB.")
+        serializer = IngestRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        path = services.save_upload(upload) if upload is not None else services.resolve_ingest_path(data["path"])
+        job = services.create_ingest_job(
+            path=path, fmt=data.get("format"), drop=data["drop"], limit=data.get("limit"), actor=request.user.get_username()
+        )
+        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+
+
+class IngestDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsStaff]
+    serializer_class = IngestJobSerializer
+    queryset = IngestJob.objects.all()
+    lookup_url_kwarg = "job_id"

@@ -1,0 +1,98 @@
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+from apps.workers.choices import IngestFormat, IngestStatus, WorkerStatus
+
+WORKER_EMBEDDING_INDEX = "worker_embedding_hnsw"
+
+
+class Worker(models.Model):
+    """A worker profile (SPEC §3.1). The row is the source of truth; the HNSW index is derived."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, or empty when unparsable")
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    zip = models.CharField(max_length=10, blank=True)
+    role = models.CharField(max_length=64, blank=True)
+    skills = ArrayField(models.TextField(), default=list, blank=True)
+    certifications = ArrayField(models.TextField(), default=list, blank=True)
+    shift_preference = ArrayField(models.CharField(max_length=16), default=list, blank=True)
+    available_from = models.DateField(null=True, blank=True, help_text="null = available now")
+    years_experience = models.PositiveIntegerField(null=True, blank=True)
+    hourly_rate = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    reliability = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=WorkerStatus.choices, default=WorkerStatus.ACTIVE)
+    sms_opt_out = models.BooleanField(default=False)
+    bio = models.TextField(blank=True)
+    embedding = VectorField(dimensions=settings.EMBEDDING_DIM, null=True, blank=True)
+    embedding_model = models.CharField(max_length=128, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["worker_id"]
+        indexes = [
+            HnswIndex(
+                name=WORKER_EMBEDDING_INDEX,
+                fields=["embedding"],
+                m=settings.HNSW_M,
+                ef_construction=settings.HNSW_EF_CONSTRUCTION,
+                opclasses=["vector_cosine_ops"],
+            ),
+            models.Index(fields=["state", "city", "role"], name="worker_state_city_role"),
+            models.Index(fields=["role"], name="worker_role"),
+            models.Index(fields=["status"], name="worker_status"),
+            GinIndex(fields=["skills"], name="worker_skills_gin"),
+            GinIndex(fields=["certifications"], name="worker_certs_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} {self.first_name} {self.last_name}".strip()
+
+
+class IngestJob(models.Model):
+    """One ingest run (SPEC §4.1). The Celery task updates it; the API, the command and the admin read it.
+
+    Accounting invariant once finished: rows_read = rows_written + rows_unchanged + rows_rejected.
+    """
+
+    MAX_ERRORS = 1000
+
+    source = models.CharField(max_length=1024)
+    format = models.CharField(max_length=16, choices=IngestFormat.choices)
+    drop = models.BooleanField(default=False)
+    limit = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=IngestStatus.choices, default=IngestStatus.QUEUED)
+    task_id = models.CharField(max_length=64, blank=True)
+    rows_total = models.PositiveIntegerField(null=True, blank=True, help_text="rows in the file, for progress")
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    texts_embedded = models.PositiveIntegerField(default=0)
+    warnings_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="first 1,000 rejected rows: line, worker_id, reason")
+    warnings = models.JSONField(default=list, blank=True, help_text="first 1,000 warnings: line, worker_id, reason")
+    progress = models.FloatField(default=0.0)
+    rows_per_s = models.FloatField(default=0.0)
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, help_text="why the job failed as a whole")
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"ingest #{self.pk} {self.source}"

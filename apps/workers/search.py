@@ -1,0 +1,145 @@
+"""Pure pieces of worker search: the request shape, the SQL filter, the plan choice, and scoring.
+
+No database access here — `apps.workers.selectors.search_workers` runs what this module plans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+FILTER_KEYS = ("city", "state", "role", "skills", "certifications", "shift", "available_on", "status")
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    city: str | None = None
+    state: str | None = None
+    role: str | None = None
+    skills: tuple[str, ...] = ()
+    certifications: tuple[str, ...] = ()
+    shift: str | None = None
+    available_on: date | None = None
+    status: str = "active"  # do_not_contact workers only when asked for explicitly
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["skills"], data["certifications"] = list(self.skills), list(self.certifications)
+        data["available_on"] = self.available_on.isoformat() if self.available_on else None
+        return {k: v for k, v in data.items() if v not in (None, [], ())}
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str
+    k: int = 10
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    exclude_ids: tuple[str, ...] = ()
+    use_playbook: bool = False
+
+    def cache_key(self, *versions: Any) -> str:
+        """Identical requests against identical index versions share a key; any write changes it."""
+        payload = {
+            "q": self.query,
+            "k": self.k,
+            "f": self.filters.to_dict(),
+            "x": sorted(self.exclude_ids),
+            "p": self.use_playbook,
+            "v": list(versions),
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def filter_sql(filters: SearchFilters, exclude_ids: tuple[str, ...]) -> tuple[str, list[Any]]:
+    """WHERE clause (without the keyword) and its parameters. Every value is a bound parameter."""
+    clauses = ["embedding IS NOT NULL", "status = %s"]
+    params: list[Any] = [filters.status]
+    for column in ("state", "city", "role"):
+        value = getattr(filters, column)
+        if value:
+            clauses.append(f"{column} = %s")
+            params.append(value)
+    if filters.skills:
+        clauses.append("skills && %s::text[]")  # any of
+        params.append(list(filters.skills))
+    if filters.certifications:
+        clauses.append("certifications @> %s::text[]")  # all of
+        params.append(list(filters.certifications))
+    if filters.shift:
+        clauses.append("%s = ANY(shift_preference)")
+        params.append(filters.shift)
+    if filters.available_on:
+        clauses.append("(available_from IS NULL OR available_from <= %s)")
+        params.append(filters.available_on)
+    if exclude_ids:
+        clauses.append("NOT (worker_id = ANY(%s::text[]))")
+        params.append(list(exclude_ids))
+    return " AND ".join(clauses), params
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    """Counts that let the planner of a search estimate how many rows a filter keeps, in memory.
+
+    Built once per `workers` index version (one GROUP BY over the table), so it never goes stale.
+    """
+
+    total: int
+    by_key: dict[tuple[str, str, str, str], int]  # (state, city, role, status) → rows
+    skill_rows: dict[str, int]
+    cert_rows: dict[str, int]
+    shift_rows: dict[str, int]
+
+    def estimate(self, filters: SearchFilters) -> float:
+        """Estimated matching rows: exact for state/city/role/status, independence for the rest."""
+        if self.total == 0:
+            return 0.0
+        base = sum(
+            n
+            for (state, city, role, status), n in self.by_key.items()
+            if status == filters.status
+            and (not filters.state or state == filters.state)
+            and (not filters.city or city == filters.city)
+            and (not filters.role or role == filters.role)
+        )
+        fraction = 1.0
+        if filters.skills:
+            any_of = sum(self.skill_rows.get(s, 0) for s in filters.skills) / self.total
+            fraction *= min(1.0, any_of)
+        for cert in filters.certifications:
+            fraction *= self.cert_rows.get(cert, 0) / self.total
+        if filters.shift:
+            fraction *= self.shift_rows.get(filters.shift, 0) / self.total
+        return base * fraction
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    path: str  # "hnsw" or "exact"
+    ef_search: int
+    estimated_rows: float
+
+
+def plan_search(
+    request: SearchRequest, stats: CorpusStats, *, base_ef: int, exact_max_rows: int, max_ef: int = 1000
+) -> SearchPlan:
+    """Pick the access path.
+
+    pgvector's HNSW scan applies WHERE after the graph walk, so a selective filter starves it. When the
+    filter keeps few rows an exact scan over exactly those rows (B-tree/GIN → distance → sort) is both
+    exact and cheap; otherwise walk the graph with ef_search widened by the inverse selectivity, so the
+    candidate list is expected to hold k survivors twice over. The caller still checks for a short
+    result and falls back to the exact path, so the plan only decides speed, never correctness.
+    """
+    estimated = max(0.0, stats.estimate(request.filters) - len(request.exclude_ids))
+    if estimated <= exact_max_rows:
+        return SearchPlan("exact", base_ef, estimated)
+    selectivity = max(estimated / max(stats.total, 1), 1e-6)
+    # Excluded ids are usually the previous nearest results (profile swap): the walk must get past them.
+    wanted = request.k + len(request.exclude_ids)
+    ef = int(min(max_ef, max(base_ef, math.ceil(2.0 * wanted / selectivity))))
+    return SearchPlan("hnsw", ef, estimated)

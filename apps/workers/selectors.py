@@ -1,0 +1,211 @@
+"""Reads of the workers app: the semantic search every caller shares (SPEC §4.3), lists and lookups."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Iterable
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import QuerySet
+
+from apps.indexes.embedders import get_embedding_cache
+from apps.core.selectors import pgvector_version
+from apps.indexes.selectors import index_version
+from apps.workers.models import Worker
+from apps.workers.search import CorpusStats, SearchPlan, SearchRequest, filter_sql, plan_search
+
+logger = logging.getLogger(__name__)
+
+# The worker fields a search result carries (SPEC §4.3 response).
+RESULT_FIELDS = (
+    "first_name",
+    "city",
+    "state",
+    "role",
+    "skills",
+    "certifications",
+    "shift_preference",
+    "available_from",
+    "reliability",
+    "phone",
+    "email",
+)
+_SELECT = ", ".join(("worker_id",) + RESULT_FIELDS)
+
+
+# ------------------------------------------------------------------------------ corpus statistics
+
+_stats_lock = threading.Lock()
+_stats_cache: dict[str, tuple[int, CorpusStats]] = {}
+
+
+def corpus_stats(version: int) -> CorpusStats:
+    """Filter statistics for the planner, recomputed only when the workers index version changes."""
+    cached = _stats_cache.get("workers")
+    if cached and cached[0] == version:
+        return cached[1]
+    with _stats_lock:
+        cached = _stats_cache.get("workers")
+        if cached and cached[0] == version:
+            return cached[1]
+        table = Worker._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT state, city, role, status, count(*) FROM {table} WHERE embedding IS NOT NULL GROUP BY 1, 2, 3, 4")
+            by_key = {(s, c, r, st): n for s, c, r, st, n in cursor.fetchall()}
+            counts: list[dict[str, int]] = []
+            for column in ("skills", "certifications", "shift_preference"):
+                cursor.execute(f"SELECT v, count(*) FROM {table}, unnest({column}) AS v GROUP BY v")
+                counts.append(dict(cursor.fetchall()))
+        stats = CorpusStats(sum(by_key.values()), by_key, *counts)
+        _stats_cache["workers"] = (version, stats)
+        return stats
+
+
+# ---------------------------------------------------------------------------------------- search
+
+
+def _vector_literal(vector: np.ndarray) -> str:
+    # A text literal binds in any psycopg adapter state and is what pgvector parses fastest.
+    return "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
+
+
+def _knn(sql_where: str, params: list[Any], vector: str, k: int, *, exact: bool, ef_search: int, iterative: bool) -> list[tuple]:
+    """Run one nearest-neighbour query. SET LOCAL only lasts for the transaction, so the query is
+    evaluated inside the same atomic block (a lazy queryset evaluated later would ignore it)."""
+    table = Worker._meta.db_table
+    # `+ 0` hides the ORDER BY from the HNSW index: the planner otherwise keeps the graph walk even when
+    # a B-tree on the filter would find every matching row far more cheaply (and exactly).
+    order = "(embedding <=> %s::vector) + 0" if exact else "embedding <=> %s::vector"
+    sql = (
+        f"SELECT {_SELECT}, embedding <=> %s::vector AS distance FROM {table} "
+        f"WHERE {sql_where} ORDER BY {order} LIMIT %s"
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if not exact:
+                cursor.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+                if iterative:
+                    cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+            cursor.execute(sql, [vector, *params, vector, k])
+            return cursor.fetchall()
+
+
+def _result(row: tuple) -> dict[str, Any]:
+    worker = dict(zip(RESULT_FIELDS, row[1:-1]))
+    if worker["available_from"] is not None:
+        worker["available_from"] = worker["available_from"].isoformat()
+    distance = float(row[-1])
+    return {"worker_id": row[0], "score": round(1.0 - distance, 6), "distance": round(distance, 6), "playbook_boost": 0.0, "worker": worker}
+
+
+def nearest_workers(
+    request: SearchRequest, vector: np.ndarray, *, version: int | None = None, k: int | None = None
+) -> tuple[list[dict[str, Any]], SearchPlan]:
+    """Exactly min(k, matching rows) nearest workers that pass every filter and exclusion."""
+    k = k or request.k
+    version = index_version("workers") if version is None else version
+    plan = plan_search(request, corpus_stats(version), base_ef=settings.SEARCH_EF_SEARCH, exact_max_rows=settings.SEARCH_EXACT_MAX_ROWS)
+    where, params = filter_sql(request.filters, request.exclude_ids)
+    literal = _vector_literal(vector)
+    iterative = _has_iterative_scan()
+    rows = _knn(where, params, literal, k, exact=plan.path == "exact", ef_search=plan.ef_search, iterative=iterative)
+    if len(rows) < k and plan.path == "hnsw":
+        # Short: the graph walk ran out of candidates that pass the filter. The exact path over the
+        # filtered rows is always right; its cost is bounded by the number of matching rows.
+        rows = _knn(where, params, literal, k, exact=True, ef_search=plan.ef_search, iterative=False)
+        plan = SearchPlan("exact-fallback", plan.ef_search, plan.estimated_rows)
+    return [_result(row) for row in rows], plan
+
+
+_iterative_scan: bool | None = None
+
+
+def _has_iterative_scan() -> bool:
+    """pgvector >= 0.8 can resume the graph walk until LIMIT is met (`hnsw.iterative_scan`)."""
+    global _iterative_scan
+    if _iterative_scan is None:
+        version = pgvector_version() or "0"
+        _iterative_scan = tuple(int(p) for p in version.split(".")[:2] if p.isdigit()) >= (0, 8)
+    return _iterative_scan
+
+
+def search_workers(request: SearchRequest) -> dict[str, Any]:
+    """The search every caller shares: API, replay and (over HTTP) the load harness.
+
+    Returns the SPEC §4.3 response body. Cached per (request, index versions); a write to either index
+    changes its version and so the key, which makes a stale cached result impossible.
+    """
+    started = time.perf_counter()
+    vector, embedding_cache = get_embedding_cache().embed_query(request.query)
+    version = index_version("workers")
+    versions: list[Any] = [version, get_embedding_cache().embedder.key]
+    playbook_version = None
+    if request.use_playbook:
+        playbook_version = index_version("playbook_memory")
+        versions.append(playbook_version)
+    key = "search:" + request.cache_key(*versions)
+    cached = _cache_get(key)
+    if cached is not None:
+        cached.update(took_ms=round((time.perf_counter() - started) * 1000, 3), embedding_cache=embedding_cache, result_cache="hit")
+        return cached
+
+    if request.use_playbook:
+        from apps.playbooks.selectors import boosted_search
+
+        results, plan, playbooks_used = boosted_search(request, vector, version=version)
+    else:
+        results, plan = nearest_workers(request, vector, version=version)
+        playbooks_used = []
+    body = {
+        "results": results,
+        "k": request.k,
+        "took_ms": 0.0,
+        "embedding_cache": embedding_cache,
+        "result_cache": "miss",
+        "index": {"name": "workers", "version": version, "ef_search": plan.ef_search, "path": plan.path},
+        "playbooks_used": playbooks_used,
+    }
+    _cache_set(key, body)
+    body["took_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    return body
+
+
+def _cache_get(key: str) -> dict[str, Any] | None:
+    if not settings.SEARCH_RESULT_CACHE_TTL_S:
+        return None
+    try:
+        return cache.get(key)
+    except Exception:  # the cache is an accelerator; never fail a search because it is down
+        logger.warning("search result cache unavailable", exc_info=True)
+        return None
+
+
+def _cache_set(key: str, body: dict[str, Any]) -> None:
+    if not settings.SEARCH_RESULT_CACHE_TTL_S:
+        return
+    try:
+        cache.set(key, body, timeout=settings.SEARCH_RESULT_CACHE_TTL_S)
+    except Exception:
+        logger.warning("search result cache unavailable", exc_info=True)
+
+
+# ------------------------------------------------------------------------------------- lookups
+
+
+def worker_list() -> QuerySet[Worker]:
+    return Worker.objects.defer("embedding", "raw").order_by("worker_id")
+
+
+def get_worker(worker_id: str) -> Worker:
+    return Worker.objects.defer("embedding").get(worker_id=worker_id)
+
+
+def workers_by_id(worker_ids: Iterable[str]) -> dict[str, Worker]:
+    """One query for a set of workers (validators look their inputs up in bulk)."""
+    ids = list(dict.fromkeys(worker_ids))
+    return {w.worker_id: w for w in Worker.objects.defer("embedding", "raw").filter(worker_id__in=ids)}

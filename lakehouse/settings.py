@@ -1,0 +1,294 @@
+"""Lakehouse settings — every value comes from the environment, with defaults that work on a fresh machine.
+
+Sections: core, database, Redis/cache/Celery, API, embeddings and models, domain knobs.
+Invalid values fail fast with ImproperlyConfigured.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# pytest (>= 8.2) exports PYTEST_VERSION for the whole session: tests then use their own Redis database
+# and Celery queues, so a suite run never consumes or flushes what a running dev stack owns.
+TESTING = "PYTEST_VERSION" in os.environ
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    try:
+        value = default if raw is None or raw == "" else int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ImproperlyConfigured(f"{name} must be within [{minimum}, {maximum}], got {value}")
+    return value
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    try:
+        value = default if raw is None or raw == "" else float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ImproperlyConfigured(f"{name} must be within [{minimum}, {maximum}], got {value}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# ---------------------------------------------------------------------------------------------- core
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "lakehouse-dev-insecure-secret-key-change-me-in-production-0123456789")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "apps.core",
+    "django.contrib.postgres",
+    "apps.indexes",
+    "apps.workers",
+    "apps.evidence",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "lakehouse.urls"
+WSGI_APPLICATION = "lakehouse.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+# Serve admin/Swagger assets straight from the installed apps: no collectstatic step in `make run`.
+WHITENOISE_USE_FINDERS = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "loggers": {"lakehouse": {"level": env_str("LOG_LEVEL", "INFO")}, "apps": {"level": env_str("LOG_LEVEL", "INFO")}},
+}
+
+# ------------------------------------------------------------------------------------------ database
+
+if os.environ.get("DATABASE_URL"):
+    DATABASE_URL = os.environ["DATABASE_URL"]
+    EMBEDDED_DATABASE = False
+else:
+    from lakehouse import embedded
+
+    DATABASE_URL = embedded.database_url()
+    EMBEDDED_DATABASE = True
+
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Django's psycopg 3 pool: each process keeps warm backends (a fresh PostgreSQL backend costs several
+# ms of page faults on its first vector insert). DB_POOL_MAX_SIZE bounds connections per process.
+if env_bool("DB_POOL", True):
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 1, minimum=0),
+            "max_size": env_int("DB_POOL_MAX_SIZE", 8, minimum=1),
+            "timeout": env_float("DB_POOL_TIMEOUT", 10.0, minimum=0.1),
+        }
+    }
+DATABASES["default"]["TEST"] = {"NAME": "test_lakehouse"}
+
+# -------------------------------------------------------------------------------- Redis, cache, Celery
+
+REDIS_DB = env_int("REDIS_DB", 1 if TESTING else 0, minimum=0, maximum=15)
+if os.environ.get("REDIS_URL"):
+    REDIS_URL = os.environ["REDIS_URL"]
+    EMBEDDED_REDIS = False
+else:
+    from lakehouse import embedded
+
+    REDIS_URL = embedded.redis_url(REDIS_DB)
+    EMBEDDED_REDIS = True
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "lh",
+        "TIMEOUT": 3600,
+    }
+}
+
+
+def _kombu_url(url: str) -> str:
+    """Kombu spells a unix-socket Redis as redis+socket://; redis-py as unix://."""
+    if url.startswith("unix://"):
+        path, _, query = url[len("unix://"):].partition("?")
+        db = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("db", "0")
+        return f"redis+socket://{path}?virtual_host={db}"
+    return url
+
+
+CELERY_BROKER_URL = _kombu_url(REDIS_URL)
+CELERY_RESULT_BACKEND = _kombu_url(REDIS_URL)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=10)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minimum=5)
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queue names are prefixed under test so a dev worker never takes a test's task (and vice versa).
+CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "test-" if TESTING else "")
+CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
+
+# ---------------------------------------------------------------------------------------------- API
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.IsCoordinator"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.CoordinatorRateThrottle", "rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "coordinator": env_str("API_THROTTLE_COORDINATOR", "1200/min"),
+        "anon": env_str("API_THROTTLE_ANON", "120/min"),
+    },
+    "EXCEPTION_HANDLER": "apps.core.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lakehouse API",
+    "DESCRIPTION": "Staffing operations: worker search, outreach and fill validation, playbooks, evidence, replay.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI assets ship in a wheel: the docs page works on a machine with no internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# ------------------------------------------------------------------------------ embeddings and models
+
+EMBEDDING_PROVIDER = env_str("EMBEDDING_PROVIDER", "hash")
+if EMBEDDING_PROVIDER not in {"hash", "ollama", "openai", "sentence-transformers"}:
+    raise ImproperlyConfigured(f"EMBEDDING_PROVIDER must be hash, ollama, openai or sentence-transformers, got {EMBEDDING_PROVIDER!r}")
+EMBEDDING_DIM = env_int("EMBEDDING_DIM", 768, minimum=8, maximum=16000)
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")
+EMBEDDING_TIMEOUT_S = env_float("EMBEDDING_TIMEOUT_S", 10.0, minimum=0.1)
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64, minimum=1)
+EMBEDDING_CACHE_TTL_S = env_int("EMBEDDING_CACHE_TTL_S", 7 * 86400, minimum=60)
+OLLAMA_URL = env_str("OLLAMA_URL", "http://127.0.0.1:11434")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "http://127.0.0.1:8080")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
+CHAT_PROVIDER = env_str("CHAT_PROVIDER", "local")
+if CHAT_PROVIDER not in {"local", "openai", "ollama"}:
+    raise ImproperlyConfigured(f"CHAT_PROVIDER must be local, openai or ollama, got {CHAT_PROVIDER!r}")
+CHAT_MODEL = env_str("CHAT_MODEL", "")
+CHAT_BASE_URL = env_str("CHAT_BASE_URL", "")
+CHAT_TIMEOUT_S = env_float("CHAT_TIMEOUT_S", 60.0, minimum=0.1)
+CHAT_RETRIES = env_int("CHAT_RETRIES", 3, minimum=0)
+CHAT_MAX_CONCURRENCY = env_int("CHAT_MAX_CONCURRENCY", 4, minimum=1)
+
+# ------------------------------------------------------------------------------------ domain knobs
+
+KB_DIR = Path(env_str("KB_DIR", str(BASE_DIR / "data" / "_kb"))).resolve()
+INGEST_DIRS = [Path(p).resolve() for p in env_list("INGEST_DIRS", [str(BASE_DIR / "data")])]
+INGEST_MAX_UPLOAD_MB = env_int("INGEST_MAX_UPLOAD_MB", 512, minimum=1)
+INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 2000, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = None
+
+HNSW_M = env_int("HNSW_M", 16, minimum=2)
+HNSW_EF_CONSTRUCTION = env_int("HNSW_EF_CONSTRUCTION", 64, minimum=4)
+PG_BUILD_MAINTENANCE_WORK_MEM = env_str("PG_BUILD_MAINTENANCE_WORK_MEM", "1GB")
+SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 100, minimum=1, maximum=1000)
+# Filters estimated to keep at most this many rows take the exact path (B-tree/GIN → distances → sort).
+SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 5000, minimum=0)
+SEARCH_RESULT_CACHE_TTL_S = env_int("SEARCH_RESULT_CACHE_TTL_S", 300, minimum=0)
+
+PLAYBOOK_MIN_SIMILARITY = env_float("PLAYBOOK_MIN_SIMILARITY", 0.75, minimum=-1.0, maximum=1.0)
+PLAYBOOK_BETA = env_float("PLAYBOOK_BETA", 0.15, minimum=0.0)
+PLAYBOOK_HALF_LIFE_DAYS = env_float("PLAYBOOK_HALF_LIFE_DAYS", 30.0, minimum=0.01)
+PLAYBOOK_MAX_PLAYBOOKS = env_int("PLAYBOOK_MAX_PLAYBOOKS", 20, minimum=1)
+PLAYBOOK_EXACT_SCAN_MAX_ROWS = env_int("PLAYBOOK_EXACT_SCAN_MAX_ROWS", 20000, minimum=0)
+
+REPLAY_MIN_OVERLAP = env_float("REPLAY_MIN_OVERLAP", 0.6, minimum=0.0, maximum=1.0)

@@ -1,0 +1,108 @@
+"""Project-wide fixtures: real PostgreSQL+pgvector (pytest-django's test database on the embedded or
+configured server), real Redis (settings.REDIS_URL, database 1 under test), a real Celery worker
+process, and API clients per role."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+@pytest.fixture(scope="session")
+def redis_client():
+    from apps.core.redis import get_redis
+
+    client = get_redis()
+    client.ping()
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _isolated_caches(redis_client):
+    """Each test starts with an empty cache database (tests use REDIS_DB 1, never the dev stack's 0),
+    and empty in-process caches."""
+    redis_client.flushdb()
+    from apps.indexes.embedders import get_embedding_cache
+    from apps.workers import selectors
+
+    get_embedding_cache().clear_local()
+    selectors._stats_cache.clear()
+    yield
+
+
+def _client_for(username: str, *, staff: bool) -> APIClient:
+    from apps.core.services import issue_api_token
+
+    _, key = issue_api_token(username=username, staff=staff)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+@pytest.fixture
+def coordinator_client(db) -> APIClient:
+    return _client_for("coordinator", staff=False)
+
+
+@pytest.fixture
+def staff_client(db) -> APIClient:
+    return _client_for("operator", staff=True)
+
+
+def _test_database_url() -> str:
+    from django.db import connection
+
+    params = connection.settings_dict
+    host = params.get("HOST") or ""
+    user = params.get("USER") or "postgres"
+    password = params.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{params['NAME']}?host={host}"
+    return f"postgresql://{auth}{host}:{params.get('PORT') or 5432}/{params['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` process on the test database and the test queues."""
+    from lakehouse.celery import all_queue_names, app
+
+    with django_db_blocker.unblock():
+        env = dict(os.environ, DATABASE_URL=_test_database_url(), REDIS_URL=settings.REDIS_URL, DB_POOL="false")
+    log = open(BASE_DIR / "var" / "test-celery-worker.log", "w")
+    hostname = f"test-worker-{os.getpid()}@localhost"
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "lakehouse", "worker", "--queues", ",".join(all_queue_names()),
+            "--concurrency", "2", "--pool", "prefork", "--loglevel", "INFO", "--hostname", hostname,
+            "--without-gossip", "--without-mingle",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        replies = app.control.ping(destination=[hostname], timeout=0.5) or []
+        if replies:
+            break
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"celery worker did not start; see {log.name}")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()

@@ -1,0 +1,97 @@
+import pytest
+import redis
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_whoami_reports_user_and_role(coordinator_client, staff_client):
+    response = coordinator_client.get("/api/v1/whoami")
+    assert response.status_code == 200
+    assert response.json() == {"username": "coordinator", "role": "coordinator", "is_staff": False}
+    assert staff_client.get("/api/v1/whoami").json()["role"] == "staff"
+
+
+def test_unauthenticated_api_call_is_401_in_the_envelope():
+    response = APIClient().get("/api/v1/whoami")
+    assert response.status_code == 401
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == "not_authenticated"
+    assert body["error"]["message"]
+
+
+def test_bad_token_is_401_in_the_envelope():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    response = client.get("/api/v1/whoami")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_unknown_route_is_404_in_the_envelope(coordinator_client):
+    response = coordinator_client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert APIClient().get("/nowhere").json()["error"]["code"] == "not_found"
+
+
+def test_wrong_method_is_405_in_the_envelope(coordinator_client):
+    response = coordinator_client.delete("/api/v1/whoami")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_coordinator_cannot_use_staff_endpoints(coordinator_client):
+    response = coordinator_client.get("/api/v1/indexes/")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+
+
+def test_server_error_is_500_in_the_envelope(settings):
+    from django.test import Client
+
+    from apps.core.api.errors import json_server_error
+
+    response = json_server_error(Client().get("/healthz").wsgi_request)
+    assert response.status_code == 500
+    assert b'"server_error"' in response.content
+
+
+def test_openapi_schema_and_docs_render(coordinator_client):
+    schema = coordinator_client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/v1/whoami" in paths and "/api/v1/workers/search" in paths
+    docs = coordinator_client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+
+
+def test_api_token_command_prints_only_the_key(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    out = StringIO()
+    call_command("api_token", "scripted", "--staff", stdout=out)
+    key = out.getvalue().strip()
+    token = Token.objects.get(key=key)
+    assert token.user.username == "scripted" and token.user.is_staff
+    again = StringIO()
+    call_command("api_token", "scripted", stdout=again)
+    assert again.getvalue().strip() == key  # idempotent: same user, same token
+
+
+def test_healthz_names_redis_when_it_is_down(monkeypatch, tmp_path):
+    from apps.core import selectors
+
+    dead = redis.Redis(unix_socket_path=str(tmp_path / "nobody-listens.sock"), socket_connect_timeout=0.2)
+    monkeypatch.setattr(selectors, "get_redis", lambda: dead)
+    response = APIClient().get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert "redis" in body["down"]
+    assert body["redis"]["ok"] is False
+    assert body["database"]["ok"] is True and body["pgvector"]

@@ -1,0 +1,25 @@
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_task_runs_in_a_real_worker_process_on_the_test_database(celery_worker_process):
+    from apps.core.tasks import describe_worker_environment
+
+    token = uuid.uuid4().hex
+    result = describe_worker_environment.delay(token).get(timeout=30)
+    assert result["token"] == token
+    assert result["database"] == "test_lakehouse"
+    assert result["pgvector"]
+
+
+def test_healthz_is_200_with_a_worker_answering(celery_worker_process):
+    response = APIClient().get("/healthz")
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["down"] == []
+    assert body["celery_workers"] >= 1
+    assert tuple(int(p) for p in body["pgvector"].split(".")[:2]) >= (0, 5)
