@@ -236,25 +236,31 @@ ROLE_BIO: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "monitors CCTV and access control", "runs regular patrols"),
     ),
 }
+# A bio is one role sentence (template × role phrases) plus one to three personal details.
 BIO_TEMPLATES: tuple[str, ...] = (
-    "{Title} with {experience} in {setting}. {Highlight}. {detail}.",
-    "{first} {highlight} and has worked in {setting}. {detail}.",
-    "Experienced in {setting} and {highlight}. Prefers {shifts} shifts. {detail}.",
-    "{Experience} as {a_title}, mostly in {setting}. {detail}. {detail2}.",
+    "{Title} with {experience} in {setting}. {Highlight}.",
+    "{first} {highlight} and has worked in {setting}.",
+    "Experienced in {setting} and {highlight}. Prefers {shifts} shifts.",
+    "{Experience} as {a_title}, mostly in {setting}.",
     "Dependable {title} based in {city}. {Highlight}.",
-    "{first} is {a_title} who {highlight}. {detail}.",
+    "{first} is {a_title} who {highlight}.",
+    "{Title} ({experience}) who {highlight}; background in {setting}.",
 )
 BIO_DETAILS: tuple[str, ...] = (
-    "Has reliable transportation and can commute up to {miles} miles",
-    "Open to temp-to-hire and long-term assignments",
-    "Happy to pick up overtime when needed",
-    "Speaks English and Spanish",
-    "Lives about {minutes} minutes from downtown {city}",
-    "Looking for steady full-time hours",
-    "Completed a safety refresher in {year}",
-    "Has finished {assignments} assignments through the agency",
-    "Prefers assignments close to public transit",
-    "Supervisors note that they show up early",
+    "Has reliable transportation and can commute up to {miles} miles.",
+    "Open to temp-to-hire and long-term assignments.",
+    "Happy to pick up overtime when needed.",
+    "Speaks English and Spanish.",
+    "Lives about {minutes} minutes from downtown {city}.",
+    "Looking for steady full-time hours.",
+    "Completed a safety refresher in {year}.",
+    "Has finished {assignments} assignments through the agency.",
+    "Prefers assignments close to public transit.",
+    "Supervisors note that {first} shows up early.",
+    "Can start with {days} days' notice.",
+    "Previously worked {months} months on a single long-term placement.",
+    "Comfortable on their feet for a full shift.",
+    "Interested in cross-training for new roles.",
 )
 
 _CITY_CUM_WEIGHTS = tuple(accumulate(c.weight for c in vocab.CITIES))
@@ -420,15 +426,17 @@ def _bio(rng: random.Random, role: str, city: str, first_name: str, years: int, 
         experience = "one year of experience"
     else:
         experience = f"{years} years of experience"
-    details = rng.sample(BIO_DETAILS, 2)
     numbers = {
         "miles": rng.choice((10, 15, 20, 25, 30, 40)),
         "minutes": rng.choice((10, 15, 20, 25, 30, 45)),
         "year": rng.choice((2022, 2023, 2024, 2025, 2026)),
         "assignments": rng.randint(2, 40),
+        "days": rng.choice((2, 3, 5, 7, 14)),
+        "months": rng.randint(3, 30),
         "city": city,
+        "first": first_name,
     }
-    bio = rng.choice(BIO_TEMPLATES).format(
+    sentence = rng.choice(BIO_TEMPLATES).format(
         Title=_capitalize(title),
         title=title,
         a_title=f"an {title}" if title[0] in "aeiou" else f"a {title}",
@@ -440,10 +448,9 @@ def _bio(rng: random.Random, role: str, city: str, first_name: str, years: int, 
         first=first_name,
         city=city,
         shifts=" or ".join(shifts),
-        detail=details[0].format(**numbers),
-        detail2=details[1].format(**numbers),
     )
-    return bio
+    details = [detail.format(**numbers) for detail in rng.sample(BIO_DETAILS, rng.randint(1, 3))]
+    return " ".join([sentence, *details])
 
 
 def _capitalize(text: str) -> str:

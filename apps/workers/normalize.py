@@ -31,6 +31,9 @@ from apps.workers.sources import PARSE_ERROR_KEY
 NORMALIZATION_VERSION = 1
 
 WORKER_FIELDS: tuple[str, ...] = vocab.SOURCE_COLUMNS
+# Plausibility bounds: beyond them a value is a data-entry error, not a fact about a worker.
+MAX_YEARS_EXPERIENCE = 80
+MAX_HOURLY_RATE = Decimal("9999.99")
 
 # USPS codes and names of the states, DC and the inhabited territories. An exact table rather than
 # us.states.lookup(): lookup matches names by metaphone, so a typo could silently become a
@@ -127,9 +130,10 @@ def content_hash(values: Mapping[str, Any]) -> str:
 def normalize_phone(value: Any) -> tuple[str, str | None]:
     """Return (E.164 phone or "", warning or None). Fictional 555 numbers count as valid.
 
-    phonenumbers.is_valid_number() knows which exchanges are assigned and rejects 555-01xx, so it
-    cannot be the test here; a North American number is country code 1 plus ten digits whose area
-    code and exchange start with 2–9 (the NANP format rule).
+    phonenumbers.is_valid_number() follows number-assignment metadata (fictional and unassigned
+    ranges fail it, and the metadata changes between releases), so it cannot be the test here. A
+    North American number is country code 1 plus ten digits whose area code and exchange start
+    with 2–9 (the NANP format rule).
     """
     text = _text(value)
     if not text:
@@ -147,6 +151,31 @@ def normalize_phone(value: Any) -> tuple[str, str | None]:
     if number.extension:
         return e164, f"phone extension {number.extension!r} dropped from {text!r}"
     return e164, None
+
+
+def normalize_city(value: Any) -> str:
+    """Trim and collapse spaces; fix the case only of all-lower or all-upper spellings.
+
+    Mixed case ("McAllen", "DeKalb") is deliberate and kept. Search filters use this too, so a
+    filter value matches the stored spelling.
+    """
+    city = " ".join(_text(value).split())
+    if city.islower() or city.isupper():
+        return city.title()
+    return city
+
+
+def normalize_state(value: Any) -> str | None:
+    """USPS code (upper case) for a code or full name, e.g. "oh" or "Ohio" → "OH"; None if unknown."""
+    text = " ".join(_text(value).split())
+    if text.upper() in USPS_CODES:
+        return text.upper()
+    return _STATE_CODE_BY_NAME.get(text.casefold())
+
+
+def normalize_role(value: Any) -> str:
+    """Lower snake case: "Forklift Operator" → "forklift_operator", "picker/packer" → "picker_packer"."""
+    return _NON_IDENTIFIER.sub("_", _text(value).lower()).strip("_")
 
 
 # --- field parsers: (value, warnings) -> normalized value, or raise _Invalid ------------------------------------
@@ -180,20 +209,14 @@ def _bio(value: Any, warnings: list[str]) -> str:
 
 
 def _city(value: Any, warnings: list[str]) -> str:
-    city = " ".join(_text(value).split())
-    # Fix only all-lower or all-upper spellings; mixed case ("McAllen", "DeKalb") is deliberate.
-    if city.islower() or city.isupper():
-        return city.title()
-    return city
+    return normalize_city(value)
 
 
 def _state(value: Any, warnings: list[str]) -> str:
     text = _text(value)
     if not text:
         raise _Invalid("missing state")
-    if text.upper() in USPS_CODES:
-        return text.upper()
-    code = _STATE_CODE_BY_NAME.get(" ".join(text.split()).casefold())
+    code = normalize_state(text)
     if code is None:
         raise _Invalid(f"unknown state {text!r}")
     return code
@@ -227,7 +250,7 @@ def _email(value: Any, warnings: list[str]) -> str:
 
 
 def _role(value: Any, warnings: list[str]) -> str:
-    role = _NON_IDENTIFIER.sub("_", _text(value).lower()).strip("_")
+    role = normalize_role(value)
     # Kept even when unknown: the vocabulary grows, and a new role is no reason to lose a worker.
     if not role:
         warnings.append("missing role")
@@ -315,8 +338,9 @@ def _years_experience(value: Any, warnings: list[str]) -> int | None:
             return None
     if isinstance(number, bool) or not isinstance(number, (int, float, Decimal)):
         raise _Invalid(f"invalid years_experience {value!r}")
-    if not math.isfinite(number) or number != int(number) or number < 0:
-        raise _Invalid(f"invalid years_experience {value!r} (expected a whole number ≥ 0)")
+    # The upper bound catches a year typed into the wrong column ("2015").
+    if not math.isfinite(number) or number != int(number) or not 0 <= number <= MAX_YEARS_EXPERIENCE:
+        raise _Invalid(f"invalid years_experience {value!r} (expected a whole number from 0 to {MAX_YEARS_EXPERIENCE})")
     return int(number)
 
 
@@ -335,8 +359,8 @@ def _hourly_rate(value: Any, warnings: list[str]) -> Decimal | None:
         rate = Decimal(text)
     except InvalidOperation:
         raise _Invalid(f"invalid hourly_rate {value!r}") from None
-    if not rate.is_finite() or rate < 0:
-        raise _Invalid(f"invalid hourly_rate {value!r} (expected an amount ≥ 0)")
+    if not rate.is_finite() or not 0 <= rate <= MAX_HOURLY_RATE:
+        raise _Invalid(f"invalid hourly_rate {value!r} (expected an amount from 0 to {MAX_HOURLY_RATE})")
     return rate.quantize(_CENTS, rounding=ROUND_HALF_UP)
 
 

@@ -46,7 +46,7 @@ _COLUMNS: list[tuple[str, str]] = [
     ("role", "text"),
     ("skills", "text[]"),
     ("certifications", "text[]"),
-    ("shift_preference", "text[]"),
+    ("shift_preference", "varchar[]"),
     ("available_from", "date"),
     ("years_experience", "int4"),
     ("hourly_rate", "numeric"),
@@ -266,6 +266,7 @@ def _upsert(rows: list[NormalizedRow], vectors: np.ndarray, embedding_model: str
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS worker_stage ON COMMIT DELETE ROWS AS SELECT {column_list} FROM {table} WITH NO DATA"
             )
+            cursor.execute("TRUNCATE worker_stage")  # the batch may share an outer transaction with the last one
             with cursor.copy(f"COPY worker_stage ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types([pg_type for _, pg_type in _COLUMNS])
                 for row, vector in zip(rows, vectors):
@@ -294,21 +295,22 @@ def _hnsw_index_exists() -> bool:
 
 
 def build_worker_hnsw_index() -> None:
-    """(Re)create the HNSW index exactly as the migration defines it, using both cores."""
+    """(Re)create the HNSW index exactly as the migration defines it, using both cores.
+
+    Two ingests finishing at once would race on CREATE INDEX IF NOT EXISTS; a transaction-scoped
+    advisory lock makes the second one wait and then find the index there.
+    """
     table = Worker._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem = %s", [settings.PG_BUILD_MAINTENANCE_WORK_MEM])
-        cursor.execute("SET max_parallel_maintenance_workers = 2")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [WORKER_EMBEDDING_INDEX])
+        cursor.execute("SET LOCAL maintenance_work_mem = %s", [settings.PG_BUILD_MAINTENANCE_WORK_MEM])
+        cursor.execute("SET LOCAL max_parallel_maintenance_workers = 2")
         # Without this the parallel build silently gets 0 workers whenever the heap is < 8 MB.
-        cursor.execute("SET min_parallel_table_scan_size = 0")
+        cursor.execute("SET LOCAL min_parallel_table_scan_size = 0")
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS {WORKER_EMBEDDING_INDEX} ON {table} USING hnsw (embedding vector_cosine_ops) "
             f"WITH (m = {int(settings.HNSW_M)}, ef_construction = {int(settings.HNSW_EF_CONSTRUCTION)})"
         )
-        cursor.execute("RESET min_parallel_table_scan_size")
-        cursor.execute("RESET max_parallel_maintenance_workers")
-        cursor.execute("RESET maintenance_work_mem")
-    with transaction.atomic():
         bump_index_version("workers")
 
 

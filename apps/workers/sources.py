@@ -57,10 +57,19 @@ def detect_format(path: str | os.PathLike, fmt: str | None = None) -> str:
 def read_rows(
     path: str | os.PathLike, fmt: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> Iterator[list[SourceRow]]:
-    """Yield the file's rows in batches of at most `batch_size`, streaming from disk."""
+    """Iterate over the file's rows in batches of at most `batch_size`, streaming from disk.
+
+    A bad format, batch size or path raises here, at the call, not at the first batch.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
     fmt = detect_format(path, fmt)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no such file: {os.fspath(path)!r}")
+    return _batches(path, fmt, batch_size)
+
+
+def _batches(path: str | os.PathLike, fmt: str, batch_size: int) -> Iterator[list[SourceRow]]:
     if fmt == "parquet":
         # Arrow already hands out record batches of the requested size; pass them through.
         with pq.ParquetFile(path) as parquet_file:

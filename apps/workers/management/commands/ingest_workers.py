@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from apps.workers.choices import IngestStatus
+from apps.workers.models import IngestJob
+from apps.workers.services import create_ingest_job, run_ingest
+
+
+class Command(BaseCommand):
+    help = "Ingest a worker file (Parquet, CSV or JSON Lines) through the Celery worker, or in-process with --sync."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("path")
+        parser.add_argument("--format", choices=["csv", "parquet", "jsonl"], default=None)
+        parser.add_argument("--drop", action="store_true", help="empty the workers index first")
+        parser.add_argument("--limit", type=int, default=None, help="ingest at most N rows")
+        parser.add_argument("--sync", action="store_true", help="run in this process instead of the Celery worker")
+
+    def handle(self, *args, path: str, format: str | None, drop: bool, limit: int | None, sync: bool, **options) -> None:
+        from pathlib import Path
+
+        source = Path(path).expanduser().resolve()
+        if not source.is_file():
+            raise CommandError(f"{path}: no such file")
+        job = create_ingest_job(path=source, fmt=format, drop=drop, limit=limit, actor="manage.py", dispatch=not sync)
+        bar = tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}] {postfix}")
+
+        def show(current: IngestJob) -> None:
+            bar.n = current.progress
+            bar.set_postfix_str(f"rows={current.rows_read} rps={current.rows_per_s:.0f}")
+            bar.refresh()
+
+        if sync:
+            job = run_ingest(job.pk, on_progress=show)
+        else:
+            self.stdout.write(f"job {job.pk} queued (task {job.task_id})")
+            while job.status not in (IngestStatus.SUCCEEDED, IngestStatus.FAILED):
+                time.sleep(0.5)
+                job.refresh_from_db()
+                show(job)
+        bar.close()
+        self.stdout.write(
+            f"job {job.pk} {job.status}: read {job.rows_read}, written {job.rows_written}, unchanged {job.rows_unchanged}, "
+            f"rejected {job.rows_rejected}, embedded {job.texts_embedded}, warnings {job.warnings_count}, "
+            f"{job.rows_per_s:.0f} rows/s, timings {job.timings}"
+        )
+        for error in job.errors[:20]:
+            self.stdout.write(f"  line {error['line']}: {error['worker_id'] or '-'}: {error['reason']}")
+        if job.status == IngestStatus.FAILED:
+            raise CommandError(job.error)

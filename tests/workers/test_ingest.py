@@ -1,0 +1,197 @@
+"""Ingest through the real service, API and Celery worker: dirty files, idempotency, kill-and-rerun."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings as django_settings
+
+from apps.workers.generator import generate_workers, planned_defects, write_workers
+from apps.workers.models import IngestJob, Worker
+from apps.workers.services import create_ingest_job, run_ingest
+
+DIRTY_ROWS = 1600  # 8 blocks of 200: every defect kind at least once
+
+# The words each kind's rejection reason must contain (the reason a coordinator reads).
+REASON_WORDS = {
+    "missing_worker_id": "worker_id",
+    "bad_state": "state",
+    "bad_date": "date",
+    "duplicate_worker_id": "duplicate",
+    "bad_years_experience": "years_experience",
+    "bad_reliability": "reliability",
+    "bad_hourly_rate": "hourly_rate",
+}
+
+
+def _line_of(index: int, fmt: str) -> int:
+    """Physical line (CSV: after the header) or 1-based row number of the row at 0-based `index`."""
+    return index + 2 if fmt == "csv" else index + 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_dirty_file_rejects_each_bad_row_with_line_and_reason_and_lands_every_good_row(tmp_path, fmt):
+    path = tmp_path / f"dirty.{fmt}"
+    rows = list(generate_workers(DIRTY_ROWS, seed=5, dirty=True))
+    write_workers(rows, path)
+    defects = planned_defects(DIRTY_ROWS, seed=5)
+    assert set(defects.values()) == set(REASON_WORDS)
+
+    job = run_ingest(create_ingest_job(path=path, dispatch=False).pk)
+
+    assert job.status == "succeeded", job.error
+    assert job.rows_read == DIRTY_ROWS
+    assert job.rows_read == job.rows_written + job.rows_unchanged + job.rows_rejected
+    assert job.rows_rejected == len(defects)
+    errors_by_line = {e["line"]: e for e in job.errors}
+    for index, kind in defects.items():
+        error = errors_by_line.get(_line_of(index, fmt))
+        assert error is not None, f"{kind} at row {index} not reported"
+        assert REASON_WORDS[kind] in error["reason"].lower(), (kind, error)
+    good_ids = {r["worker_id"] for i, r in enumerate(rows) if i not in defects}
+    assert set(Worker.objects.values_list("worker_id", flat=True)) == good_ids
+    assert Worker.objects.count() == job.rows_written == len(good_ids)
+
+
+@pytest.mark.django_db
+def test_reingesting_the_same_file_writes_and_embeds_nothing(tmp_path):
+    path = tmp_path / "w.jsonl"
+    write_workers(generate_workers(500, seed=9), path)
+    first = run_ingest(create_ingest_job(path=path, dispatch=False).pk)
+    stamps = dict(Worker.objects.values_list("worker_id", "updated_at"))
+    second = run_ingest(create_ingest_job(path=path, dispatch=False).pk)
+    assert first.rows_written == 500 and first.texts_embedded == 500
+    assert second.rows_written == 0 and second.texts_embedded == 0 and second.rows_unchanged == 500
+    assert dict(Worker.objects.values_list("worker_id", "updated_at")) == stamps  # not rewritten
+
+
+@pytest.mark.django_db
+def test_the_same_row_in_three_formats_has_one_content_hash(tmp_path):
+    rows = list(generate_workers(50, seed=21))
+    for fmt in ("csv", "parquet", "jsonl"):
+        write_workers(rows, tmp_path / f"w.{fmt}")
+    jobs = [run_ingest(create_ingest_job(path=tmp_path / f"w.{fmt}", dispatch=False).pk) for fmt in ("csv", "parquet", "jsonl")]
+    assert [j.rows_written for j in jobs] == [50, 0, 0]
+    assert [j.rows_unchanged for j in jobs] == [0, 50, 50]
+
+
+@pytest.mark.django_db
+def test_drop_and_limit(tmp_path):
+    path = tmp_path / "w.parquet"
+    write_workers(generate_workers(300, seed=2), path)
+    run_ingest(create_ingest_job(path=path, dispatch=False).pk)
+    job = run_ingest(create_ingest_job(path=path, drop=True, limit=120, dispatch=False).pk)
+    assert job.rows_read == 120 and job.rows_written == 120
+    assert Worker.objects.count() == 120
+
+
+@pytest.mark.django_db
+def test_ingest_api_validates_paths_sizes_and_roles(staff_client, coordinator_client, tmp_path, settings):
+    settings.INGEST_DIRS = [tmp_path / "allowed"]
+    (tmp_path / "allowed").mkdir()
+    outside = tmp_path / "outside.csv"
+    write_workers(generate_workers(5, seed=1), outside)
+    link = tmp_path / "allowed" / "sneaky.csv"
+    link.symlink_to(outside)
+
+    for path in (str(outside), str(link), "/etc/passwd", str(tmp_path / "allowed" / ".." / "outside.csv")):
+        response = staff_client.post("/api/v1/ingest/", {"path": path}, format="json")
+        assert response.status_code == 400, path
+        assert response.json()["error"]["code"] == "path_not_allowed"
+    assert not IngestJob.objects.exists()
+
+    assert staff_client.post("/api/v1/ingest/", {}, format="json").json()["error"]["fields"]["path"]
+    assert coordinator_client.post("/api/v1/ingest/", {"path": str(outside)}, format="json").status_code == 403
+
+    settings.INGEST_MAX_UPLOAD_MB = 1
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"worker_id\n" + b"W-1\n" * 300_000)
+    with open(big, "rb") as handle:
+        response = staff_client.post("/api/v1/ingest/", {"file": handle}, format="multipart")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+
+
+@pytest.fixture
+def empty_corpus(transactional_db):
+    """Transactional tests see committed data from session fixtures; start these from an empty table."""
+    Worker.objects.all().delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_ingest_runs_through_the_celery_worker(celery_worker_process, empty_corpus, staff_client, tmp_path, settings):
+    settings.INGEST_DIRS = [tmp_path]
+    path = tmp_path / "w.csv"
+    write_workers(generate_workers(400, seed=4, dirty=True), path)
+    response = staff_client.post("/api/v1/ingest/", {"path": str(path)}, format="json")
+    assert response.status_code == 202
+    job_id = response.json()["job_id"]
+    assert response.json()["task_id"]
+    deadline = time.monotonic() + 60
+    while True:
+        body = staff_client.get(f"/api/v1/ingest/{job_id}/").json()
+        if body["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert body["status"] == "succeeded", body
+    assert body["rows_read"] == 400 == body["rows_written"] + body["rows_unchanged"] + body["rows_rejected"]
+    assert body["rows_rejected"] == len(planned_defects(400, seed=4))
+    assert all(set(e) == {"line", "worker_id", "reason"} for e in body["errors"])
+    assert Worker.objects.count() == body["rows_written"]
+    listing = staff_client.get("/api/v1/ingest/").json()
+    assert listing["results"][0]["job_id"] == job_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_ingest_and_the_job_rerun_lands_every_good_row_once(empty_corpus, tmp_path):
+    """SIGKILL a real Celery worker in the middle of a job, then re-run the job."""
+    from lakehouse.celery import app
+    from tests.conftest import _test_database_url
+
+    rows = 6000
+    path = tmp_path / "w.parquet"
+    write_workers(generate_workers(rows, seed=13, dirty=True), path)
+    good = rows - len(planned_defects(rows, seed=13))
+    env = dict(os.environ, DATABASE_URL=_test_database_url(), REDIS_URL=django_settings.REDIS_URL, DB_POOL="false", INGEST_BATCH_SIZE="200")
+    hostname = f"doomed-{os.getpid()}@localhost"
+    queue = f"doomed-{os.getpid()}"  # its own queue: no other test worker may pick the job up
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "lakehouse", "worker", "--queues", queue,
+         "--concurrency", "1", "--pool", "solo", "--hostname", hostname, "--without-gossip", "--without-mingle"],
+        cwd=django_settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[hostname], timeout=0.5):
+            assert time.monotonic() < deadline and worker.poll() is None, "worker did not start"
+        from apps.workers.tasks import ingest_workers_task
+
+        job = create_ingest_job(path=path, dispatch=False)
+        ingest_workers_task.apply_async((job.pk,), queue=queue)
+        deadline = time.monotonic() + 120
+        while IngestJob.objects.get(pk=job.pk).rows_written < 1000:
+            assert time.monotonic() < deadline, "ingest made no progress"
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    killed = IngestJob.objects.get(pk=job.pk)
+    assert killed.status == "running" and 0 < Worker.objects.count() < good
+
+    rerun = run_ingest(job.pk)
+
+    assert rerun.status == "succeeded", rerun.error
+    assert rerun.rows_read == rows == rerun.rows_written + rerun.rows_unchanged + rerun.rows_rejected
+    assert Worker.objects.count() == good
+    assert Worker.objects.values("worker_id").distinct().count() == good
+    from apps.workers.services import _hnsw_index_exists
+
+    assert _hnsw_index_exists()
