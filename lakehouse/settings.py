@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "apps.indexes",
     "apps.workers",
     "apps.evidence",
+    "apps.orders",
 ]
 
 MIDDLEWARE = [
@@ -290,5 +291,9 @@ PLAYBOOK_BETA = env_float("PLAYBOOK_BETA", 0.15, minimum=0.0)
 PLAYBOOK_HALF_LIFE_DAYS = env_float("PLAYBOOK_HALF_LIFE_DAYS", 30.0, minimum=0.01)
 PLAYBOOK_MAX_PLAYBOOKS = env_int("PLAYBOOK_MAX_PLAYBOOKS", 20, minimum=1)
 PLAYBOOK_EXACT_SCAN_MAX_ROWS = env_int("PLAYBOOK_EXACT_SCAN_MAX_ROWS", 20000, minimum=0)
+
+# The agency's own contact points: never flagged as another worker's phone/email in outreach.
+AGENCY_PHONES = env_list("AGENCY_PHONES", ["+15551234567"])
+AGENCY_EMAILS = env_list("AGENCY_EMAILS", ["jobs@lakehouse-staffing.example"])
 
 REPLAY_MIN_OVERLAP = env_float("REPLAY_MIN_OVERLAP", 0.6, minimum=0.0, maximum=1.0)

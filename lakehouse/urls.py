@@ -8,6 +8,8 @@ api_v1 = [
     path("", include("apps.core.api.urls")),
     path("", include("apps.indexes.api.urls")),
     path("", include("apps.workers.api.urls")),
+    path("", include("apps.orders.api.urls")),
+    path("", include("apps.validation.api.urls")),
 ]
 
 urlpatterns = [

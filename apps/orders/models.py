@@ -1,0 +1,59 @@
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from apps.orders.choices import OrderStatus, ProposalStatus, Shift
+
+
+class JobOrder(models.Model):
+    """A client's request for workers (SPEC §3.2). `end_date` is optional: without it the order
+    occupies its start date only (used for double-booking)."""
+
+    order_id = models.CharField(max_length=64, unique=True)
+    client = models.CharField(max_length=200)
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=2)
+    role = models.CharField(max_length=64)
+    headcount = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    shift = models.CharField(max_length=16, choices=Shift.choices)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    required_certifications = ArrayField(models.TextField(), default=list, blank=True)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.OPEN)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "start_date"], name="order_status_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(headcount__gte=1), name="order_headcount_positive"),
+            models.CheckConstraint(condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")), name="order_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.headcount}× {self.role} {self.city}, {self.state}"
+
+
+class FillProposal(models.Model):
+    """Workers proposed for an order with the FillValidator's verdict; accepted proposals book the
+    workers (DOUBLE_BOOKED checks them)."""
+
+    order = models.ForeignKey(JobOrder, on_delete=models.CASCADE, related_name="proposals")
+    worker_ids = ArrayField(models.CharField(max_length=64))
+    verdict = models.JSONField(default=dict)
+    ok = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=ProposalStatus.choices, default=ProposalStatus.PROPOSED)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status"], name="proposal_status"), GinIndex(fields=["worker_ids"], name="proposal_workers_gin")]
+
+    def __str__(self) -> str:
+        return f"proposal #{self.pk} for {self.order_id}"

@@ -1,0 +1,133 @@
+"""Validation workflows over the database: look inputs up in bulk, run the pure validators, log.
+
+The validators themselves (email_validator.py, fill_validator.py) never touch the database; the API,
+replay and the load harness all reach them through these two functions.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core.api.errors import BadRequest, Conflict
+from apps.evidence.choices import InteractionKind
+from apps.evidence.services import log_interaction
+from apps.orders.choices import ProposalStatus
+from apps.orders.models import FillProposal, JobOrder
+from apps.orders.selectors import bookings_for, order_as_dict
+from apps.validation.email_validator import EmailValidator
+from apps.validation.fill_validator import FillValidator
+from apps.validation.pii import extract_contacts
+from apps.workers.models import Worker
+
+_EMAIL_VALIDATOR = EmailValidator()
+_FILL_VALIDATOR = FillValidator()
+
+_WORKER_FIELDS = (
+    "worker_id", "first_name", "city", "state", "role", "certifications", "shift_preference",
+    "available_from", "status", "sms_opt_out", "phone", "email",
+)
+
+
+def validate_outreach(*, kind: str, worker_id: str | None, subject: str | None, body: str, actor: str = "") -> dict[str, Any]:
+    """EmailValidator over a draft (SPEC §4.4); one query finds the recipient and any worker whose
+    phone or email appears in the text."""
+    started = time.perf_counter()
+    contacts = extract_contacts(f"{subject or ''}\n{body}")
+    condition = Q(phone__in=sorted(contacts["phones"])) | Q(email__in=sorted(contacts["emails"]))
+    if worker_id:
+        condition |= Q(worker_id=worker_id)
+    rows = list(Worker.objects.filter(condition).values(*_WORKER_FIELDS)) if (worker_id or any(contacts.values())) else []
+
+    recipient: dict[str, Any] | None = None
+    if worker_id:
+        match = next((row for row in rows if row["worker_id"] == worker_id), None)
+        recipient = {"worker_id": worker_id, "found": False} if match is None else {**match, "found": True}
+    owners: dict[str, str] = {}
+    for row in rows:
+        for contact in (row["phone"], row["email"]):
+            if contact:
+                owners[contact] = row["worker_id"]
+    context = {
+        "worker_contacts": owners,
+        "agency_phones": settings.AGENCY_PHONES,
+        "agency_emails": settings.AGENCY_EMAILS,
+    }
+    verdict = _EMAIL_VALIDATOR.validate(kind, subject, body, recipient, context).to_dict()
+    log_interaction(
+        kind=InteractionKind.VALIDATE_SMS if kind == "sms" else InteractionKind.VALIDATE_EMAIL,
+        actor=actor,
+        request={"kind": kind, "worker_id": worker_id, "subject": subject, "body": body},
+        response=verdict,
+        ok=verdict["ok"],
+        errors=verdict["errors"],
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
+    return verdict
+
+
+def validate_fill(
+    *, worker_ids: list[str], order_id: str | None = None, order: dict[str, Any] | None = None, actor: str = ""
+) -> dict[str, Any]:
+    """FillValidator over a proposal (SPEC §4.5). With an `order_id` the proposal is recorded as a
+    FillProposal (so it can be accepted later); an inline order is validated only."""
+    started = time.perf_counter()
+    job_order: JobOrder | None = None
+    if order_id is not None:
+        job_order = JobOrder.objects.filter(order_id=order_id).first()
+        if job_order is None:
+            raise BadRequest(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
+        order = order_as_dict(job_order)
+    assert order is not None
+    workers = {row["worker_id"]: row for row in Worker.objects.filter(worker_id__in=set(worker_ids)).values(*_WORKER_FIELDS)}
+    bookings = bookings_for(workers, exclude_order_id=order.get("order_id"))
+    verdict = _FILL_VALIDATOR.validate(order, worker_ids, workers, bookings).to_dict()
+    proposal_id = None
+    with transaction.atomic():
+        if job_order is not None:
+            proposal_id = FillProposal.objects.create(
+                order=job_order, worker_ids=worker_ids, verdict=verdict, ok=verdict["ok"], created_by=actor
+            ).pk
+        log_interaction(
+            kind=InteractionKind.VALIDATE_FILL,
+            actor=actor,
+            request={"order_id": order_id, "order": _jsonable(order), "worker_ids": worker_ids},
+            response=verdict,
+            ok=verdict["ok"],
+            errors=verdict["errors"],
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+    return {**verdict, "proposal_id": proposal_id}
+
+
+def accept_proposal(*, proposal_id: int, actor: str = "") -> FillProposal:
+    """Book the proposal's workers. Re-validated under a lock on the order: bookings may have changed
+    since the proposal was checked, and two coordinators must not book the same worker twice."""
+    with transaction.atomic():
+        proposal = FillProposal.objects.select_related("order").select_for_update(of=("self",)).get(pk=proposal_id)
+        # Serialize all acceptances: a worker could otherwise be booked by two orders at once.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('orders.accept_proposal'))")
+        if proposal.status != ProposalStatus.PROPOSED:
+            raise Conflict(f"Proposal {proposal_id} is already {proposal.status}.", code="proposal_decided")
+        order = order_as_dict(proposal.order)
+        workers = {
+            row["worker_id"]: row for row in Worker.objects.filter(worker_id__in=set(proposal.worker_ids)).values(*_WORKER_FIELDS)
+        }
+        verdict = _FILL_VALIDATOR.validate(order, proposal.worker_ids, workers, bookings_for(workers, exclude_order_id=order["order_id"])).to_dict()
+        proposal.verdict, proposal.ok = verdict, verdict["ok"]
+        if not verdict["ok"]:
+            proposal.save(update_fields=["verdict", "ok"])
+            raise Conflict(f"Proposal {proposal_id} no longer validates: {verdict['errors'][0]['code']}.", code="proposal_invalid")
+        proposal.status, proposal.decided_at = ProposalStatus.ACCEPTED, timezone.now()
+        proposal.save(update_fields=["verdict", "ok", "status", "decided_at"])
+    return proposal
+
+
+def _jsonable(order: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in order.items()}
