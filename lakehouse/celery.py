@@ -36,4 +36,20 @@ def all_queue_names() -> list[str]:
     return [queue.routing_name for queue in Queue]
 
 
+# Each app's tasks go to the queue of its kind of work (resolved when a task is sent, so the test
+# prefix applies).
+_QUEUE_BY_MODULE = {
+    "apps.workers.tasks": Queue.INGEST,
+    "apps.indexes.tasks": Queue.INDEX,
+    "apps.evidence.tasks": Queue.EVIDENCE,
+    "apps.replay.tasks": Queue.REPLAY,
+}
+
+
+def route_task(name: str, args, kwargs, options, task=None, **kw) -> dict[str, str]:
+    module = name.rsplit(".", 1)[0]
+    return {"queue": _QUEUE_BY_MODULE.get(module, Queue.DEFAULT).routing_name}
+
+
+app.conf.task_routes = (route_task,)
 app.autodiscover_tasks()

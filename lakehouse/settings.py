@@ -17,6 +17,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # pytest (>= 8.2) exports PYTEST_VERSION for the whole session: tests then use their own Redis database
 # and Celery queues, so a suite run never consumes or flushes what a running dev stack owns.
 TESTING = "PYTEST_VERSION" in os.environ
+# Lets two test sessions share one machine (e.g. two checkouts): each gets its own test database and
+# Celery queues; give each its own REDIS_DB too.
+TEST_RUN_ID = os.environ.get("LAKEHOUSE_TEST_RUN", "")
 
 
 def env_str(name: str, default: str) -> str:
@@ -88,6 +91,8 @@ INSTALLED_APPS = [
     "apps.workers",
     "apps.evidence",
     "apps.orders",
+    "apps.loadtest",
+    "apps.playbooks",
 ]
 
 MIDDLEWARE = [
@@ -161,7 +166,7 @@ if env_bool("DB_POOL", True):
             "timeout": env_float("DB_POOL_TIMEOUT", 10.0, minimum=0.1),
         }
     }
-DATABASES["default"]["TEST"] = {"NAME": "test_lakehouse"}
+DATABASES["default"]["TEST"] = {"NAME": f"test_lakehouse{'_' + TEST_RUN_ID if TEST_RUN_ID else ''}"}
 
 # -------------------------------------------------------------------------------- Redis, cache, Celery
 
@@ -205,7 +210,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minim
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Queue names are prefixed under test so a dev worker never takes a test's task (and vice versa).
-CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "test-" if TESTING else "")
+CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", f"test{TEST_RUN_ID}-" if TESTING else "")
 CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
 
 # ---------------------------------------------------------------------------------------------- API

@@ -10,6 +10,8 @@ api_v1 = [
     path("", include("apps.workers.api.urls")),
     path("", include("apps.orders.api.urls")),
     path("", include("apps.validation.api.urls")),
+    path("", include("apps.playbooks.api.urls")),
+    path("", include("apps.evidence.api.urls")),
 ]
 
 urlpatterns = [

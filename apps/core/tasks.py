@@ -1,10 +1,9 @@
 from celery import shared_task
 from django.db import connection
 
-from lakehouse.celery import Queue
 
 
-@shared_task(queue=Queue.DEFAULT.routing_name)
+@shared_task
 def describe_worker_environment(token: str) -> dict:
     """Round-trip through a worker: echoes `token` and names the database the worker is using.
     Used by health tooling and by the tests that prove a real worker process runs our tasks."""

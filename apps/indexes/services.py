@@ -94,10 +94,15 @@ def reset_index(name: str, *, confirm: str | None = None) -> VectorIndex:
         raise Conflict(f"Index {name!r} is busy ({index.state}); try again when it is ready.", code="index_busy")
     with transaction.atomic():
         with connection.cursor() as cursor:
+            # Fire deferred FK checks now: TRUNCATE refuses to run with trigger events pending.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f'TRUNCATE TABLE "{index.table}"')
-        bump_index_version(name)
+        reset_version = bump_index_version(name)
         VectorIndex.objects.filter(name=name).update(last_reset_at=timezone.now())
     index.refresh_from_db()
+    # Report the reset's own version: writers committing right after it may already have bumped the
+    # row again, and callers compare their versions against this one.
+    index.version = reset_version
     return index
 
 

@@ -1,16 +1,15 @@
 from celery import shared_task
 
 from apps.indexes import services
-from lakehouse.celery import Queue
 
 
 # Idempotent: run_* returns at once for a job that already finished, and REINDEX / re-embed can be
 # repeated safely, so a redelivery after a worker crash is harmless (acks_late).
-@shared_task(queue=Queue.INDEX.routing_name, acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True)
 def rebuild_index_task(job_id: int) -> None:
     services.run_rebuild(job_id)
 
 
-@shared_task(queue=Queue.INDEX.routing_name, acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True)
 def reembed_index_task(job_id: int) -> None:
     services.run_reembed(job_id)

@@ -321,8 +321,15 @@ class LocalChat(ChatProvider):
             text = self.draft_email(task, context)
         elif task_type == "propose_fill":
             text = self.propose_fill(task, context)
+        elif task_type == "chat":
+            text = self.answer(_question(task))
+        elif task_type == "chat_text":
+            text = self.answer(last_user)
         else:
-            text = self.answer(_question(task) if task_type == "chat" else last_user)
+            text = (
+                "Offline answer from the local drafter: there is no offline draft for task type "
+                f'"{_masked_summary(task_type, limit=40)}".'
+            )
         prompt_chars = "".join(_content_text(m.get("content")) for m in messages)
         return ChatResult(
             text=text,
@@ -347,9 +354,11 @@ class LocalChat(ChatProvider):
         phone = _sms_safe_phone(self.agency_phone)
 
         def render(with_phone: bool = True) -> str:
-            job = " ".join(part for part in (fields["role"], shift, "shift") if part)
+            job = " ".join(part for part in (fields["role"] or "open", shift, "shift") if part)
             where = f" in {fields['city']}" if fields["city"] else ""
             when = f" starting {start}" if start else ""
+            if not (where or when):
+                when = " available"
             call = f" Questions? Call {phone}." if with_phone and phone else ""
             return f"Hi {fields['first_name']}, {job}{where}{when}.{call} Reply STOP to opt out"
 
@@ -368,18 +377,18 @@ class LocalChat(ChatProvider):
         """JSON text {"subject", "body"} for an outreach email."""
         details = _job_details(task, context)
         first_name = _text_safe(details["first_name"]) or "there"
-        role = _text_safe(details["role"]) or "open"
+        role = _text_safe(details["role"])
         shift = _text_safe(details["shift"])
         location = ", ".join(p for p in (_text_safe(details["city"]), _text_safe(details["state"])) if p)
         start = details["start"]
         certifications = [c for c in (_text_safe(c) for c in details["certifications"]) if c]
 
-        job = " ".join(part for part in (role, shift, "shift") if part)
+        job = " ".join(part for part in (role or "open", shift, "shift") if part)
         subject = " ".join(
             part for part in (job[:1].upper() + job[1:], f"in {location}" if location else "",
                               f"starting {start}" if start else "") if part
         )[:120]
-        opening = f"We have an opening for the {job}"
+        opening = f"We have a new opening: {job}"
         opening += f" in {location}" if location else ""
         opening += f", starting {start}." if start else "."
         lines = [f"Hi {first_name},", "", opening]
@@ -561,12 +570,20 @@ _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _ANY_NUMBER_RUN = re.compile(r"\+?\d[\d\s().\-/]*\d|\d")
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _mask_number(match: re.Match[str]) -> str:
+    number = match.group()
+    if _ISO_DATE.fullmatch(number) or sum(ch.isdigit() for ch in number) < 5:
+        return number
+    return "***"
+
+
 def _masked_summary(text: str, limit: int = 120) -> str:
     text = _EMAIL.sub("***", text)
-    # Mask numbers with 5+ digits (phones, SSNs, cards, zip+4); short ones (counts, dates) stay.
-    text = _ANY_NUMBER_RUN.sub(
-        lambda m: "***" if sum(ch.isdigit() for ch in m.group()) >= 5 else m.group(), text
-    )
+    # Mask numbers with 5+ digits (phones, SSNs, cards, zip+4); counts and ISO dates stay.
+    text = _ANY_NUMBER_RUN.sub(_mask_number, text)
     text = " ".join(_TEXT_UNSAFE.sub(" ", text).replace('"', "'").split())
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 

@@ -4,6 +4,8 @@ Key: f"emb:{embedder.key}:{sha256(text)}" — the embedder key names provider, m
 so switching any of them can never serve a vector from the old space. Values are raw little-endian
 float32 bytes with a TTL. The cache is an optimisation only: when Redis is down the vector is
 computed and the failure counted and logged, so a search never fails because its cache did.
+After a Redis failure the cache skips Redis for `redis_retry_after_s`: redis-py retries a dead
+server with backoff, and paying that on every search during an outage would make each one slow.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class CacheStats:
     redis_hits: int
     misses: int
     redis_errors: int
+    redis_skips: int  # Redis calls not attempted because it failed moments ago
 
 
 class EmbeddingCache:
@@ -58,6 +61,7 @@ class EmbeddingCache:
         lru_size: int = 2048,
         *,
         key_prefix: str = "emb",
+        redis_retry_after_s: float = 5.0,
     ) -> None:
         if redis_client is not None and _decodes_responses(redis_client):
             raise ValueError("EmbeddingCache needs a Redis client with decode_responses=False")
@@ -65,11 +69,13 @@ class EmbeddingCache:
         self.redis = redis_client
         self.ttl_s = int(ttl_s)
         self.key_prefix = key_prefix
+        self.redis_retry_after_s = redis_retry_after_s
         self._lru = _LRU(lru_size)
         self._value_bytes = embedder.dim * _WIRE_DTYPE.itemsize
         self._stats_lock = threading.Lock()
-        self._lru_hits = self._redis_hits = self._misses = self._redis_errors = 0
+        self._lru_hits = self._redis_hits = self._misses = self._redis_errors = self._redis_skips = 0
         self._last_error_log = float("-inf")
+        self._redis_down_until = float("-inf")
 
     def key_for(self, text: str) -> str:
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -135,7 +141,9 @@ class EmbeddingCache:
     @property
     def stats(self) -> CacheStats:
         with self._stats_lock:
-            return CacheStats(self._lru_hits, self._redis_hits, self._misses, self._redis_errors)
+            return CacheStats(
+                self._lru_hits, self._redis_hits, self._misses, self._redis_errors, self._redis_skips
+            )
 
     def clear_local(self) -> None:
         """Empty the in-process LRU (Redis entries expire by TTL or change of embedder key)."""
@@ -144,7 +152,7 @@ class EmbeddingCache:
     # -- Redis, failing soft ----------------------------------------------------------------------
 
     def _redis_get(self, keys: list[str]) -> list[np.ndarray | None]:
-        if not keys or self.redis is None:
+        if not keys or not self._redis_usable():
             return [None] * len(keys)
         try:
             values = self.redis.mget(keys)
@@ -154,7 +162,7 @@ class EmbeddingCache:
         return [self._decode(value) for value in values]
 
     def _redis_set(self, vectors: dict[str, np.ndarray]) -> None:
-        if not vectors or self.redis is None:
+        if not vectors or not self._redis_usable():
             return
         try:
             pipe = self.redis.pipeline(transaction=False)
@@ -163,6 +171,15 @@ class EmbeddingCache:
             pipe.execute()
         except _REDIS_ERRORS as exc:
             self._redis_failed("write", exc)
+
+    def _redis_usable(self) -> bool:
+        if self.redis is None:
+            return False
+        with self._stats_lock:
+            if time.monotonic() < self._redis_down_until:
+                self._redis_skips += 1
+                return False
+        return True
 
     def _decode(self, value: Any) -> np.ndarray | None:
         # Anything but exactly dim float32s (another writer, a truncated value) is a miss.
@@ -174,15 +191,16 @@ class EmbeddingCache:
         now = time.monotonic()
         with self._stats_lock:
             self._redis_errors += 1
+            self._redis_down_until = now + self.redis_retry_after_s
             errors = self._redis_errors
             should_log = now - self._last_error_log >= _ERROR_LOG_INTERVAL_S
             if should_log:
                 self._last_error_log = now
         if should_log:
             logger.warning(
-                "embedding cache: Redis %s failed (%s: %s); computing embeddings without it "
-                "(%d Redis errors so far)",
-                operation, type(exc).__name__, exc, errors,
+                "embedding cache: Redis %s failed (%s: %s); computing embeddings without it, "
+                "next Redis attempt in %.1fs (%d Redis errors so far)",
+                operation, type(exc).__name__, exc, self.redis_retry_after_s, errors,
             )
 
     def _count(self, *, lru_hits: int = 0, redis_hits: int = 0, misses: int = 0) -> None:

@@ -95,10 +95,11 @@ class HashEmbedder(Embedder):
     a query counts the same. Char n-grams make "forklift" match "forklifts" and typos; word bigrams
     make "forklift operator" more than two loose words.
 
-    Speed: char_wb n-grams are hashed once per distinct token of each internal batch (profile
-    vocabularies repeat heavily) and summed through a sparse token-count matrix. This is exactly
-    what HashingVectorizer(analyzer="char_wb") computes over the whole text — char_wb never lets an
-    n-gram cross a word boundary — at a fraction of the Python work.
+    Speed: each distinct token and bigram of an internal batch is hashed once (profile vocabularies
+    repeat heavily) and the per-text sums come from sparse count matrices. The result is exactly
+    what HashingVectorizer(analyzer="char_wb") and a word-feature FeatureHasher give over the
+    normalised tokens — char_wb never lets an n-gram cross a word boundary — for a fraction of the
+    Python work (the test suite checks the equality).
 
     An empty (or all-boilerplate) text embeds to the zero vector. Bump `model` whenever the output
     changes, so caches and stored `embedding_model` values stop matching.
@@ -132,49 +133,58 @@ class HashEmbedder(Embedder):
         return out
 
     def _embed_chunk(self, texts: list[str]) -> np.ndarray:
-        word_vocab: dict[str, int] = {}  # dicts, not sets: insertion order keeps runs deterministic
-        token_vocab: dict[str, int] = {}
-        word_cols: list[int] = []
-        word_vals: list[float] = []
-        word_indptr = [0]
-        token_cols: list[int] = []
-        token_vals: list[float] = []
-        token_indptr = [0]
+        # Distinct tokens and bigrams of the chunk get local column ids (dicts, not sets: insertion
+        # order keeps every run identical); each is hashed once, then counts @ hashed sums them.
+        tokens_seen: dict[str, int] = {}
+        bigrams_seen: dict[str, int] = {}
+        token_rows = _SparseRows()
+        bigram_rows = _SparseRows()
         for text in texts:
             for tokens, weight in _weighted_token_runs(text, self.HEAD_WEIGHT):
-                previous = None
-                for token in tokens:
-                    token_cols.append(token_vocab.setdefault(token, len(token_vocab)))
-                    token_vals.append(weight)
-                    word_cols.append(word_vocab.setdefault(token, len(word_vocab)))
-                    word_vals.append(weight)
-                    if previous is not None:
-                        bigram = f"{previous} {token}"
-                        word_cols.append(word_vocab.setdefault(bigram, len(word_vocab)))
-                        word_vals.append(weight)
-                    previous = token
-            word_indptr.append(len(word_cols))
-            token_indptr.append(len(token_cols))
+                token_rows.add([tokens_seen.setdefault(t, len(tokens_seen)) for t in tokens], weight)
+                bigram_rows.add(
+                    [
+                        bigrams_seen.setdefault(f"{a} {b}", len(bigrams_seen))
+                        for a, b in zip(tokens, tokens[1:])
+                    ],
+                    weight,
+                )
+            token_rows.end_row()
+            bigram_rows.end_row()
 
         n = len(texts)
         mixed = np.zeros((n, self.dim), dtype=np.float64)
-        blocks = (
-            (word_vocab, word_cols, word_vals, word_indptr,
-             lambda vocab: self._word_hasher.transform([[feature] for feature in vocab]),
-             self.WORD_BLOCK_WEIGHT),
-            (token_vocab, token_cols, token_vals, token_indptr,
-             lambda vocab: self._char_hasher.transform(list(vocab)),
-             1.0 - self.WORD_BLOCK_WEIGHT),
-        )
-        for vocab, cols, vals, indptr, hash_vocab, block_weight in blocks:
-            if not vocab:
-                continue
-            counts = sp.csr_matrix((vals, cols, indptr), shape=(n, len(vocab)), dtype=np.float64)
-            hashed = (counts @ hash_vocab(vocab)).tocsr()
-            mixed += block_weight * _sublinear_unit_rows(hashed)
+        if tokens_seen:
+            token_counts = token_rows.matrix(n, len(tokens_seen))
+            words = token_counts @ self._word_hasher.transform([[t] for t in tokens_seen])
+            if bigrams_seen:
+                bigram_counts = bigram_rows.matrix(n, len(bigrams_seen))
+                words = words + bigram_counts @ self._word_hasher.transform([[b] for b in bigrams_seen])
+            chars = token_counts @ self._char_hasher.transform(list(tokens_seen))
+            mixed += self.WORD_BLOCK_WEIGHT * _sublinear_unit_rows(words.tocsr())
+            mixed += (1.0 - self.WORD_BLOCK_WEIGHT) * _sublinear_unit_rows(chars.tocsr())
         norms = np.linalg.norm(mixed, axis=1, keepdims=True)
         np.divide(mixed, norms, out=mixed, where=norms > 0)
         return mixed.astype(np.float32)
+
+
+class _SparseRows:
+    """Builds a CSR count matrix row by row; repeated columns in a row are summed by scipy."""
+
+    def __init__(self) -> None:
+        self.cols: list[int] = []
+        self.vals: list[float] = []
+        self.indptr = [0]
+
+    def add(self, cols: list[int], weight: float) -> None:
+        self.cols.extend(cols)
+        self.vals.extend([weight] * len(cols))
+
+    def end_row(self) -> None:
+        self.indptr.append(len(self.cols))
+
+    def matrix(self, rows: int, columns: int) -> sp.csr_matrix:
+        return sp.csr_matrix((self.vals, self.cols, self.indptr), shape=(rows, columns), dtype=np.float64)
 
 
 def _weighted_token_runs(text: str, head_weight: float) -> list[tuple[list[str], float]]:

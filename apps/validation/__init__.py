@@ -1,5 +1,7 @@
-"""Pure-Python validation: PII detection and masking, SMS encoding, outreach and fill validators.
+"""Outreach and fill validation.
 
-Nothing in this package imports Django or touches the database: callers look records up in bulk and
-pass plain dicts, so the API, Celery tasks, replay and the load harness all run the same checks.
+The validators — ``pii``, ``sms``, ``email_validator``, ``fill_validator`` — are pure Python over
+plain data: they import nothing from Django and never touch the database. Callers look records up
+once, in bulk, and pass plain dicts, so the API, Celery tasks, replay, the evidence materializer and
+the load harness all run exactly the same checks.
 """

@@ -21,9 +21,8 @@ race/color, religion, national origin, disability, pregnancy — not when it mer
   that the law sets are not ("must be at least 18", "18+", "workers under 18 cannot operate the
   forklift"). Age proxies are flagged: "recent graduates only/preferred", "digital natives",
   "Gen Z only", "how old are you"; "recent graduates welcome" is inclusive and passes.
-* Sex: "female only", "men preferred", "must be a woman", "no women", "strong men", "looking for
-  girls"-style phrasing; "men's and women's restrooms", "man the front desk", "female connector"
-  pass.
+* Sex: "female only", "men preferred", "must be a woman", "no women", "strong men", "only hiring
+  guys"; "men's and women's restrooms", "man the front desk", "female connector" pass.
 * Pregnancy: "no pregnant…", "must not be pregnant", "pregnancy test", "are you pregnant",
   "planning to have kids"; "pregnancy and parental leave benefits" passes.
 * Race, color, national origin: "<group> workers only/preferred", "no immigrants", "native English
@@ -34,6 +33,26 @@ race/color, religion, national origin, disability, pregnancy — not when it mer
 * Religion: "Christians only", "must be churchgoing", "no hijabs"; holidays and street names pass.
 * Disability: "able-bodied", "no disabled", "must have no medical conditions", "perfect health";
   essential physical requirements ("must be able to lift 50 lbs", "stand for 8 hours") pass.
+
+Other decisions
+---------------
+* Opt-out language: "reply/text/txt/send/respond STOP" (also UNSUBSCRIBE, or END, QUIT, CANCEL in
+  capitals), any "opt out"/"opt-out", "unsubscribe", or an upper-case "STOP to end"/"STOP2END". An
+  empty SMS gets ``EMPTY_BODY`` only.
+* Recipients: ``do_not_contact`` blocks every kind, ``sms_opt_out`` blocks SMS only (one
+  ``RECIPIENT_OPTED_OUT`` either way); ``inactive`` workers may be contacted. ``found: False`` gives
+  ``UNKNOWN_RECIPIENT`` and nothing else about the recipient.
+* Another worker's contact: a phone/email in the text whose owners (``worker_contacts`` maps a
+  contact to one id or several) do not include the recipient, and that is neither the recipient's
+  nor the agency's. A household phone shared with the recipient is not flagged. With no recipient,
+  any worker's contact is someone else's.
+* SMS has no subject line: a subject passed with ``kind="sms"`` is never sent and not checked.
+* Placeholders: ``{{…}}``, ``{%…%}``, ``{name}``/``{0}``/``{}``, ``${name}``, ``$first_name``, ``%s``/
+  ``%d``/``%(name)s``, ``__NAME__``; ``[…]``/``<…>`` only when the content looks like a field
+  (a known field word such as NAME/First Name/start date, a snake_case identifier, "insert …", XXX),
+  so "[URGENT]", "[sic]", "[1]", HTML tags and ``<jobs@example.com>`` pass.
+* Warnings: ≥3 "!" in a row or ≥4 in total; a run of ≥3 all-caps words with ≥12 letters, or ≥70 %
+  capitals over ≥20 letters; any well-known link shortener host.
 """
 
 from __future__ import annotations
@@ -130,7 +149,8 @@ def _finding(code: str, message: str, span: tuple[int, int] | None = None) -> Fi
 _OPT_OUT_RE = re.compile(
     r"(?=[a-z])"  # lets sre skip non-letters before trying the alternatives
     r"(?:\b(?:reply|replying|text|txt|send|respond(?:\s+with)?|msg|message)\s+[\"'“‘]?"
-    r"(?:stop|stopall|unsubscribe|end|quit|cancel)\b"
+    # END/QUIT/CANCEL only as upper-case keywords: "text end time to Maria" is no opt-out.
+    r"(?:stop|stopall|unsubscribe|(?-i:END|QUIT|CANCEL))\b"
     r"|\bopt(?:[\s\-]*)out\b"
     r"|\bunsubscribe\b"
     # "STOP to end", "STOP2END": only the upper-case keyword, "we stop to end the shift" is no opt-out.
@@ -232,7 +252,9 @@ _ORGANIZATION_NOUN = (
     r"|mixers?|meetups?|conferences?|leagues?|initiatives?|fellowships?|awards?|committees?|councils?"
     r"|summits?|forums?|nights?|series|academy|academies|cohorts?|circles?)"
 )
-_APPLY_REFUSAL = r"(?:need\s+not|should\s+not|shouldn['’]t|cannot|can['’]t|can\s+not|may\s+not|do\s+not|don['’]t)\s+apply"
+_APPLY_REFUSAL = (
+    r"(?:need\s+not|should\s+not|shouldn['’]t|cannot|can['’]t|can\s+not|may\s+not|do\s+not|don['’]t)\s+apply"
+)
 _WOMEN_MEN = r"(?:(?:fe)?males?|(?:wo)?men|ladies|girls|guys|gentlemen|gals|boys)"
 _RACE = (
     r"(?:white|black|asian|hispanic|latino|latina|latinx|caucasian|african[\s\-]american|arab|mexican"
@@ -446,7 +468,8 @@ def _shouting_warning(text: str, where: str, with_spans: bool) -> Finding | None
         return None
     for run in _CAPS_RUN_RE.finditer(text):
         if sum(map(str.isalpha, run.group())) >= _CAPS_RUN_MIN_LETTERS:
-            return _finding(WARN_ALL_CAPS, f"All-caps run in the {where} reads as shouting.", run.span() if with_spans else None)
+            span = run.span() if with_spans else None
+            return _finding(WARN_ALL_CAPS, f"All-caps run in the {where} reads as shouting.", span)
     letters = sum(map(str.isalpha, text))
     if letters >= _CAPS_RATIO_MIN_LETTERS and uppercase >= _CAPS_RATIO * letters:
         return _finding(WARN_ALL_CAPS, f"The {where} is mostly capital letters; it reads as shouting.")

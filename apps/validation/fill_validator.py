@@ -12,7 +12,8 @@ Decisions where the spec is silent:
   ignored, so re-validating an order's own accepted fill does not report it as double-booked.
 * A worker with no ``shift_preference`` at all has stated no constraint and is not unavailable for
   any shift; with preferences, the order's shift must be one of them (case-insensitive).
-* ``available_from`` equal to the start date is available; null means available now.
+* ``available_from`` equal to the start date is available; null means available now, and so does
+  an unparseable value (unknown availability is not evidence of unavailability).
 * Cities compare case- and whitespace-insensitively, states case-insensitively; roles compare after
   lower-casing and turning spaces/dashes into underscores ("Forklift Operator" = "forklift_operator");
   certifications compare case- and whitespace-insensitively.
@@ -231,7 +232,11 @@ class FillValidator:
         missing = [label for key, label in required.items() if key not in held]
         if missing:
             errors.append(
-                _error(MISSING_CERTIFICATION, worker_id, f"{worker_id} lacks required certification(s): {', '.join(missing)}.")
+                _error(
+                    MISSING_CERTIFICATION,
+                    worker_id,
+                    f"{worker_id} lacks required certification(s): {', '.join(missing)}.",
+                )
             )
         return errors
 

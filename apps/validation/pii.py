@@ -1,8 +1,8 @@
 """The one definition of "what is an SSN / card number / email / phone" in Lakehouse.
 
-The outreach validator, the fill-free PII checks of replay and the evidence materializer's
-``pii_redaction`` transform all call these functions, so a number is PII in exactly the same cases
-everywhere.
+The outreach validator (and through it replay's checks of chat answers) and the evidence
+materializer's ``pii_redaction`` transform all call these functions, so a number is PII in exactly
+the same cases everywhere.
 
 Detection rules (where SPEC §4.4 is silent, the choice is written next to the rule):
 

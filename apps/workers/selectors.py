@@ -35,7 +35,7 @@ RESULT_FIELDS = (
     "phone",
     "email",
 )
-_SELECT = ", ".join(("worker_id",) + RESULT_FIELDS)
+RESULT_SELECT = ", ".join(("worker_id",) + RESULT_FIELDS)
 
 
 # ------------------------------------------------------------------------------ corpus statistics
@@ -69,7 +69,7 @@ def corpus_stats(version: int) -> CorpusStats:
 # ---------------------------------------------------------------------------------------- search
 
 
-def _vector_literal(vector: np.ndarray) -> str:
+def vector_literal(vector: np.ndarray) -> str:
     # A text literal binds in any psycopg adapter state and is what pgvector parses fastest.
     return "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
 
@@ -82,7 +82,7 @@ def _knn(sql_where: str, params: list[Any], vector: str, k: int, *, exact: bool,
     # a B-tree on the filter would find every matching row far more cheaply (and exactly).
     order = "(embedding <=> %s::vector) + 0" if exact else "embedding <=> %s::vector"
     sql = (
-        f"SELECT {_SELECT}, embedding <=> %s::vector AS distance FROM {table} "
+        f"SELECT {RESULT_SELECT}, embedding <=> %s::vector AS distance FROM {table} "
         f"WHERE {sql_where} ORDER BY {order} LIMIT %s"
     )
     with transaction.atomic():
@@ -95,7 +95,7 @@ def _knn(sql_where: str, params: list[Any], vector: str, k: int, *, exact: bool,
             return cursor.fetchall()
 
 
-def _result(row: tuple) -> dict[str, Any]:
+def result_from_row(row: tuple) -> dict[str, Any]:
     worker = dict(zip(RESULT_FIELDS, row[1:-1]))
     if worker["available_from"] is not None:
         worker["available_from"] = worker["available_from"].isoformat()
@@ -111,7 +111,7 @@ def nearest_workers(
     version = index_version("workers") if version is None else version
     plan = plan_search(request, corpus_stats(version), base_ef=settings.SEARCH_EF_SEARCH, exact_max_rows=settings.SEARCH_EXACT_MAX_ROWS)
     where, params = filter_sql(request.filters, request.exclude_ids)
-    literal = _vector_literal(vector)
+    literal = vector_literal(vector)
     iterative = _has_iterative_scan()
     rows = _knn(where, params, literal, k, exact=plan.path == "exact", ef_search=plan.ef_search, iterative=iterative)
     if len(rows) < k and plan.path == "hnsw":
@@ -119,7 +119,7 @@ def nearest_workers(
         # filtered rows is always right; its cost is bounded by the number of matching rows.
         rows = _knn(where, params, literal, k, exact=True, ef_search=plan.ef_search, iterative=False)
         plan = SearchPlan("exact-fallback", plan.ef_search, plan.estimated_rows)
-    return [_result(row) for row in rows], plan
+    return [result_from_row(row) for row in rows], plan
 
 
 _iterative_scan: bool | None = None

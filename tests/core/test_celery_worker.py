@@ -1,6 +1,7 @@
 import uuid
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -12,7 +13,7 @@ def test_a_task_runs_in_a_real_worker_process_on_the_test_database(celery_worker
     token = uuid.uuid4().hex
     result = describe_worker_environment.delay(token).get(timeout=30)
     assert result["token"] == token
-    assert result["database"] == "test_lakehouse"
+    assert result["database"] == settings.DATABASES["default"]["TEST"]["NAME"]
     assert result["pgvector"]
 
 

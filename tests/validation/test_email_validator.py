@@ -293,7 +293,8 @@ def test_calm_text_has_no_warnings(validator: EmailValidator) -> None:
 )
 def test_never_raises_on_hostile_text(validator: EmailValidator, body: str) -> None:
     for kind in ("email", "sms"):
-        verdict = validator.validate(kind, body, body, {"worker_id": 7, "found": True, "status": 3}, {"worker_contacts": 5})
+        recipient = {"worker_id": 7, "found": True, "status": 3}
+        verdict = validator.validate(kind, body, body, recipient, {"worker_contacts": 5})
         assert isinstance(verdict.to_dict()["ok"], bool)
 
 

@@ -118,7 +118,9 @@ def test_availability_date(validator: FillValidator, available_from: Any, ok: bo
 
 def test_location_role_and_certifications_compare_leniently(validator: FillValidator) -> None:
     workers = {
-        "W-1": make_worker(city="  COLUMBUS ", state="oh", role="Forklift Operator", certifications=["osha-10", "FORKLIFT"]),
+        "W-1": make_worker(
+            city="  COLUMBUS ", state="oh", role="Forklift Operator", certifications=["osha-10", "FORKLIFT"]
+        ),
         "W-2": make_worker(city="columbus", role="forklift-operator", certifications=["Forklift", "OSHA-10", "CPR"]),
     }
     assert validator.validate(ORDER, ["W-1", "W-2"], workers, []).ok

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -300,3 +303,17 @@ def test_span_is_frozen() -> None:
     span = Span("ssn", 0, 11, "219-09-9999", "219-09-9999")
     with pytest.raises(AttributeError):
         span.start = 3  # type: ignore[misc]
+
+
+def test_validator_modules_import_no_django() -> None:
+    # The validators must stay usable from replay, the materializer and scripts without Django set up.
+    code = (
+        "import sys\n"
+        "import apps.validation.pii, apps.validation.sms, apps.validation.email_validator, "
+        "apps.validation.fill_validator\n"
+        "leaked = sorted(name for name in sys.modules if name.split('.')[0] in ('django', 'rest_framework'))\n"
+        "assert not leaked, leaked\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -87,9 +87,24 @@ def _dependency_error(exc: Exception) -> tuple[str, str] | None:
         return "provider_unavailable", f"Model provider unavailable: {exc}"
     if isinstance(exc, redis_errors):
         return "redis_unavailable", f"Redis is unavailable: {exc}"
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, (OperationalError, InterfaceError)) and _is_connection_failure(exc):
         return "database_unavailable", f"The database is unavailable: {exc}"
+    try:
+        from psycopg_pool import PoolTimeout
+
+        if isinstance(exc, PoolTimeout):
+            return "database_unavailable", f"No database connection available: {exc}"
+    except ImportError:  # pragma: no cover
+        pass
     return None
+
+
+def _is_connection_failure(exc: Exception) -> bool:
+    """Django files many server errors under OperationalError; only connection trouble (no SQLSTATE:
+    could not connect; class 08 connection exception; 57P operator intervention; 53 insufficient
+    resources) means the database is down rather than that our SQL is wrong."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(("08", "57P", "53"))
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class LoadtestConfig(AppConfig):
+    name = "apps.loadtest"
+    label = "loadtest"
+    verbose_name = "Load harness"

@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from apps.orders.models import FillProposal, JobOrder
+
+
+class FillProposalInline(admin.TabularInline):
+    model = FillProposal
+    extra = 0
+    fields = ["worker_ids", "ok", "status", "created_by", "created_at", "decided_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(JobOrder)
+class JobOrderAdmin(admin.ModelAdmin):
+    list_display = ["order_id", "client", "role", "headcount", "city", "state", "shift", "start_date", "status"]
+    list_filter = ["status", "state", "role", "shift"]
+    search_fields = ["order_id", "client", "city"]
+    date_hierarchy = "start_date"
+    inlines = [FillProposalInline]
+
+
+@admin.register(FillProposal)
+class FillProposalAdmin(admin.ModelAdmin):
+    list_display = ["id", "order", "worker_ids", "ok", "status", "created_by", "created_at"]
+    list_filter = ["status", "ok"]
+    list_select_related = ["order"]
+    readonly_fields = ["order", "worker_ids", "verdict", "ok", "status", "created_by", "created_at", "decided_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+
+
+class PlaybooksConfig(AppConfig):
+    name = "apps.playbooks"
+    label = "playbooks"
+    verbose_name = "Playbooks"
+
+    def ready(self) -> None:
+        from apps.indexes.registry import VectorIndexSpec, register
+        from apps.playbooks.models import PLAYBOOK_EMBEDDING_INDEX
+        from apps.playbooks.services import reembed_playbooks
+
+        register(
+            VectorIndexSpec(
+                name="playbook_memory",
+                model_label="playbooks.Playbook",
+                column="query_embedding",
+                index_name=PLAYBOOK_EMBEDDING_INDEX,
+                reembed=reembed_playbooks,
+            )
+        )

@@ -1,0 +1,84 @@
+"""Writes of the playbook learning loop (SPEC §4.6): record a fill, re-embed the memory."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.db import connection, transaction
+
+from apps.core.api.errors import BadRequest
+from apps.evidence.choices import InteractionKind
+from apps.evidence.services import log_interaction
+from apps.indexes.embedders import get_embedder, get_embedding_cache
+from apps.indexes.services import bump_index_version
+from apps.orders.models import JobOrder
+from apps.playbooks.models import Playbook
+from apps.workers.models import Worker
+
+
+def record_playbook(
+    *,
+    query: str,
+    worker_ids: list[str],
+    outcome: str,
+    filters: dict[str, Any] | None = None,
+    order_id: str | None = None,
+    actor: str = "",
+) -> dict[str, Any]:
+    """Store a fill in the playbook memory; returns the SPEC §4.6 201 body.
+
+    Unknown worker ids or order → 400 with nothing written. The playbook row, its interaction row and
+    the index version bump commit together; the bump comes last because it takes the registry row lock
+    that also orders records against a concurrent reset (see apps.indexes.services.reset_index).
+    """
+    started = time.perf_counter()
+    ids = list(dict.fromkeys(worker_ids))
+    known = set(Worker.objects.filter(worker_id__in=ids).values_list("worker_id", flat=True))
+    unknown = [w for w in ids if w not in known]
+    if unknown:
+        raise BadRequest(
+            f"Unknown worker ids: {', '.join(unknown[:10])}.", fields={"worker_ids": [f"unknown worker id {w!r}" for w in unknown[:20]]}
+        )
+    order = None
+    if order_id:
+        order = JobOrder.objects.filter(order_id=order_id).first()
+        if order is None:
+            raise BadRequest(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
+    vector, _ = get_embedding_cache().embed_query(query)
+
+    with transaction.atomic():
+        playbook = Playbook.objects.create(
+            query=query,
+            query_embedding=vector,
+            embedding_model=get_embedder().key,
+            filters=filters or {},
+            worker_ids=ids,
+            order=order,
+            outcome=outcome,
+            created_by=actor,
+        )
+        version = bump_index_version("playbook_memory")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {Playbook._meta.db_table}")
+            size = cursor.fetchone()[0]
+        body = {"id": playbook.pk, "index": {"name": "playbook_memory", "size": size, "version": version}}
+        log_interaction(
+            kind=InteractionKind.PLAYBOOK_RECORD,
+            actor=actor,
+            request={"query": query, "filters": filters or {}, "worker_ids": ids, "order_id": order_id, "outcome": outcome},
+            response=body,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+    return body
+
+
+def reembed_playbooks(pks: list[int]) -> int:
+    """Recompute query embeddings with the current provider (a batch of the re-embed job)."""
+    embedder = get_embedder()
+    playbooks = list(Playbook.objects.filter(pk__in=pks).order_by("pk"))
+    vectors = embedder.embed([p.query for p in playbooks])
+    for playbook, vector in zip(playbooks, vectors):
+        playbook.query_embedding, playbook.embedding_model = vector, embedder.key
+    Playbook.objects.bulk_update(playbooks, ["query_embedding", "embedding_model"], batch_size=500)
+    return len(playbooks)

