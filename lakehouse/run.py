@@ -106,7 +106,12 @@ def main() -> int:
                 embedded.stop_postgres()
         print("\nLakehouse stopped.", flush=True)
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         from apps.workers.demo import load_demo_corpus
 

@@ -286,7 +286,7 @@ FILE_UPLOAD_TEMP_DIR = None
 HNSW_M = env_int("HNSW_M", 16, minimum=2)
 HNSW_EF_CONSTRUCTION = env_int("HNSW_EF_CONSTRUCTION", 64, minimum=4)
 PG_BUILD_MAINTENANCE_WORK_MEM = env_str("PG_BUILD_MAINTENANCE_WORK_MEM", "1GB")
-SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 100, minimum=1, maximum=1000)
+SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 120, minimum=1, maximum=1000)
 # Filters estimated to keep at most this many rows take the exact path (B-tree/GIN → distances → sort).
 SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 5000, minimum=0)
 SEARCH_RESULT_CACHE_TTL_S = env_int("SEARCH_RESULT_CACHE_TTL_S", 300, minimum=0)

@@ -141,5 +141,7 @@ def plan_search(
     selectivity = max(estimated / max(stats.total, 1), 1e-6)
     # Excluded ids are usually the previous nearest results (profile swap): the walk must get past them.
     wanted = request.k + len(request.exclude_ids)
-    ef = int(min(max_ef, max(base_ef, math.ceil(2.0 * wanted / selectivity))))
+    # Each excluded id that sits among the nearest also pushes the k-th true neighbour deeper into the
+    # candidate list, and the walk's accuracy near its tail is what recall depends on: widen for both.
+    ef = int(min(max_ef, max(base_ef + 2 * len(request.exclude_ids), math.ceil(2.0 * wanted / selectivity))))
     return SearchPlan("hnsw", ef, estimated)
