@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.loadtest",
     "apps.playbooks",
+    "apps.replay",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("apps.orders.api.urls")),
     path("", include("apps.validation.api.urls")),
     path("", include("apps.playbooks.api.urls")),
+    path("", include("apps.replay.api.urls")),
     path("", include("apps.evidence.api.urls")),
 ]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -122,7 +123,8 @@ class MaterializeRunAdmin(_ReadOnlyAdmin):
         except (BadRequest, Conflict) as exc:
             self.message_user(request, f"Not queued: {exc.detail}", level=messages.ERROR)
             return HttpResponseRedirect(changelist)
-        url = reverse("admin:evidence_materializerun_change", args=[run.run_id])
+        # Admin URLs carry quoted primary keys ("_40" in a run id would otherwise read as "@").
+        url = reverse("admin:evidence_materializerun_change", args=[quote(run.run_id)])
         self.message_user(request, format_html('Materialize run <a href="{}">{}</a> queued.', url, run.run_id), level=messages.SUCCESS)
         return HttpResponseRedirect(changelist)
 

@@ -574,7 +574,8 @@ def _source_ref(source: dict[str, Any]) -> str | None:
         origin = source.get("origin") or {}
         return f"{origin.get('file')}:{origin.get('line')}"
     if kind == SourceKind.REPLAY_RUN:
-        run_id = (source.get("run") or {}).get("run_id") if isinstance(source.get("run"), dict) else None
+        run = source.get("run")
+        run_id = run.get("run_id") if isinstance(run, dict) else None
         return run_id if isinstance(run_id, str) else None
     return str(source.get("id")) if source.get("id") is not None else None
 

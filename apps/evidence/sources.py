@@ -29,7 +29,7 @@ INTERACTION_FIELDS = (
     "prompt_tokens", "completion_tokens",
 )
 
-# What issue 9 provides: a generator of replay_run.v1 dicts whose started_at is in [since, until).
+# What the replay app provides: a generator of replay_run.v1 dicts of runs finished in [since, until).
 REPLAY_SOURCE = "apps.replay.selectors.iter_replay_run_dicts"
 
 
@@ -148,7 +148,7 @@ def read_chat_log(path: Path) -> Iterator[ChatLogLine]:
 
 
 def iter_replay_runs(*, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict[str, Any]]:
-    """replay_run.v1 dicts (SPEC §4.8) started in [since, until), as sources for replay_result.
+    """replay_run.v1 dicts (SPEC §4.8) of runs finished in [since, until), as sources for replay_result.
 
     A no-op until the replay app is installed. Issue 9 plugs in by providing
     ``apps.replay.selectors.iter_replay_run_dicts(*, since, until)``; with the app installed but

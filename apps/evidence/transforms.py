@@ -176,10 +176,19 @@ def _source_id(value: Any, where: str) -> str:
     text = str(value) if isinstance(value, uuid.UUID) else _str(value, where)
     if len(text) > MAX_SOURCE_ID_CHARS or not text.isprintable():
         raise _fail(where, f"at most {MAX_SOURCE_ID_CHARS} printable characters", value)
+    if _is_uuid(text):
+        return text  # opaque by construction (every interaction id): no need to look for PII in it
     if text != mask_pii(text)[0]:
         # An id that holds an SSN/phone/email cannot be masked without colliding with other ids.
         raise TransformError(f"{where} contains personal data (SSN, card, email or phone); use an opaque id")
     return text
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
 
 
 def _timestamp(value: Any, where: str) -> datetime:
@@ -423,7 +432,11 @@ def chat_completion(source: dict[str, Any]) -> dict[str, Any]:
 
 
 def replay_result(source: dict[str, Any]) -> dict[str, Any]:
-    """A replay_run.v1 (SPEC §4.8) → replay: what was replayed, the model's answer and its judgement."""
+    """A replay_run.v1 (SPEC §4.8) → replay: what was replayed, the model's answer and its judgement.
+
+    The record occurs when the run finished (its result exists from then on; the replay source hands
+    out runs by finished_at, so a run lands in the partition of the range that read it).
+    """
     run = _dict(source.get("run"), "run")
     if run.get("schema") != REPLAY_RUN_SCHEMA:
         raise _fail("schema", f"{REPLAY_RUN_SCHEMA!r}", run.get("schema"))
@@ -439,12 +452,13 @@ def replay_result(source: dict[str, Any]) -> dict[str, Any]:
     else:
         validation = _dict(validation, "validation")
         verdict = {"ok": _bool(validation.get("ok"), "validation.ok"), "errors": _errors(validation.get("errors"), "validation.errors")}
+    started_at = _timestamp(run.get("started_at"), "started_at")
     finished_at = run.get("finished_at")
     retrieval = run.get("retrieval")
     baseline_ok = run.get("baseline_ok")
     return {
         "source_id": _source_id(run.get("run_id"), "run_id"),
-        "occurred_at": _timestamp(run.get("started_at"), "started_at"),
+        "occurred_at": started_at if finished_at is None else _timestamp(finished_at, "finished_at"),
         "model": _model(run.get("model"), "model"),
         "prompt_tokens": _opt_int(response.get("prompt_tokens"), "response.prompt_tokens"),
         "completion_tokens": _opt_int(response.get("completion_tokens"), "response.completion_tokens"),
@@ -465,7 +479,7 @@ def replay_result(source: dict[str, Any]) -> dict[str, Any]:
         "metadata": {
             "batch_id": _opt_str(run.get("batch_id"), "batch_id"),
             "provider": _opt_str(run.get("provider"), "provider"),
-            "finished_at": None if finished_at is None else canonical_timestamp(_timestamp(finished_at, "finished_at")),
+            "started_at": canonical_timestamp(started_at),
             "error": _opt_str(run.get("error"), "error"),
         },
     }
@@ -556,7 +570,7 @@ def _mask(text: str) -> tuple[str, tuple[int, ...]]:
 
 
 # Records repeat the same short strings over and over (keys, worker ids, roles, cities, index names):
-# remembering their masking (a pure function of the text) takes a third off a materialize run.
+# remembering their masking (a pure function of the text) means each is scanned once per process.
 _mask_short = lru_cache(maxsize=1 << 16)(_mask)
 _SHORT = 64
 
@@ -581,6 +595,13 @@ def _redact(value: Any, counts: list[int]) -> Any:
                 clean_key = f"{clean_key}~"
             out[clean_key] = _redact(item, counts)
         return out
+    # Subclasses (OrderedDict, tuples from a replay source...) take the slow path rather than slip by.
+    if isinstance(value, str):
+        return _redact(str(value), counts)
+    if isinstance(value, dict):
+        return _redact(dict(value), counts)
+    if isinstance(value, (list, tuple)):
+        return _redact(list(value), counts)
     return value
 
 

@@ -6,20 +6,17 @@ from typing import Any
 
 from django.db import connection
 
-from apps.core.redis import get_redis
 from apps.indexes.models import IndexJob, VectorIndex
-from apps.indexes.services import _VERSION_KEY, ensure_all_vector_indexes, ensure_vector_index
+from apps.indexes.services import ensure_all_vector_indexes, ensure_vector_index
 
 
 def index_version(name: str) -> int:
-    """The current version, from Redis (a sub-millisecond read on the search path), else the database."""
-    try:
-        cached = get_redis().get(_VERSION_KEY.format(name=name))
-        if cached is not None:
-            return int(cached)
-    except Exception:
-        pass
-    return ensure_vector_index(name).version
+    """The current version, read from the registry row (one indexed lookup): the database is where
+    every write bumps it, so a cache keyed on it can never be stale."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM indexes_vectorindex WHERE name = %s", [name])
+        row = cursor.fetchone()
+    return row[0] if row else ensure_vector_index(name).version
 
 
 def _stats(index: VectorIndex) -> dict[str, Any]:

@@ -15,15 +15,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.api.errors import BadRequest, Conflict
-from apps.core.redis import get_redis
 from apps.indexes.choices import IndexJobKind, IndexState, JobStatus
 from apps.indexes.models import IndexJob, VectorIndex
 from apps.indexes.registry import all_specs, get_spec
 
 logger = logging.getLogger(__name__)
-
-_VERSION_KEY = "lh:index-version:{name}"
-
 
 def ensure_vector_index(name: str) -> VectorIndex:
     """The registry row of a registered index, created on first use."""
@@ -48,31 +44,16 @@ def ensure_all_vector_indexes() -> list[VectorIndex]:
 
 
 def bump_index_version(name: str) -> int:
-    """Bump the version inside the caller's transaction (call it last: it takes the registry row lock,
-    which also serializes writers with a reset) and publish it to Redis once committed."""
+    """Bump the version inside the caller's transaction. Call it last: it takes the registry row lock,
+    which also orders writers against a concurrent reset. (The workers table bumps its version from a
+    trigger as well, so writes that bypass the services — admin edits, bulk updates — count too.)"""
     ensure_vector_index(name)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE indexes_vectorindex SET version = version + 1, updated_at = now() WHERE name = %s RETURNING version",
             [name],
         )
-        version = cursor.fetchone()[0]
-    transaction.on_commit(lambda: _publish_version(name, version))
-    return version
-
-
-def _publish_version(name: str, version: int) -> None:
-    # Only ever move the cached version forward, whatever order concurrent commits publish in.
-    try:
-        get_redis().eval(
-            "local v = tonumber(redis.call('GET', KEYS[1]) or '-1') "
-            "if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1]) end return 1",
-            1,
-            _VERSION_KEY.format(name=name),
-            version,
-        )
-    except Exception:  # the database stays authoritative; readers fall back to it
-        logger.warning("could not publish %s index version to redis", name, exc_info=True)
+        return cursor.fetchone()[0]
 
 
 def reset_index(name: str, *, confirm: str | None = None) -> VectorIndex:

@@ -1,6 +1,7 @@
 """Resource footprint of the serving stack during a load run (``multitier --footprint``).
 
-A background thread samples, once a second, CPU % and memory of five process groups:
+A background thread samples CPU % and RSS once a second (USS/PSS every 10 s, see
+``FootprintSampler``) of five process groups:
 
 * ``gunicorn`` — the master listening on the harness's target port and its workers;
 * ``celery`` — every ``celery ... worker`` process tree (main process + pool children);
@@ -235,21 +236,23 @@ class FootprintSampler:
 
     A thread, not an asyncio task: psutil reads /proc synchronously and must not stall the event loop
     that drives the load. The sampler competes with the server for the same cores, so it keeps its
-    own cost near 1 % of a core: CPU times and RSS (cheap reads of /proc/PID/stat and statm) every
-    sample; process discovery and USS/PSS (which walk each process's page tables, ~1 ms per
-    PostgreSQL backend) every ``full_every`` samples.
+    own cost near 2 % of a core: CPU times and RSS (cheap reads of /proc/PID/stat and statm) every
+    sample; process discovery (~10 ms) every ``discover_every`` samples; USS/PSS every
+    ``full_every`` samples, because they walk each process's page tables — ~5 ms per PostgreSQL
+    backend that has touched a large ``shared_buffers``, 170 ms per sweep at 100k workers.
     """
 
-    def __init__(self, targets: FootprintTargets, interval_s: float = 1.0, full_every: int = 5) -> None:
+    def __init__(self, targets: FootprintTargets, interval_s: float = 1.0, full_every: int = 10, discover_every: int = 2) -> None:
         self.targets = targets
         self.interval_s = interval_s
         self.full_every = max(1, full_every)
+        self.discover_every = max(1, discover_every)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._groups: dict[int, str] = {}
         self._processes: dict[int, psutil.Process] = {}
-        self._cpu_seconds: dict[int, float] = {}
-        self._last_wall = 0.0
+        self._cpu_seconds: dict[int, tuple[float, float]] = {}
+        self._last_read = 0.0
         self._count = 0
         self._series: dict[str, _Series] = {group: _Series() for group in (*SERVER_GROUPS, LOADGEN)}
         self._total = _Series()
@@ -257,6 +260,10 @@ class FootprintSampler:
         self._pss_complete = True
         self._pids_seen: dict[str, set[int]] = {group: set() for group in self._series}
         self._listening: dict[int, bool] = {}  # gunicorn root pid → listens on the web port
+        # Machine-wide CPU, so CPU spent by processes outside the stack (another job on a shared
+        # machine) shows up next to the stack's instead of silently lowering its throughput.
+        self._machine_busy: list[float] = []
+        self._last_machine: tuple[float, float] | None = None  # (busy seconds, total seconds) of all CPUs
 
     def start(self) -> None:
         self._sample(record=False)  # primes the CPU counters: CPU % needs two readings
@@ -273,23 +280,36 @@ class FootprintSampler:
         next_at = time.monotonic() + self.interval_s
         while not self._stop.wait(max(0.0, next_at - time.monotonic())):
             self._sample(record=True)
-            next_at += self.interval_s
+            # Never catch up with back-to-back samples after a slow one: CPU time advances in 10 ms
+            # ticks, so a 10 ms interval would read one tick as 100 % of a core.
+            next_at = max(next_at + self.interval_s, time.monotonic() + self.interval_s / 2)
 
     def _listens_on(self, pid: int, port: int) -> bool:
         if pid not in self._listening:
             self._listening[pid] = _listens_on(pid, port)
         return self._listening[pid]
 
+    def _machine_cpu_pct(self) -> float | None:
+        """Busy CPU of the whole machine since the previous sample, 100 % = one core."""
+        times = psutil.cpu_times()
+        total = sum(times)
+        busy = total - times.idle - getattr(times, "iowait", 0.0)
+        previous, self._last_machine = self._last_machine, (busy, total)
+        if previous is None or total <= previous[1]:
+            return None
+        return (busy - previous[0]) / (total - previous[1]) * 100.0 * (psutil.cpu_count() or 1)
+
     def _sample(self, *, record: bool) -> None:
-        full = self._count % self.full_every == 0
-        self._count += 1
-        if full:
+        machine_pct = self._machine_cpu_pct()
+        # Recorded samples 0, full_every, 2 × full_every… carry USS/PSS, so even a short run has one.
+        full = record and self._count % self.full_every == 0
+        if not self._groups or self._count % self.discover_every == 0:
             self._groups, notes = discover(self.targets, listens_on=self._listens_on)
             self._notes.update(notes)
-        now = time.monotonic()
-        elapsed = now - self._last_wall if self._last_wall else 0.0
+        if record:
+            self._count += 1
         samples = {group: _GroupSample() for group in self._series}
-        cpu_seconds: dict[int, float] = {}
+        cpu_seconds: dict[int, tuple[float, float]] = {}  # pid → (CPU seconds, when read)
         for pid, group in self._groups.items():
             proc = self._processes.get(pid)
             try:
@@ -297,6 +317,7 @@ class FootprintSampler:
                     proc = self._processes[pid] = psutil.Process(pid)
                 with proc.oneshot():
                     times = proc.cpu_times()
+                    read_at = time.time()
                     used = times.user + times.system
                     rss, uss, pss = proc.memory_info().rss, None, None
                     if full:
@@ -312,7 +333,7 @@ class FootprintSampler:
             except psutil.AccessDenied:
                 self._notes.add(f"{group}: pid {pid} not readable")
                 continue
-            cpu_seconds[pid] = used
+            cpu_seconds[pid] = (used, read_at)
             sample = samples[group]
             sample.processes += 1
             sample.rss += rss
@@ -321,20 +342,23 @@ class FootprintSampler:
                     self._pss_complete = False
                 sample.uss += uss or 0
                 sample.pss += pss if pss is not None else rss
-            if elapsed > 0:
-                previous = self._cpu_seconds.get(pid)
-                if previous is None and created >= time.time() - elapsed:
-                    previous = 0.0  # born during the interval: all its CPU time belongs to it
-                if previous is not None:
-                    sample.cpu_pct += max(0.0, used - previous) / elapsed * 100.0
+            # CPU % over this process's own interval between two reads: reading ~40 processes takes
+            # milliseconds, and a shared interval would skew the ones read last.
+            previous, previous_at = self._cpu_seconds.get(pid, (None, self._last_read))
+            if previous is None and self._last_read and created >= self._last_read:
+                previous, previous_at = 0.0, created  # born during the interval: all its CPU time is new
+            if previous is not None and read_at > previous_at:
+                sample.cpu_pct += max(0.0, used - previous) / (read_at - previous_at) * 100.0
             self._pids_seen[group].add(pid)
         # Forget processes that are gone, so a recycled pid starts fresh.
         for pid in set(self._processes) - set(cpu_seconds):
             self._processes.pop(pid, None)
             self._listening.pop(pid, None)
-        self._cpu_seconds, self._last_wall = cpu_seconds, now
+        self._cpu_seconds, self._last_read = cpu_seconds, time.time()
         if not record:
             return
+        if machine_pct is not None:
+            self._machine_busy.append(machine_pct)
         total = _GroupSample()
         for group, sample in samples.items():
             self._series[group].add(sample, full=full)
@@ -345,6 +369,8 @@ class FootprintSampler:
     def summary(self) -> dict[str, Any]:
         basis = "pss" if self._pss_complete and self._total.pss else "rss"
         total = self._total.summary()
+        machine_avg = sum(self._machine_busy) / len(self._machine_busy) if self._machine_busy else 0.0
+        loadgen_avg = self._series[LOADGEN].summary()["cpu_pct_avg"]
         return {
             "interval_s": self.interval_s,
             "samples": len(self._total.cpu_pct),
@@ -353,6 +379,12 @@ class FootprintSampler:
             "memory_basis": basis,
             "groups": {group: {**series.summary(), "pids_seen": len(self._pids_seen[group])} for group, series in self._series.items()},
             "total": {**total, "memory_mb_avg": total[f"{basis}_mb_avg"], "memory_mb_max": total[f"{basis}_mb_max"]},
+            "machine": {
+                "cpu_pct_avg": round(machine_avg, 1),
+                "cpu_pct_max": round(max(self._machine_busy, default=0.0), 1),
+                # Whatever the machine did besides the stack and the load generator.
+                "other_cpu_pct_avg": round(max(0.0, machine_avg - total["cpu_pct_avg"] - loadgen_avg), 1),
+            },
             "notes": sorted(self._notes),
         }
 
@@ -384,6 +416,12 @@ def format_footprint_table(footprint: Mapping[str, Any]) -> str:
         f"memory total uses {basis}: {footprint['total']['memory_mb_avg']:.0f} MB avg, {footprint['total']['memory_mb_max']:.0f} MB max "
         "(summed RSS double-counts PostgreSQL's shared buffers and forked workers' shared pages)"
     )
+    machine = footprint.get("machine")
+    if machine:
+        lines.append(
+            f"machine CPU {machine['cpu_pct_avg']:.0f} % avg ({machine['cpu_pct_max']:.0f} % max) of {footprint['cpu_count'] * 100} %; "
+            f"processes outside the stack and the load generator: {machine['other_cpu_pct_avg']:.0f} % avg"
+        )
     lines.extend(f"note: {note}" for note in footprint.get("notes", ()))
     return "\n".join(lines)
 

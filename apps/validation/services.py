@@ -34,10 +34,9 @@ _WORKER_FIELDS = (
 )
 
 
-def validate_outreach(*, kind: str, worker_id: str | None, subject: str | None, body: str, actor: str = "") -> dict[str, Any]:
-    """EmailValidator over a draft (SPEC §4.4); one query finds the recipient and any worker whose
-    phone or email appears in the text."""
-    started = time.perf_counter()
+def check_outreach(*, kind: str, worker_id: str | None, subject: str | None, body: str) -> dict[str, Any]:
+    """EmailValidator over a draft (SPEC §4.4), without logging; one query finds the recipient and
+    any worker whose phone or email appears in the text. Replay judges model drafts with this."""
     contacts = extract_contacts(f"{subject or ''}\n{body}")
     condition = Q(phone__in=sorted(contacts["phones"])) | Q(email__in=sorted(contacts["emails"]))
     if worker_id:
@@ -58,7 +57,13 @@ def validate_outreach(*, kind: str, worker_id: str | None, subject: str | None, 
         "agency_phones": settings.AGENCY_PHONES,
         "agency_emails": settings.AGENCY_EMAILS,
     }
-    verdict = _EMAIL_VALIDATOR.validate(kind, subject, body, recipient, context).to_dict()
+    return _EMAIL_VALIDATOR.validate(kind, subject, body, recipient, context).to_dict()
+
+
+def validate_outreach(*, kind: str, worker_id: str | None, subject: str | None, body: str, actor: str = "") -> dict[str, Any]:
+    """The API's outreach validation: check_outreach, logged as a validate_email/validate_sms interaction."""
+    started = time.perf_counter()
+    verdict = check_outreach(kind=kind, worker_id=worker_id, subject=subject, body=body)
     log_interaction(
         kind=InteractionKind.VALIDATE_SMS if kind == "sms" else InteractionKind.VALIDATE_EMAIL,
         actor=actor,
@@ -71,11 +76,19 @@ def validate_outreach(*, kind: str, worker_id: str | None, subject: str | None, 
     return verdict
 
 
+def check_fill(*, order: dict[str, Any], worker_ids: list[str]) -> dict[str, Any]:
+    """FillValidator over a proposal (SPEC §4.5), without logging: one query for the workers, one for
+    the bookings that double-booking checks."""
+    workers = {row["worker_id"]: row for row in Worker.objects.filter(worker_id__in=set(worker_ids)).values(*_WORKER_FIELDS)}
+    bookings = bookings_for(workers, exclude_order_id=order.get("order_id"))
+    return _FILL_VALIDATOR.validate(order, worker_ids, workers, bookings).to_dict()
+
+
 def validate_fill(
     *, worker_ids: list[str], order_id: str | None = None, order: dict[str, Any] | None = None, actor: str = ""
 ) -> dict[str, Any]:
-    """FillValidator over a proposal (SPEC §4.5). With an `order_id` the proposal is recorded as a
-    FillProposal (so it can be accepted later); an inline order is validated only."""
+    """The API's fill validation. With an `order_id` the proposal is recorded as a FillProposal (so
+    it can be accepted later); an inline order is validated only. Logged as validate_fill."""
     started = time.perf_counter()
     job_order: JobOrder | None = None
     if order_id is not None:
@@ -84,9 +97,7 @@ def validate_fill(
             raise BadRequest(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
         order = order_as_dict(job_order)
     assert order is not None
-    workers = {row["worker_id"]: row for row in Worker.objects.filter(worker_id__in=set(worker_ids)).values(*_WORKER_FIELDS)}
-    bookings = bookings_for(workers, exclude_order_id=order.get("order_id"))
-    verdict = _FILL_VALIDATOR.validate(order, worker_ids, workers, bookings).to_dict()
+    verdict = check_fill(order=order, worker_ids=worker_ids)
     proposal_id = None
     with transaction.atomic():
         if job_order is not None:
@@ -115,11 +126,7 @@ def accept_proposal(*, proposal_id: int, actor: str = "") -> FillProposal:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('orders.accept_proposal'))")
         if proposal.status != ProposalStatus.PROPOSED:
             raise Conflict(f"Proposal {proposal_id} is already {proposal.status}.", code="proposal_decided")
-        order = order_as_dict(proposal.order)
-        workers = {
-            row["worker_id"]: row for row in Worker.objects.filter(worker_id__in=set(proposal.worker_ids)).values(*_WORKER_FIELDS)
-        }
-        verdict = _FILL_VALIDATOR.validate(order, proposal.worker_ids, workers, bookings_for(workers, exclude_order_id=order["order_id"])).to_dict()
+        verdict = check_fill(order=order_as_dict(proposal.order), worker_ids=list(proposal.worker_ids))
         proposal.verdict, proposal.ok = verdict, verdict["ok"]
         if not verdict["ok"]:
             proposal.save(update_fields=["verdict", "ok"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -45,9 +46,9 @@ def test_inspection_pages_render_read_only(kb_dir, admin_client, every_kind):
 
     runs = admin_client.get("/admin/evidence/materializerun/").content.decode()
     assert run.run_id in runs and "Materialize now" in runs
-    receipt = admin_client.get(f"/admin/evidence/materializerun/{run.run_id}/change/").content.decode()
+    receipt = admin_client.get(f"/admin/evidence/materializerun/{quote(run.run_id)}/change/").content.decode()
     assert "materialize_receipt.v1" in receipt and f"run-{run.run_id}.jsonl" in receipt
-    assert admin_client.post(f"/admin/evidence/materializerun/{run.run_id}/delete/").status_code == 403
+    assert admin_client.post(f"/admin/evidence/materializerun/{quote(run.run_id)}/delete/").status_code == 403
 
 
 def test_materialize_now_queues_a_run_and_says_so(kb_dir, admin_client, sent, django_capture_on_commit_callbacks):
@@ -59,7 +60,7 @@ def test_materialize_now_queues_a_run_and_says_so(kb_dir, admin_client, sent, dj
     run = MaterializeRun.objects.get()
     assert sent == [run.run_id]
     assert (run.status, run.mode, run.rebuild_day.isoformat(), run.created_by) == ("queued", "rebuild", DAY, "admin")
-    assert f"Materialize run <a href=\"/admin/evidence/materializerun/{run.run_id}/change/\">{run.run_id}</a> queued." in response.content.decode()
+    assert f"Materialize run <a href=\"/admin/evidence/materializerun/{quote(run.run_id)}/change/\">{run.run_id}</a> queued." in response.content.decode()
 
 
 def test_materialize_now_reports_a_busy_lock_and_bad_input(kb_dir, admin_client, sent, other_connection_holding_the_lock):
@@ -80,3 +81,12 @@ def test_staff_without_the_permission_cannot_materialize(kb_dir, sent):
     client.force_login(user)
     assert client.post("/admin/evidence/materializerun/materialize/").status_code == 403
     assert not MaterializeRun.objects.exists()
+
+
+def test_a_run_id_with_admin_escape_like_characters_opens(kb_dir, admin_client):
+    # Django's admin reads "_40" in a URL as "@" and "_5F" as "_": run ids must travel quoted.
+    run = MaterializeRun.objects.create(run_id="mr_20261128T000000_40aa5f00", mode="incremental", kb_dir=str(kb_dir))
+    listing = admin_client.get("/admin/evidence/materializerun/").content.decode()
+    assert f"/admin/evidence/materializerun/{quote(run.run_id)}/change/" in listing
+    page = admin_client.get(f"/admin/evidence/materializerun/{quote(run.run_id)}/change/")
+    assert page.status_code == 200 and "materialize_receipt.v1" in page.content.decode()

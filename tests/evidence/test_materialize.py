@@ -67,6 +67,16 @@ def test_the_feedback_record_names_the_evidence_id_of_its_target(kb_dir, every_k
     assert feedback.labels["feedback"] == "accept"
 
 
+def test_a_feedback_on_an_sms_validated_through_validate_email_points_at_the_sms_draft(kb_dir, make_interaction):
+    target = make_interaction("validate_email", request={"kind": "sms", "worker_id": "W-1", "subject": None, "body": "Hi. Reply STOP"})
+    make_interaction("feedback", request={"target_id": str(target.id), "verdict": "reject"})
+    services.build_evidence_index()
+    draft = EvidenceRecord.objects.get(source_id=str(target.id))
+    feedback = EvidenceRecord.objects.get(transform="feedback")
+    assert draft.transform == "sms_draft"
+    assert (feedback.labels["target_transform"], feedback.labels["target_evidence_id"]) == ("sms_draft", draft.evidence_id)
+
+
 def test_a_malformed_row_is_reported_and_skipped_and_the_run_still_succeeds(kb_dir, make_interaction):
     good = make_interaction("search")
     bad = make_interaction("validate_fill", request={"worker_ids": "W-000001"})
@@ -205,9 +215,18 @@ def test_a_range_run_reads_only_inbox_lines_in_its_range_and_does_not_mark_the_f
 # ------------------------------------------------------------------------------ replay hook
 
 
-def test_the_replay_hook_is_a_no_op_without_the_replay_app(kb_dir, db):
+def _replay_app_installed(monkeypatch, installed: bool) -> None:
+    from django.apps import apps as django_apps
+
+    real = django_apps.is_installed
+    monkeypatch.setattr(django_apps, "is_installed", lambda name: installed if name == "apps.replay" else real(name))
+
+
+def test_the_replay_hook_is_a_no_op_without_the_replay_app(kb_dir, db, monkeypatch):
     from apps.evidence.sources import iter_replay_runs
 
+    _replay_app_installed(monkeypatch, False)
+    monkeypatch.setitem(sys.modules, "apps.replay.selectors", None)  # would raise if it were imported
     assert list(iter_replay_runs()) == []
     assert services.build_evidence_index().sources_scanned["replay_run"] == 0
 
@@ -224,12 +243,8 @@ def test_replay_runs_from_the_replay_app_become_replay_records(kb_dir, db, monke
 
     module = types.ModuleType("apps.replay.selectors")
     module.iter_replay_run_dicts = iter_replay_run_dicts
-    monkeypatch.setitem(sys.modules, "apps.replay", types.ModuleType("apps.replay"))
     monkeypatch.setitem(sys.modules, "apps.replay.selectors", module)
-    from django.apps import apps as django_apps
-
-    real = django_apps.is_installed
-    monkeypatch.setattr(django_apps, "is_installed", lambda name: name == "apps.replay" or real(name))
+    _replay_app_installed(monkeypatch, True)
 
     run = services.build_evidence_index(day=D)
     assert calls == [(services._day_bounds(D)[0], services._day_bounds(D)[1])]
@@ -239,11 +254,8 @@ def test_replay_runs_from_the_replay_app_become_replay_records(kb_dir, db, monke
 
 
 def test_a_replay_app_without_the_hook_is_reported_not_fatal(kb_dir, make_interaction, monkeypatch):
-    from django.apps import apps as django_apps
-
     monkeypatch.setitem(sys.modules, "apps.replay.selectors", None)  # import fails
-    real = django_apps.is_installed
-    monkeypatch.setattr(django_apps, "is_installed", lambda name: name == "apps.replay" or real(name))
+    _replay_app_installed(monkeypatch, True)
     make_interaction("search")
     run = services.build_evidence_index()
     assert run.status == "succeeded" and run.records_written == 1

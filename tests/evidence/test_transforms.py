@@ -209,12 +209,12 @@ REPLAY_RUN = {
 def test_replay_result():
     got = materialize({"source_kind": "replay_run", "run": REPLAY_RUN})
     assert got == record(
-        "replay_result", "replay", source_kind="replay_run", source_id="rr_0001",
+        "replay_result", "replay", source_kind="replay_run", source_id="rr_0001", occurred_at="2026-11-20T14:30:01.500000Z",
         input={"evidence_id": "ev_" + "a" * 32, "task_type": "draft_sms", "retrieval": REPLAY_RUN["retrieval"], "bundle_sha256": "b" * 64},
         output={"text": "Shift tonight. Reply STOP"},
         model="local-drafter", prompt_tokens=40, completion_tokens=12, latency_ms=800.0,
         labels={"status": "pass", "regression": False, "baseline_ok": True},
-        metadata={"batch_id": "rb_0001", "provider": "local", "finished_at": "2026-11-20T14:30:01.500000Z", "error": None, "enrichments": ENRICHMENTS, "tokens_estimated": False, "redactions": NO_REDACTIONS},
+        metadata={"batch_id": "rb_0001", "provider": "local", "started_at": AT_TEXT, "error": None, "enrichments": ENRICHMENTS, "tokens_estimated": False, "redactions": NO_REDACTIONS},
     )
 
 
@@ -352,3 +352,12 @@ def test_the_transforms_module_is_pure_python():
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert result.stdout.strip() == "[]"
+
+
+def test_redaction_also_walks_mapping_and_sequence_subclasses():
+    from collections import OrderedDict
+
+    run = {**REPLAY_RUN, "retrieval": OrderedDict(index="workers", ids=("W-1", "call 555-123-4567"), took_ms=1.0)}
+    got = materialize({"source_kind": "replay_run", "run": run})
+    assert got["input"]["retrieval"] == {"index": "workers", "ids": ["W-1", "call [PHONE]"], "took_ms": 1.0}
+    assert got["metadata"]["redactions"]["phone"] == 1

@@ -119,20 +119,22 @@ def test_sampler_measures_cpu_and_memory_of_real_processes(fake_servers):
     assert theirs.pid not in groups  # another stack's worker (its DATABASE_URL differs) is left out
 
     burner = psutil.Process(redis.pid)
-    sampler = FootprintSampler(targets, interval_s=0.2, full_every=2)
+    sampler = FootprintSampler(targets, interval_s=0.2, full_every=2, discover_every=2)
     sampler.start()
     cpu_before, wall_before = sum(burner.cpu_times()[:2]), time.monotonic()
-    time.sleep(1.5)
+    time.sleep(2.0)
     footprint = sampler.stop()
     used_pct = (sum(burner.cpu_times()[:2]) - cpu_before) / (time.monotonic() - wall_before) * 100
     redis_group = footprint["groups"]["redis"]
-    assert footprint["samples"] >= 4
-    assert footprint["memory_samples"] >= 2
+    assert footprint["samples"] >= 3
+    assert footprint["memory_samples"] >= 1
     # A busy loop gets whatever share of a core the machine leaves it (≤ 100 %, less under load);
     # the sampler's average must agree with the process's own CPU-time accounting.
     assert used_pct > 10
     assert redis_group["cpu_pct_avg"] == pytest.approx(used_pct, abs=15)
-    assert redis_group["cpu_pct_max"] <= 110
+    # One sample can overshoot a little (10 ms CPU-time ticks over a 0.2 s interval, scheduling
+    # between the two reads) but never reads as two cores' worth.
+    assert redis_group["cpu_pct_max"] < 150
     assert redis_group["processes_max"] == 1
     assert redis_group["rss_mb_avg"] > 1
     assert 0 < redis_group["pss_mb_avg"] <= redis_group["rss_mb_max"]
@@ -142,6 +144,8 @@ def test_sampler_measures_cpu_and_memory_of_real_processes(fake_servers):
     assert footprint["memory_basis"] == "pss"
     server_pss = sum(footprint["groups"][g]["pss_mb_avg"] for g in ("gunicorn", "celery", "postgresql", "redis"))
     assert footprint["total"]["memory_mb_avg"] == pytest.approx(server_pss, abs=0.3)
+    # Machine-wide busy CPU (which the report uses to expose other jobs on the machine) includes the burner.
+    assert footprint["machine"]["cpu_pct_avg"] >= redis_group["cpu_pct_avg"] - 15
     table = format_footprint_table(footprint)
     assert table.splitlines()[0].startswith("process group")
     assert "memory total uses PSS" in table

@@ -136,6 +136,7 @@ def test_every_scenario_runs_and_passes_against_a_live_server(live_corpus):
         assert stats["failures"] == 0, (name, stats["failure_reasons"])
         assert stats["p50_ms"] is not None and 0 < stats["p50_ms"] <= stats["p99_ms"] <= stats["max_ms"]
     assert report["ok"] is True
+    assert report["config"]["corpus_workers"] == CORPUS_SIZE
     assert report["totals"]["requests"] > report["totals"]["runs"]  # scenarios are multi-step workflows
     # The server really did the work: one playbook per successful fill and per record/replay run
     # (no warm-up, and every started scenario is waited for), one SMS validation per SMS run at least.

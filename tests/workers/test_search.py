@@ -195,3 +195,15 @@ def test_worker_list_and_detail(search_corpus, coordinator_client):
     assert listing["count"] == sum(m["city"] == city for m in search_corpus["meta"])
     assert all(w["city"] == city for w in listing["results"]) and len(listing["results"]) <= 5
     assert coordinator_client.get("/api/v1/workers/W-NOPE/").json()["error"]["code"] == "not_found"
+
+
+def test_writes_that_bypass_the_services_also_invalidate_cached_results(search_corpus, coordinator_client):
+    """An admin edit or a bulk UPDATE bumps the index version through the table's trigger."""
+    from apps.workers.models import Worker
+
+    before = _search(coordinator_client, query="electrician helper", k=5)
+    assert _search(coordinator_client, query="electrician helper", k=5)["result_cache"] == "hit"
+    top = before["results"][0]["worker_id"]
+    Worker.objects.filter(worker_id=top).update(status="inactive")
+    after = _search(coordinator_client, query="electrician helper", k=5)
+    assert after["result_cache"] == "miss" and top not in _ids(after)

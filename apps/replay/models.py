@@ -1,0 +1,77 @@
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from apps.replay.choices import BatchStatus, RunStatus
+
+
+class ReplayBatch(models.Model):
+    """One replay of selected evidence against the current model and retrieval stack (SPEC §4.8)."""
+
+    batch_id = models.CharField(primary_key=True, max_length=40, editable=False)
+    status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.QUEUED)
+    day_from = models.DateField(null=True, blank=True)
+    day_to = models.DateField(null=True, blank=True)
+    task_types = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    evidence_ids = ArrayField(models.CharField(max_length=40), default=list, blank=True, help_text="replay exactly these")
+    limit = models.PositiveIntegerField(null=True, blank=True)
+    provider = models.CharField(max_length=16)
+    model = models.CharField(max_length=128, blank=True)
+    concurrency = models.PositiveSmallIntegerField(default=4)
+    task_id = models.CharField(max_length=64, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    skipped_by_type = models.JSONField(default=dict, blank=True)
+    regressions = models.PositiveIntegerField(default=0)
+    latency_p50_ms = models.FloatField(null=True, blank=True)
+    latency_p95_ms = models.FloatField(null=True, blank=True)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "replay batches"
+
+    @property
+    def pass_rate(self) -> float | None:
+        judged = self.passed + self.failed + self.errors
+        return round(self.passed / judged, 4) if judged else None
+
+    def __str__(self) -> str:
+        return self.batch_id
+
+
+class ReplayRun(models.Model):
+    """One replayed evidence record: what was retrieved, the bundle, the model's answer, the verdict."""
+
+    run_id = models.CharField(primary_key=True, max_length=40, editable=False)
+    batch = models.ForeignKey(ReplayBatch, on_delete=models.CASCADE, related_name="runs")
+    evidence_id = models.CharField(max_length=40, db_index=True)
+    task_type = models.CharField(max_length=32)
+    status = models.CharField(max_length=8, choices=RunStatus.choices)
+    provider = models.CharField(max_length=16)
+    model = models.CharField(max_length=128, blank=True)
+    retrieval = models.JSONField(default=dict)
+    bundle = models.JSONField(default=dict, blank=True)
+    bundle_sha256 = models.CharField(max_length=64, blank=True)
+    response = models.JSONField(default=dict)
+    validation = models.JSONField(default=dict)
+    baseline_ok = models.BooleanField(null=True)
+    regression = models.BooleanField(default=False)
+    error = models.TextField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["batch", "status"], name="replay_run_batch_status")]
+
+    def __str__(self) -> str:
+        return self.run_id
