@@ -173,6 +173,19 @@ class EvidenceRecordAdmin(_ReadOnlyAdmin):
     fields = ("evidence_id", "day", "transform", "task_type", "verdict_ok", "source_kind", "source_id", "run", "record_pretty")
     readonly_fields = fields
 
+    actions = ["replay_selected"]
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    @admin.action(description="Replay this evidence (queues a replay batch)", permissions=["replay"])
+    def replay_selected(self, request: HttpRequest, queryset) -> None:
+        from apps.replay.services import create_batch
+
+        ids = list(queryset.values_list("evidence_id", flat=True)[:10_000])
+        batch = create_batch(evidence_ids=ids, actor=request.user.get_username())
+        self.message_user(request, f"Replay batch {batch.batch_id} queued for {len(ids)} evidence record(s).", messages.SUCCESS)
+
     @admin.display(description="record (evidence_record.v1)")
     def record_pretty(self, obj: EvidenceRecord) -> str:
         values = {name: getattr(obj, name) for name in transforms.RECORD_FIELDS if name != "schema"}

@@ -18,6 +18,7 @@ import asyncio
 import contextvars
 import random
 import re
+import secrets
 import signal
 import sys
 import time
@@ -196,11 +197,12 @@ async def _client_loop(
     window: _Window,
     config: HarnessConfig,
     today: date,
+    run_tag: str,
 ) -> None:
     _client_slot.set(index)  # this task's requests use this coordinator's own connection
     rng = random.Random(config.seed + index)
     client = ApiClient(http)
-    ctx = ScenarioContext(client_index=index, today=today)
+    ctx = ScenarioContext(client_index=index, today=today, run_tag=run_tag)
     cum_weights = tuple(accumulate(s.weight for s in scenarios))
     clock = time.perf_counter
     while not window.stop.is_set():
@@ -262,9 +264,11 @@ async def run_load(config: HarnessConfig, *, progress: ProgressFn | None = None)
         progress_task = None
         if progress is not None and config.progress_every_s > 0:
             progress_task = asyncio.create_task(_progress(window, stats, config.progress_every_s, progress))
-        today = date.today()
+        today, run_tag = date.today(), secrets.token_hex(3)
         try:
-            await asyncio.gather(*(_client_loop(i, http, scenarios, stats, window, config, today) for i in range(config.concurrency)))
+            await asyncio.gather(
+                *(_client_loop(i, http, scenarios, stats, window, config, today, run_tag) for i in range(config.concurrency))
+            )
         finally:
             interrupted = window.stop.is_set()  # only Ctrl-C sets it before the clients are done
             window.stop.set()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -126,12 +127,21 @@ def http_failure_reason(step: str, status_code: int, content: bytes) -> str:
 
 @dataclass
 class ScenarioContext:
-    """What a client's scenarios share: its index, the run's notion of today, the agency line."""
+    """What a client's scenarios share: its index, the run's tag and notion of today, the agency line."""
 
     client_index: int = 0
     today: date = field(default_factory=date.today)
+    # Random per run, not drawn from the seeded generator: a seed replays the same queries, and
+    # "new" order references must not repeat across runs (see playbook_record_replay).
+    run_tag: str = field(default_factory=lambda: secrets.token_hex(3))
     agency_phone: str = AGENCY_PHONE
     agency_email: str = AGENCY_EMAIL
+    _references: int = field(default=0, init=False, repr=False)
+
+    def next_order_reference(self) -> str:
+        """'3fa2c1-7-42': unique across runs (tag), clients (index) and this client's scenarios."""
+        self._references += 1
+        return f"{self.run_tag}-{self.client_index}-{self._references}"
 
 
 # ------------------------------------------------------------------------------------ drawing inputs
@@ -464,12 +474,15 @@ async def playbook_record_replay(client: ApiClient, rng: random.Random, ctx: Sce
     """cold search → record a fill with 2 of the results → warm search with use_playbook=true: the
     recorded workers are in the results with playbook_boost > 0 and the playbook is listed as used.
 
-    The query carries an order reference, so it is new to both caches (cold) and its playbook is the
-    nearest one to the warm search (similarity 1). The 2 workers come from the top 5: a boost can only
-    lift them, so a worker missing from the warm results is a real failure.
+    The query carries an order reference unique to this run, so it is new to both caches (cold) and
+    its playbook is the only one at similarity 1 to the warm search. (A reference drawn from the
+    seeded generator repeats in every run with that seed; after 20 runs, 20 older playbooks with the
+    very same query tie with the new one for the PLAYBOOK_MAX_PLAYBOOKS slots and the new one may
+    be left out.) The 2 workers come from the top 5: a boost can only lift them, so a worker missing
+    from the warm results is a real failure.
     """
     base_query, filters = draw_search(rng)
-    query = f"order {rng.randrange(16 ** 6):06x}: {base_query}"
+    query = f"order {ctx.next_order_reference()}: {base_query}"
     cold, filters = await search_broadening(client, query, filters, need=2, step="cold search")
     worker_ids = rng.sample(result_ids(cold)[:5], 2)
     recorded = await client.post(

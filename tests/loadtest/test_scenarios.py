@@ -161,3 +161,167 @@ def test_http_failure_reason_reads_the_error_envelope_or_the_body():
 def test_check_failed_keeps_reason_and_detail_short():
     failure = CheckFailed("r" * 1000, "d" * 1000)
     assert len(failure.reason) <= 240 and len(failure.detail) <= 240
+
+
+# ------------------------------------------------------------------ scenarios against a scripted API
+
+
+class ScriptedApi:
+    """Stands in for ApiClient: answers searches with results that obey the request and lets each
+    test script the other endpoints; records every call."""
+
+    def __init__(self, **answers):
+        self.answers = answers
+        self.calls: list[tuple[str, str, dict | None]] = []
+        self.requests = 0
+
+    async def post(self, path, body, *, step, expect=200):
+        self.calls.append(("POST", path, body))
+        self.requests += 1
+        if path.endswith("/workers/search"):
+            return self.answers.get("search", _search_answer)(body)
+        return self.answers[path.rsplit("/", 1)[-1]](body)
+
+    async def get(self, path, *, step, expect=200):
+        self.calls.append(("GET", path, None))
+        self.requests += 1
+        return self.answers["profile"](path)
+
+
+def _search_answer(body, **extra):
+    filters = body.get("filters", {})
+    excluded = set(body.get("exclude_ids", ()))
+    ids = [f"W-{n:06d}" for n in range(1, 40) if f"W-{n:06d}" not in excluded][: body["k"]]
+    worker = {
+        "city": filters.get("city", "Columbus"), "state": filters.get("state", "OH"), "role": filters.get("role", "welder"),
+        "shift_preference": ["day", "swing", "night", "weekend"], "available_from": None,
+    }
+    return {"results": [_result(i, **worker) for i in ids], "embedding_cache": "hit", "playbooks_used": [], **extra}
+
+
+def _run(scenario, api, seed=1, ctx=None):
+    import asyncio
+
+    asyncio.run(scenario(api, random.Random(seed), ctx or ScenarioContext(today=date(2026, 11, 28))))
+
+
+def test_sms_moves_past_a_worker_whose_profile_confirms_the_opt_out():
+    from apps.loadtest.scenarios import sms_validate
+
+    opted_out = {"ok": False, "errors": [{"code": "RECIPIENT_OPTED_OUT", "message": "opted out"}], "stats": {}}
+    passed = {"ok": True, "errors": [], "stats": {"encoding": "GSM-7", "segments": 1, "chars": 120}}
+    api = ScriptedApi(
+        email=lambda body: opted_out if body["worker_id"] == "W-000001" else passed,
+        profile=lambda path: {"worker_id": "W-000001", "sms_opt_out": True, "status": "active"},
+    )
+    _run(sms_validate, api)
+    steps = [(method, path.rsplit("/", 2)[-2] if method == "GET" else path, (body or {}).get("worker_id")) for method, path, body in api.calls]
+    assert steps[1:] == [
+        ("POST", "/api/v1/validate/email", "W-000001"),
+        ("GET", "W-000001", None),
+        ("POST", "/api/v1/validate/email", "W-000002"),
+    ]
+
+
+def test_sms_fails_when_the_validator_invents_an_opt_out():
+    from apps.loadtest.scenarios import sms_validate
+
+    api = ScriptedApi(
+        email=lambda body: {"ok": False, "errors": [{"code": "RECIPIENT_OPTED_OUT", "message": "opted out"}]},
+        profile=lambda path: {"sms_opt_out": False, "status": "active"},
+    )
+    with pytest.raises(CheckFailed, match="RECIPIENT_OPTED_OUT for a worker whose profile allows SMS"):
+        _run(sms_validate, api)
+
+
+def test_sms_fails_on_any_other_validator_error():
+    from apps.loadtest.scenarios import sms_validate
+
+    api = ScriptedApi(email=lambda body: {"ok": False, "errors": [{"code": "PII_SSN", "message": "SSN at 40"}]})
+    with pytest.raises(CheckFailed, match=r"validate sms: rejected \(PII_SSN\)"):
+        _run(sms_validate, api)
+
+
+def _record_replay_api(*, boosted=True, list_playbook=True):
+    recorded = {}
+
+    def record(body):
+        recorded.update(body)
+        return {"id": 77, "index": {"name": "playbook_memory", "size": 1, "version": 2}}
+
+    def search(body):
+        if not body.get("use_playbook"):
+            return _search_answer(body)
+        answer = _search_answer(body, playbooks_used=[{"id": 77, "similarity": 1.0}] if list_playbook else [])
+        for result in answer["results"]:
+            if boosted and result["worker_id"] in recorded["worker_ids"]:
+                result["playbook_boost"] = 1.0
+        return answer
+
+    return ScriptedApi(search=search, record=record), recorded
+
+
+def test_record_replay_queries_are_new_in_every_run_even_with_the_same_seed():
+    from apps.loadtest.scenarios import playbook_record_replay
+
+    queries = []
+    for _ in range(2):
+        api, recorded = _record_replay_api()
+        _run(playbook_record_replay, api, seed=5, ctx=ScenarioContext(today=date(2026, 11, 28)))
+        searches = [body for method, path, body in api.calls if path.endswith("/search")]
+        assert searches[0]["query"] == recorded["query"] == searches[-1]["query"]  # cold, record, warm: one query
+        assert searches[-1]["use_playbook"] is True and recorded["outcome"] == "filled" and len(recorded["worker_ids"]) == 2
+        queries.append(recorded["query"])
+    assert queries[0] != queries[1]  # same seed, new run tag: no pile-up of identical playbooks
+
+
+@pytest.mark.parametrize(
+    ("boosted", "list_playbook", "reason"),
+    [(False, True, "no playbook_boost"), (True, False, "not in playbooks_used")],
+)
+def test_record_replay_fails_when_the_warm_search_ignores_the_playbook(boosted, list_playbook, reason):
+    from apps.loadtest.scenarios import playbook_record_replay
+
+    api, _ = _record_replay_api(boosted=boosted, list_playbook=list_playbook)
+    with pytest.raises(CheckFailed, match=reason):
+        _run(playbook_record_replay, api)
+
+
+def test_repeat_cache_fails_on_an_embedding_cache_miss_or_different_results():
+    from apps.loadtest.scenarios import repeat_cache
+
+    answers = iter([{}, {}, {"embedding_cache": "miss"}])
+    api = ScriptedApi(search=lambda body: {**_search_answer(body), **next(answers, {})})
+    with pytest.raises(CheckFailed, match="embedding cache did not hit"):
+        _run(repeat_cache, api)
+
+    calls = iter(range(10))
+    api = ScriptedApi(search=lambda body: _search_answer(body) if next(calls) < 3 else _search_answer({**body, "exclude_ids": ["W-000001"]}))
+    with pytest.raises(CheckFailed, match="results differ from the first search"):
+        _run(repeat_cache, api)
+
+
+def test_surge_fill_proposes_two_fitting_workers_with_shared_certifications_then_records():
+    from apps.loadtest.scenarios import surge_fill_validate
+
+    def search(body):
+        answer = _search_answer(body)
+        answer["results"][0]["worker"]["certifications"] = ["OSHA-10", "Forklift"]
+        answer["results"][1]["worker"]["certifications"] = ["Forklift", "First Aid"]
+        return answer
+
+    proposals = []
+    api = ScriptedApi(
+        search=search,
+        fill=lambda body: proposals.append(body) or {"ok": True, "errors": []},
+        record=lambda body: {"id": 1, "index": {"name": "playbook_memory", "size": 1, "version": 1}},
+    )
+    _run(surge_fill_validate, api)
+    (search_body, fill_body, record_body) = [body for _, _, body in api.calls]
+    order = fill_body["order"]
+    filters = search_body["filters"]
+    assert fill_body["worker_ids"] == ["W-000001", "W-000002"] == record_body["worker_ids"]
+    assert (order["city"], order["state"], order["role"], order["shift"]) == (filters["city"], filters["state"], filters["role"], filters["shift"])
+    assert order["start_date"] == filters["available_on"] and order["headcount"] == 2
+    assert order["required_certifications"] == ["Forklift"]
+    assert record_body["filters"] == filters and record_body["outcome"] == "filled"

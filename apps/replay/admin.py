@@ -1,0 +1,108 @@
+"""Console for replay: batches (regressions first), their runs, and launching a day's replay."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import F
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from apps.replay.choices import REPLAYED_TASK_TYPES
+from apps.replay.models import ReplayBatch, ReplayRun
+from apps.replay.services import create_batch
+
+
+def _pretty(value) -> str:
+    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+class ReplayDayForm(forms.Form):
+    day = forms.DateField(initial=date.today, help_text="replay the evidence of this day")
+    task_types = forms.MultipleChoiceField(choices=[(t, t) for t in REPLAYED_TASK_TYPES], required=False, help_text="none = all")
+    provider = forms.ChoiceField(choices=[("", "configured (CHAT_PROVIDER)"), ("local", "local"), ("openai", "openai"), ("ollama", "ollama")], required=False)
+    model = forms.CharField(required=False)
+    limit = forms.IntegerField(required=False, min_value=1)
+    concurrency = forms.IntegerField(initial=4, min_value=1, max_value=32)
+
+
+@admin.register(ReplayBatch)
+class ReplayBatchAdmin(admin.ModelAdmin):
+    list_display = ["batch_id", "status", "regressions", "pass_rate_display", "total", "passed", "failed", "errors", "skipped", "provider", "model", "created_at"]
+    list_filter = ["status", "provider"]
+    readonly_fields = [f.name for f in ReplayBatch._meta.fields] + ["pass_rate_display"]
+    change_list_template = "admin/replay/replaybatch/change_list.html"
+
+    def get_queryset(self, request):
+        # Regressions first: the batches an operator has to look at.
+        return super().get_queryset(request).order_by(F("regressions").desc(), "-created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+
+    @admin.display(description="pass rate")
+    def pass_rate_display(self, obj: ReplayBatch) -> str:
+        return "—" if obj.pass_rate is None else f"{obj.pass_rate:.1%}"
+
+    def get_urls(self):
+        return [path("replay-day/", self.admin_site.admin_view(self.replay_day_view), name="replay_replaybatch_replay_day")] + super().get_urls()
+
+    def replay_day_view(self, request):
+        form = ReplayDayForm(request.POST or None)
+        if request.method == "POST" and request.user.is_staff and form.is_valid():
+            data = form.cleaned_data
+            batch = create_batch(
+                day_from=data["day"], day_to=data["day"], task_types=data["task_types"], limit=data.get("limit"),
+                provider=data.get("provider") or None, model=data.get("model") or None, concurrency=data["concurrency"],
+                actor=request.user.get_username(),
+            )
+            self.message_user(request, f"Replay batch {batch.batch_id} queued for {data['day']}; it runs in the Celery worker.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:replay_replaybatch_changelist"))
+        context = {**self.admin_site.each_context(request), "title": "Replay a day of evidence", "form": form, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/replay/replay_day.html", context)
+
+
+@admin.register(ReplayRun)
+class ReplayRunAdmin(admin.ModelAdmin):
+    list_display = ["run_id", "batch", "task_type", "status", "regression", "baseline_ok", "evidence_id", "finished_at"]
+    list_filter = ["status", "regression", "task_type"]
+    search_fields = ["run_id", "evidence_id", "batch__batch_id"]
+    list_select_related = ["batch"]
+    exclude = ["bundle", "response", "validation", "retrieval"]
+    readonly_fields = [f.name for f in ReplayRun._meta.fields if f.name not in ("bundle", "response", "validation", "retrieval")] + [
+        "validation_errors", "response_pretty", "bundle_pretty", "retrieval_pretty",
+    ]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by(F("regression").desc(), "-started_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+
+    @admin.display(description="validation")
+    def validation_errors(self, obj: ReplayRun) -> str:
+        return _pretty(obj.validation)
+
+    @admin.display(description="response")
+    def response_pretty(self, obj: ReplayRun) -> str:
+        return _pretty(obj.response)
+
+    @admin.display(description="bundle")
+    def bundle_pretty(self, obj: ReplayRun) -> str:
+        return _pretty(obj.bundle)
+
+    @admin.display(description="retrieval")
+    def retrieval_pretty(self, obj: ReplayRun) -> str:
+        return _pretty(obj.retrieval)
