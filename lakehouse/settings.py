@@ -218,7 +218,7 @@ CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.core.api.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.IsCoordinator"],
@@ -240,6 +240,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# Seconds a process trusts a verified API token without asking the database again (0 disables).
+API_TOKEN_CACHE_S = env_int("API_TOKEN_CACHE_S", 30, minimum=0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lakehouse API",
@@ -296,7 +299,7 @@ PLAYBOOK_MIN_SIMILARITY = env_float("PLAYBOOK_MIN_SIMILARITY", 0.75, minimum=-1.
 PLAYBOOK_BETA = env_float("PLAYBOOK_BETA", 0.15, minimum=0.0)
 PLAYBOOK_HALF_LIFE_DAYS = env_float("PLAYBOOK_HALF_LIFE_DAYS", 30.0, minimum=0.01)
 PLAYBOOK_MAX_PLAYBOOKS = env_int("PLAYBOOK_MAX_PLAYBOOKS", 20, minimum=1)
-PLAYBOOK_EXACT_SCAN_MAX_ROWS = env_int("PLAYBOOK_EXACT_SCAN_MAX_ROWS", 20000, minimum=0)
+PLAYBOOK_EXACT_SCAN_MAX_ROWS = env_int("PLAYBOOK_EXACT_SCAN_MAX_ROWS", 5000, minimum=0)
 
 # The agency's own contact points: never flagged as another worker's phone/email in outreach.
 AGENCY_PHONES = env_list("AGENCY_PHONES", ["+15551234567"])

@@ -34,8 +34,11 @@ def _isolated_caches(redis_client):
     from apps.indexes.embedders import get_embedding_cache
     from apps.workers import selectors
 
+    from apps.core.api.authentication import CachedTokenAuthentication
+
     get_embedding_cache().clear_local()
     selectors._stats_cache.clear()
+    CachedTokenAuthentication.forget_all()
     yield
 
 

@@ -14,9 +14,10 @@ from apps.playbooks.models import Playbook
 from apps.workers.search import SearchPlan, SearchRequest, filter_sql
 from apps.workers.selectors import result_from_row, RESULT_SELECT, vector_literal, nearest_workers
 
-# Rows younger than this are always scanned exactly, whatever the table size: pgvector < 0.8.4 can miss
-# freshly inserted (or churned) rows in an HNSW scan until VACUUM, and read-your-writes must hold.
-RECENT_WINDOW = "15 minutes"
+# The newest rows are always scanned exactly, whatever the table size: pgvector < 0.8.4 can miss freshly
+# inserted (or churned) rows in an HNSW scan until VACUUM, and read-your-writes must hold. Bounded by
+# row count, not time, so the exact part costs the same under any write rate.
+RECENT_ROWS = 2000
 
 
 def nearest_playbooks(vector: np.ndarray, request: SearchRequest) -> list[PlaybookHit]:
@@ -25,7 +26,7 @@ def nearest_playbooks(vector: np.ndarray, request: SearchRequest) -> list[Playbo
 
     Access path: an exact scan while the memory is small (≤ PLAYBOOK_EXACT_SCAN_MAX_ROWS rows, i.e.
     every realistic size and always right after a reset); above that, the HNSW index for the bulk
-    plus an exact scan of recent rows, so a record is visible to the very next search.
+    plus an exact scan of the newest rows, so a record is visible to the very next search.
     """
     table = Playbook._meta.db_table
     literal = vector_literal(vector)
@@ -38,7 +39,8 @@ def nearest_playbooks(vector: np.ndarray, request: SearchRequest) -> list[Playbo
     where = " AND ".join(clauses)
     limit = settings.PLAYBOOK_MAX_PLAYBOOKS
     columns = "id, 1 - (query_embedding <=> %s::vector) AS similarity, outcome, worker_ids, created_at"
-    exact = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY (query_embedding <=> %s::vector) + 0 LIMIT %s"
+    # Ties (the same query recorded again) go to the newest playbook.
+    exact = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY (query_embedding <=> %s::vector) + 0, id DESC LIMIT %s"
     with transaction.atomic(), connection.cursor() as cursor:
         if _estimated_rows(cursor, table) <= settings.PLAYBOOK_EXACT_SCAN_MAX_ROWS:
             cursor.execute(exact, [literal, *params, literal, limit])
@@ -50,8 +52,9 @@ def nearest_playbooks(vector: np.ndarray, request: SearchRequest) -> list[Playbo
                 [literal, *params, literal, limit],
             )
             rows = cursor.fetchall()
-            cursor.execute(exact.replace("WHERE", f"WHERE created_at > now() - interval '{RECENT_WINDOW}' AND", 1), [literal, *params, literal, limit])
-            rows = sorted({r[0]: r for r in rows + cursor.fetchall()}.values(), key=lambda r: -r[1])[:limit]
+            recent = f"WHERE id > (SELECT coalesce(max(id), 0) - {RECENT_ROWS} FROM {table}) AND"
+            cursor.execute(exact.replace("WHERE", recent, 1), [literal, *params, literal, limit])
+            rows = sorted({r[0]: r for r in rows + cursor.fetchall()}.values(), key=lambda r: (-r[1], -r[0]))[:limit]
     return [PlaybookHit(id=r[0], similarity=float(r[1]), outcome=r[2], worker_ids=tuple(r[3]), created_at=r[4]) for r in rows]
 
 

@@ -51,6 +51,9 @@ class Worker(models.Model):
             models.Index(fields=["state", "city", "role"], name="worker_state_city_role"),
             models.Index(fields=["role"], name="worker_role"),
             models.Index(fields=["status"], name="worker_status"),
+            # Outreach validation looks up whose phone/email a draft mentions (PII_OTHER_WORKER).
+            models.Index(fields=["phone"], name="worker_phone", condition=~models.Q(phone="")),
+            models.Index(fields=["email"], name="worker_email", condition=~models.Q(email="")),
             GinIndex(fields=["skills"], name="worker_skills_gin"),
             GinIndex(fields=["certifications"], name="worker_certs_gin"),
         ]

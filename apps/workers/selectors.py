@@ -88,10 +88,14 @@ def _knn(sql_where: str, params: list[Any], vector: str, k: int, *, exact: bool,
     with transaction.atomic():
         with connection.cursor() as cursor:
             if not exact:
-                cursor.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+                # Sent with the SELECT in one round trip (client-side binding allows several statements).
+                settings_sql = f"SET LOCAL hnsw.ef_search = {int(ef_search)}; "
                 if iterative:
-                    cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+                    settings_sql += "SET LOCAL hnsw.iterative_scan = strict_order; "
+                sql = settings_sql + sql
             cursor.execute(sql, [vector, *params, vector, k])
+            while cursor.description is None and cursor.nextset():  # skip the SETs' empty results
+                pass
             return cursor.fetchall()
 
 

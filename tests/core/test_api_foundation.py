@@ -95,3 +95,22 @@ def test_healthz_names_redis_when_it_is_down(monkeypatch, tmp_path):
     assert "redis" in body["down"]
     assert body["redis"]["ok"] is False
     assert body["database"]["ok"] is True and body["pgvector"]
+
+
+def test_a_verified_token_is_trusted_for_the_cache_window_then_checked_again(coordinator_client, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+
+    from apps.core.api.authentication import CachedTokenAuthentication
+
+    settings.API_TOKEN_CACHE_S = 30
+    assert coordinator_client.get("/api/v1/whoami").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert coordinator_client.get("/api/v1/whoami").status_code == 200
+    assert not [q for q in queries.captured_queries if "authtoken_token" in q["sql"]]
+
+    Token.objects.all().delete()
+    settings.API_TOKEN_CACHE_S = 0  # no window: a deleted token fails at once
+    CachedTokenAuthentication.forget_all()
+    assert coordinator_client.get("/api/v1/whoami").status_code == 401
