@@ -39,7 +39,7 @@ def gunicorn_command(port: str) -> list[str]:
         sys.executable, "-m", "gunicorn", "lakehouse.wsgi:application",
         "--bind", f"{os.environ.get('HOST', '127.0.0.1')}:{port}",
         "--worker-class", "gthread",
-        "--workers", os.environ.get("WEB_WORKERS", "3"),
+        "--workers", os.environ.get("WEB_WORKERS", "2"),
         "--threads", os.environ.get("WEB_THREADS", "8"),
         "--timeout", "120",
         "--keep-alive", "30",
@@ -51,7 +51,7 @@ def celery_command(queues: list[str]) -> list[str]:
     return [
         sys.executable, "-m", "celery", "-A", "lakehouse", "worker",
         "--queues", ",".join(queues),
-        "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"),
+        "--concurrency", os.environ.get("CELERY_CONCURRENCY", "1"),
         "--loglevel", os.environ.get("CELERY_LOGLEVEL", "INFO"),
         "--hostname", f"lakehouse@{os.uname().nodename}-{os.getpid()}",
     ]
