@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
@@ -109,3 +110,32 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+SEARCH_CORPUS_SIZE = 3000
+
+
+@pytest.fixture(scope="session")
+def search_corpus(django_db_setup, django_db_blocker, tmp_path_factory):
+    from apps.workers.generator import generate_workers, write_workers
+    from apps.workers.models import Worker
+    from apps.workers.services import create_ingest_job, run_ingest
+
+    path = tmp_path_factory.mktemp("corpus") / "workers.parquet"
+    write_workers(generate_workers(SEARCH_CORPUS_SIZE, seed=11), path)
+    with django_db_blocker.unblock():
+        Worker.objects.all().delete()
+        job = run_ingest(create_ingest_job(path=path, dispatch=False).pk)
+        assert job.status == "succeeded", job.error
+        rows = list(
+            Worker.objects.values_list(
+                "worker_id", "embedding", "status", "city", "state", "role", "skills", "certifications", "shift_preference", "available_from"
+            )
+        )
+    ids = [r[0] for r in rows]
+    matrix = np.array([r[1] for r in rows], dtype=np.float32)
+    meta = [
+        dict(zip(("status", "city", "state", "role", "skills", "certifications", "shift_preference", "available_from"), r[2:]))
+        for r in rows
+    ]
+    return {"ids": ids, "matrix": matrix, "meta": meta}

@@ -37,6 +37,7 @@ from django.db.models import CharField, Count, Exists, Max, OuterRef, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from apps.core.jobs import enqueue_after_commit
 from apps.core.api.errors import BadRequest, Conflict
 from apps.evidence import partitions, selectors, sources, transforms
 from apps.evidence.choices import FeedbackVerdict, InteractionKind, MaterializeMode, MaterializeStatus, SourceKind
@@ -203,16 +204,11 @@ def start_materialize_run(
         raise Conflict(f"Materialize run {busy} is running; try again when it has finished.", code="materialize_busy")
     run = create_materialize_run(since=since, day=day, rebuild_day=rebuild_day, actor=actor)
     if dispatch:
-        transaction.on_commit(lambda: _dispatch(run.run_id))
+        from apps.evidence import tasks
+
+        enqueue_after_commit(tasks.materialize_task, MaterializeRun, run.run_id)
     run.refresh_from_db()
     return run
-
-
-def _dispatch(run_id: str) -> None:
-    from apps.evidence import tasks
-
-    result = tasks.materialize_task.delay(run_id)
-    MaterializeRun.objects.filter(pk=run_id).update(task_id=result.id)
 
 
 def build_evidence_index(

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core.jobs import enqueue_after_commit
 from apps.core.api.errors import BadRequest, Conflict
 from apps.indexes.choices import IndexJobKind, IndexState, JobStatus
 from apps.indexes.models import IndexJob, VectorIndex
@@ -97,14 +98,9 @@ def _start_job(name: str, kind: str, actor: str) -> IndexJob:
             raise Conflict(f"Index {name!r} already has a job running; try again when it is ready.", code="index_busy")
         job = IndexJob.objects.create(index=locked, kind=kind, created_by=actor)
         task = tasks.rebuild_index_task if kind == IndexJobKind.REBUILD else tasks.reembed_index_task
-        transaction.on_commit(lambda: _dispatch(job.pk, task))
+        enqueue_after_commit(task, IndexJob, job.pk)
     job.refresh_from_db()
     return job
-
-
-def _dispatch(job_id: int, task) -> None:
-    result = task.delay(job_id)
-    IndexJob.objects.filter(pk=job_id).update(task_id=result.id)
 
 
 def start_rebuild(name: str, *, actor: str = "") -> IndexJob:

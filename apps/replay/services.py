@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.db.models import Count, F
 from django.utils import timezone
 
+from apps.core.jobs import enqueue_after_commit
 from apps.evidence.choices import InteractionKind
 from apps.evidence.models import EvidenceRecord
 from apps.evidence.services import log_interaction
@@ -75,14 +76,9 @@ def create_batch(
         created_by=actor,
     )
     if dispatch:
-        transaction.on_commit(lambda: _dispatch(batch.batch_id, tasks.replay_batch_task))
+        enqueue_after_commit(tasks.replay_batch_task, ReplayBatch, batch.batch_id)
     batch.refresh_from_db()
     return batch
-
-
-def _dispatch(batch_id: str, task) -> None:
-    result = task.delay(batch_id)
-    ReplayBatch.objects.filter(pk=batch_id).update(task_id=result.id)
 
 
 def chat_provider_for(batch: ReplayBatch) -> ChatProvider:

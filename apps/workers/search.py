@@ -143,5 +143,5 @@ def plan_search(
     wanted = request.k + len(request.exclude_ids)
     # Each excluded id that sits among the nearest also pushes the k-th true neighbour deeper into the
     # candidate list, and the walk's accuracy near its tail is what recall depends on: widen for both.
-    ef = int(min(max_ef, max(base_ef + 2 * len(request.exclude_ids), math.ceil(2.0 * wanted / selectivity))))
+    ef = int(min(max_ef, max(base_ef + 6 * len(request.exclude_ids), math.ceil(2.0 * wanted / selectivity))))
     return SearchPlan("hnsw", ef, estimated)

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from pgvector.psycopg import register_vector
 
+from apps.core.jobs import enqueue_after_commit
 from apps.core.api.errors import BadRequest
 from apps.indexes.embedders import get_embedder
 from apps.indexes.services import bump_index_version
@@ -98,14 +99,9 @@ def create_ingest_job(
     fmt = _format_of(path, fmt)
     job = IngestJob.objects.create(source=str(path), format=fmt, drop=drop, limit=limit, created_by=actor)
     if dispatch:
-        transaction.on_commit(lambda: _dispatch(job.pk, tasks.ingest_workers_task))
+        enqueue_after_commit(tasks.ingest_workers_task, IngestJob, job.pk)
     job.refresh_from_db()
     return job
-
-
-def _dispatch(job_id: int, task) -> None:
-    result = task.delay(job_id)
-    IngestJob.objects.filter(pk=job_id).update(task_id=result.id)
 
 
 @dataclass

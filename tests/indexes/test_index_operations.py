@@ -114,3 +114,20 @@ def test_reembed_recomputes_vectors_with_progress(celery_worker_process, fresh_c
     assert not Worker.objects.filter(embedding_model="stale/provider/768").exists()
     restored = Worker.objects.get(worker_id=sample[0]).embedding
     assert list(restored) == pytest.approx(list(sample[1]), abs=1e-6)
+
+
+@pytest.mark.django_db
+def test_admin_actions_queue_rebuild_and_reembed_jobs(client):
+    from apps.core.services import issue_api_token
+
+    issue_api_token(username="console", staff=True, password="pw-for-tests")
+    assert client.login(username="console", password="pw-for-tests")
+    client.get("/admin/indexes/vectorindex/")  # registers the indexes
+    workers = VectorIndex.objects.get(name="workers")
+    for action, kind in (("rebuild_selected", "rebuild"), ("reembed_selected", "reembed")):
+        IndexJob.objects.filter(index=workers).delete()
+        response = client.post("/admin/indexes/vectorindex/", {"action": action, "_selected_action": [workers.pk]}, follow=True)
+        assert response.status_code == 200
+        job = IndexJob.objects.get(index=workers)
+        assert job.kind == kind and job.status == "queued" and job.created_by == "console"
+        assert f"job {job.pk} queued" in response.content.decode()

@@ -193,3 +193,27 @@ def test_a_refused_token_stops_the_run_before_any_load(live_corpus):
     url, _ = live_corpus
     with pytest.raises(HarnessError, match="HTTP 401"):
         run(HarnessConfig(base_url=url, token="not-a-token", concurrency=1, duration_s=1.0))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_short_multitier_run_materializes_and_replays_with_the_local_provider(live_corpus, settings, tmp_path):
+    """Issue 9's end-to-end check: harness → interactions → evidence → replay (provider local)."""
+    from apps.evidence.services import build_evidence_index
+    from apps.replay.models import ReplayRun
+    from apps.replay.services import create_batch, replay_log_path, run_batch
+
+    settings.KB_DIR = tmp_path / "kb"
+    url, token = live_corpus
+    report = run(HarnessConfig(base_url=url, token=token, concurrency=6, duration_s=3.0, seed=FIRST_PICKS_COVER_ALL_SEED))
+    assert report["totals"]["runs"] > 0
+    materialized = build_evidence_index()
+    assert materialized.status == "succeeded" and materialized.records_written > 0
+
+    batch = run_batch(create_batch(provider="local", concurrency=4, dispatch=False).batch_id)
+
+    assert batch.status == "finished" and batch.errors == 0
+    assert batch.total > 0 and batch.pass_rate is not None
+    lines = [json.loads(line) for line in replay_log_path().read_text().splitlines()]
+    assert len(lines) == ReplayRun.objects.filter(batch=batch).count() == batch.total
+    rows = {r.run_id: r for r in ReplayRun.objects.filter(batch=batch)}
+    assert all(line["schema"] == "replay_run.v1" and rows[line["run_id"]].status == line["status"] for line in lines)

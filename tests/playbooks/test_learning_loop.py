@@ -1,4 +1,4 @@
-"""Record → boost → reset, on the real 3,000-worker corpus (tests/workers/conftest.py)."""
+"""Record → boost → reset, on the real 3,000-worker search corpus (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import pytest
 
 from apps.evidence.models import Interaction
 from apps.playbooks.models import Playbook
-from tests.workers.conftest import search_corpus  # noqa: F401  (session fixture)
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,6 @@ from apps.replay.models import ReplayBatch, ReplayRun
 from apps.replay.services import create_batch, replay_log_path, run_batch
 from apps.workers.models import Worker
 from tests.providers.model_server import Behaviour, ModelServer
-from tests.workers.conftest import search_corpus  # noqa: F401  (session fixture)
 
 CLASSIC_SMS = "Hi Ana, shift Mon 7am at Dock 4. Questions? Call 555-123-4567. Reply STOP to opt out"
 

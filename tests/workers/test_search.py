@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from apps.indexes.embedders import get_embedder
-from tests.workers.conftest import exact_ranking
+from tests.oracle import exact_ranking
 
 pytestmark = pytest.mark.django_db
 
@@ -207,3 +207,21 @@ def test_writes_that_bypass_the_services_also_invalidate_cached_results(search_c
     Worker.objects.filter(worker_id=top).update(status="inactive")
     after = _search(coordinator_client, query="electrician helper", k=5)
     assert after["result_cache"] == "miss" and top not in _ids(after)
+
+
+def test_an_embedding_provider_that_is_down_is_a_503_naming_it(coordinator_client, settings):
+    """EMBEDDING_PROVIDER=ollama with nothing listening: a clear 503 in the envelope, not a 500."""
+    from apps.indexes import embedders
+
+    settings.EMBEDDING_PROVIDER = "ollama"
+    settings.OLLAMA_URL = "http://127.0.0.1:9"  # the discard port: nothing listens
+    embedders.get_embedder.cache_clear()
+    embedders.get_embedding_cache.cache_clear()
+    try:
+        response = coordinator_client.post("/api/v1/workers/search", {"query": "welder"}, format="json")
+    finally:
+        embedders.get_embedder.cache_clear()
+        embedders.get_embedding_cache.cache_clear()
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "provider_unavailable" and "127.0.0.1:9" in error["message"]
