@@ -130,8 +130,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
-# Serve admin/Swagger assets straight from the installed apps: no collectstatic step in `make run`.
+# Admin and Swagger assets are served straight from the installed apps (WhiteNoise finders), so
+# `make run` needs no collectstatic step; set STATIC_ROOT to collect them for another web server.
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

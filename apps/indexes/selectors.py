@@ -54,7 +54,7 @@ def list_indexes() -> list[dict[str, Any]]:
 def describe_job(job: IndexJob) -> dict[str, Any]:
     return {
         "job_id": job.pk,
-        "index": job.index_id and job.index.name,
+        "index": job.index.name,
         "kind": job.kind,
         "status": job.status,
         "task_id": job.task_id,
