@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 from django.conf import settings
 
+from apps.core.api.errors import BadRequest
 from apps.core.redis import get_redis
 from apps.providers.embedding_cache import EmbeddingCache
 from apps.providers.embeddings import Embedder, build_embedder
@@ -29,3 +31,15 @@ def get_embedder() -> Embedder:
 @lru_cache(maxsize=1)
 def get_embedding_cache() -> EmbeddingCache:
     return EmbeddingCache(get_embedder(), get_redis(), ttl_s=settings.EMBEDDING_CACHE_TTL_S)
+
+
+def embed_query(text: str) -> tuple[np.ndarray, str]:
+    """A query's vector through the cache, and whether it was a hit.
+
+    A query with nothing the embedder can use ("0", "😀😀" for `hash`) embeds to the zero vector, whose
+    cosine distance to everything is undefined (NaN): that is a 400 on `query`, not a search.
+    """
+    vector, state = get_embedding_cache().embed_query(text)
+    if not np.any(vector):
+        raise BadRequest("The query has nothing to search on.", fields={"query": ["has no searchable words"]})
+    return vector, state

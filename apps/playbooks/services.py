@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from apps.core.api.errors import BadRequest
 from apps.evidence.choices import InteractionKind
 from apps.evidence.services import log_interaction
-from apps.indexes.embedders import get_embedder, get_embedding_cache
+from apps.indexes.embedders import embed_query, get_embedder
 from apps.indexes.services import bump_index_version
 from apps.orders.models import JobOrder
 from apps.playbooks.models import Playbook
@@ -45,7 +45,7 @@ def record_playbook(
         order = JobOrder.objects.filter(order_id=order_id).first()
         if order is None:
             raise BadRequest(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
-    vector, _ = get_embedding_cache().embed_query(query)
+    vector, _ = embed_query(query)
 
     with transaction.atomic():
         playbook = Playbook.objects.create(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Any, Iterable
@@ -13,7 +14,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from apps.indexes.embedders import get_embedding_cache
+from apps.indexes.embedders import embed_query, get_embedding_cache
 from apps.core.selectors import pgvector_version
 from apps.indexes.selectors import index_version
 from apps.workers.models import Worker
@@ -104,6 +105,8 @@ def result_from_row(row: tuple) -> dict[str, Any]:
     if worker["available_from"] is not None:
         worker["available_from"] = worker["available_from"].isoformat()
     distance = float(row[-1])
+    if math.isnan(distance):  # a worker stored with a zero vector: undefined, ranked as unrelated
+        distance = 1.0
     return {"worker_id": row[0], "score": round(1.0 - distance, 6), "distance": round(distance, 6), "playbook_boost": 0.0, "worker": worker}
 
 
@@ -145,13 +148,11 @@ def search_workers(request: SearchRequest) -> dict[str, Any]:
     changes its version and so the key, which makes a stale cached result impossible.
     """
     started = time.perf_counter()
-    vector, embedding_cache = get_embedding_cache().embed_query(request.query)
+    vector, embedding_cache = embed_query(request.query)
     version = index_version("workers")
     versions: list[Any] = [version, get_embedding_cache().embedder.key]
-    playbook_version = None
     if request.use_playbook:
-        playbook_version = index_version("playbook_memory")
-        versions.append(playbook_version)
+        versions.append(index_version("playbook_memory"))
     key = "search:" + request.cache_key(*versions)
     cached = _cache_get(key)
     if cached is not None:

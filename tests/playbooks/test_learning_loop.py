@@ -99,6 +99,7 @@ def test_dissimilar_playbooks_do_not_boost(search_corpus, coordinator_client):
         ({"worker_ids": []}, "worker_ids"),
         ({"worker_ids": ["W-000001"], "outcome": "maybe"}, "outcome"),
         ({"worker_ids": ["W-000001"], "query": ""}, "query"),
+        ({"worker_ids": ["W-000001"], "query": "😀😀"}, "query"),
         ({"worker_ids": ["W-000001"], "order_id": "JO-NOPE"}, "order_id"),
         ({"worker_ids": ["W-000001"], "filters": {"planet": "Mars"}}, "filters"),
     ],

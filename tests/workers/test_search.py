@@ -163,6 +163,8 @@ def test_a_write_makes_a_cached_result_impossible_to_serve(search_corpus, coordi
         ({"query": ""}, "query"),
         ({"query": "   "}, "query"),
         ({"query": "x" * 1001}, "query"),
+        ({"query": "0"}, "query"),  # nothing the embedder can search on: a zero vector, not a 500
+        ({"query": "😀😀😀"}, "query"),
         ({"k": 5}, "query"),
         ({"query": "x", "exclude_ids": [f"W-{i}" for i in range(1001)]}, "exclude_ids"),
         ({"query": "x", "exclude_ids": "W-1"}, "exclude_ids"),
