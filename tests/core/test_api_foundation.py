@@ -114,3 +114,10 @@ def test_a_verified_token_is_trusted_for_the_cache_window_then_checked_again(coo
     settings.API_TOKEN_CACHE_S = 0  # no window: a deleted token fails at once
     CachedTokenAuthentication.forget_all()
     assert coordinator_client.get("/api/v1/whoami").status_code == 401
+
+
+@pytest.mark.parametrize("url", ["/api/v1/workers/%00/", "/api/v1/orders/%00/", "/api/v1/replay/runs/?batch=%00"])
+def test_values_the_database_cannot_store_are_400_not_500(coordinator_client, url):
+    response = coordinator_client.get(url)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"

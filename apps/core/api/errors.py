@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -120,6 +120,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code, message = dependency
         logger.warning("dependency down: %s", message)
         return Response(error_body(code, message), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    if isinstance(exc, DataError):
+        # SQLSTATE class 22 (data exception): a value the database cannot take — a NUL character,
+        # a number out of range. The input was bad, not the server.
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid value"
+        return Response(error_body("invalid", f"The database rejected a value in the request: {message}"), status=status.HTTP_400_BAD_REQUEST)
 
     response = drf_exception_handler(exc, context)
     if response is None:
