@@ -1,5 +1,7 @@
 from django.db import models
 
+from apps.core.choices import JobStatus  # noqa: F401  (re-exported: index jobs share the job life cycle)
+
 
 class IndexState(models.TextChoices):
     READY = "ready", "ready"
@@ -10,10 +12,3 @@ class IndexState(models.TextChoices):
 class IndexJobKind(models.TextChoices):
     REBUILD = "rebuild", "rebuild"
     REEMBED = "reembed", "re-embed"
-
-
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "queued"
-    RUNNING = "running", "running"
-    SUCCEEDED = "succeeded", "succeeded"
-    FAILED = "failed", "failed"

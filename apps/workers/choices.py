@@ -1,5 +1,7 @@
 from django.db import models
 
+from apps.core.choices import JobStatus
+
 
 class WorkerStatus(models.TextChoices):
     ACTIVE = "active", "active"
@@ -7,11 +9,8 @@ class WorkerStatus(models.TextChoices):
     DO_NOT_CONTACT = "do_not_contact", "do not contact"
 
 
-class IngestStatus(models.TextChoices):
-    QUEUED = "queued", "queued"
-    RUNNING = "running", "running"
-    SUCCEEDED = "succeeded", "succeeded"
-    FAILED = "failed", "failed"
+# An ingest job has the same life cycle as every other job row.
+IngestStatus = JobStatus
 
 
 class IngestFormat(models.TextChoices):
