@@ -48,14 +48,18 @@ def test_coordinator_cannot_use_staff_endpoints(coordinator_client):
     assert response.json()["error"]["code"] == "permission_denied"
 
 
-def test_server_error_is_500_in_the_envelope(settings):
-    from django.test import Client
+def test_an_unexpected_error_is_500_in_the_envelope(coordinator_client, monkeypatch):
+    """A bug inside a view reaches Django's handler500, which answers in the same envelope."""
+    from apps.core.api.views import WhoAmIView
 
-    from apps.core.api.errors import json_server_error
+    def broken(self, request):
+        raise RuntimeError("boom")
 
-    response = json_server_error(Client().get("/healthz").wsgi_request)
+    monkeypatch.setattr(WhoAmIView, "get", broken)
+    coordinator_client.raise_request_exception = False
+    response = coordinator_client.get("/api/v1/whoami")
     assert response.status_code == 500
-    assert b'"server_error"' in response.content
+    assert response.json() == {"error": {"code": "server_error", "message": "Internal server error.", "fields": {}}}
 
 
 def test_openapi_schema_and_docs_render(coordinator_client):
