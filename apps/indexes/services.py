@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -72,7 +73,7 @@ def reset_index(name: str, *, confirm: str | None = None) -> VectorIndex:
             fields={"confirm": [f"must be {name!r}"]},
         )
     index = ensure_vector_index(name)
-    if index.state != IndexState.READY:
+    if _live_job(index) is not None:
         raise Conflict(f"Index {name!r} is busy ({index.state}); try again when it is ready.", code="index_busy")
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -88,13 +89,20 @@ def reset_index(name: str, *, confirm: str | None = None) -> VectorIndex:
     return index
 
 
+def _live_job(index: VectorIndex) -> IndexJob | None:
+    """A queued or running job of this index that can still be alive. A job older than the Celery
+    hard time limit died with its worker: it no longer blocks the index (nor does the state it left)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    return index.jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__gte=cutoff).first()
+
+
 def _start_job(name: str, kind: str, actor: str) -> IndexJob:
     from apps.indexes import tasks
 
     index = ensure_vector_index(name)
     with transaction.atomic():
         locked = VectorIndex.objects.select_for_update().get(pk=index.pk)
-        if locked.state != IndexState.READY or locked.jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
+        if _live_job(locked) is not None:
             raise Conflict(f"Index {name!r} already has a job running; try again when it is ready.", code="index_busy")
         job = IndexJob.objects.create(index=locked, kind=kind, created_by=actor)
         task = tasks.rebuild_index_task if kind == IndexJobKind.REBUILD else tasks.reembed_index_task

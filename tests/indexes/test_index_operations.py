@@ -131,3 +131,20 @@ def test_admin_actions_queue_rebuild_and_reembed_jobs(client):
         job = IndexJob.objects.get(index=workers)
         assert job.kind == kind and job.status == "queued" and job.created_by == "console"
         assert f"job {job.pk} queued" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_job_that_died_with_its_worker_does_not_block_the_index_forever(staff_client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.indexes.services import ensure_vector_index
+
+    index = ensure_vector_index("playbook_memory")
+    live = IndexJob.objects.create(index=index, kind="rebuild", status="running")
+    VectorIndex.objects.filter(pk=index.pk).update(state="rebuilding")
+    assert staff_client.delete("/api/v1/indexes/playbook_memory/").status_code == 409
+
+    IndexJob.objects.filter(pk=live.pk).update(created_at=timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60))
+    assert staff_client.delete("/api/v1/indexes/playbook_memory/").status_code == 200
