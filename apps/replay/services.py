@@ -118,7 +118,12 @@ def run_batch(batch_id: str, *, on_progress: Callable[[ReplayBatch], None] | Non
         skipped = dict(
             selected.exclude(task_type__in=REPLAYED_TASK_TYPES).values_list("task_type").annotate(n=Count("evidence_id")).order_by()
         )
-        replayable = selected.filter(task_type__in=REPLAYED_TASK_TYPES)
+        # Replay's own model calls are logged as chat interactions and come back as chat evidence;
+        # replaying them would replay replays. Skipped and counted.
+        own_calls = selected.filter(task_type="chat", metadata__purpose="replay")
+        if (own := own_calls.count()):
+            skipped["chat (replay's own calls)"] = own
+        replayable = selected.filter(task_type__in=REPLAYED_TASK_TYPES).exclude(pk__in=own_calls.values("pk"))
         if batch.limit:
             replayable = replayable[: batch.limit]
         ids = list(replayable.values_list("evidence_id", flat=True))

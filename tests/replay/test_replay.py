@@ -139,6 +139,16 @@ def test_local_provider_end_to_end_with_a_parseable_log(evidence, settings):
         assert p["evidence_id"] == rows[p["run_id"]].evidence_id and p["status"] == rows[p["run_id"]].status
 
 
+def test_replays_own_chat_calls_are_not_replayed_again(evidence, settings):
+    first = _replay("local", task_types=["chat"])
+    assert first.total == 1 and first.passed == 1
+    assert build_evidence_index().status == "succeeded"  # picks up the replay's own chat interaction
+    assert EvidenceRecord.objects.filter(task_type="chat", metadata__purpose="replay").count() == 1
+    second = _replay("local", task_types=["chat"])
+    assert second.total == 1  # only the coordinator's chat, not the replay's
+    assert second.skipped_by_type == {"chat (replay's own calls)": 1} and second.skipped == 1
+
+
 def test_ranking_evidence_is_replayed_without_a_model_and_catches_an_index_change(search_corpus, coordinator_client, settings, tmp_path):
     settings.KB_DIR = tmp_path / "kb"
     first = coordinator_client.post("/api/v1/workers/search", {"query": "cna night shift", "k": 10}, format="json").json()
