@@ -58,10 +58,11 @@ def record_playbook(
             outcome=outcome,
             created_by=actor,
         )
-        version = bump_index_version("playbook_memory")
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {Playbook._meta.db_table}")
             size = cursor.fetchone()[0]
+        # Last: the bump holds the registry row lock until commit, so nothing slow may follow it.
+        version = bump_index_version("playbook_memory")
         body = {"id": playbook.pk, "index": {"name": "playbook_memory", "size": size, "version": version}}
         log_interaction(
             kind=InteractionKind.PLAYBOOK_RECORD,
