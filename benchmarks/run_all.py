@@ -47,7 +47,7 @@ def write_section(name: str, command: str, body: str) -> None:
 def start_stack(port: int) -> list[subprocess.Popen]:
     import httpx
 
-    from lakehouse.run import celery_command, gunicorn_command
+    from lakehouse.run import celery_command, gunicorn_command, stop_processes
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lakehouse.settings")
     import django
@@ -67,18 +67,8 @@ def start_stack(port: int) -> list[subprocess.Popen]:
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    stop(children)
+    stop_processes(children)
     raise RuntimeError("the stack did not become healthy")
-
-
-def stop(children: list[subprocess.Popen]) -> None:
-    for child in children:
-        child.terminate()
-    for child in children:
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
 
 
 def main() -> int:
@@ -115,7 +105,9 @@ def main() -> int:
                 shown = f"python manage.py multitier --base-url {base} --token $TOKEN --concurrency {args.concurrency} --duration {args.duration} --warmup 5s --footprint"
                 write_section("multitier", shown, run(command, timeout=1800))
         finally:
-            stop(children)
+            from lakehouse.run import stop_processes
+
+            stop_processes(children)
     print(f"updated {README.relative_to(BASE_DIR)}", file=sys.stderr)
     return 0
 

@@ -57,6 +57,18 @@ def celery_command(queues: list[str]) -> list[str]:
     ]
 
 
+def stop_processes(children: list[subprocess.Popen], timeout_s: float = 30.0) -> None:
+    """SIGTERM each child, give them time to finish their work, then SIGKILL what is left."""
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lakehouse.settings")
     from lakehouse import embedded
@@ -88,14 +100,7 @@ def main() -> int:
     ]
 
     def stop(*_args) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop_processes(children)
         if started_pg or started_redis:
             from django.db import connections
 

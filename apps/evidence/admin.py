@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apps.core.admin import InspectionAdmin
 from apps.core.api.errors import BadRequest, Conflict
 from apps.evidence import selectors, services, transforms
 from apps.evidence.models import EvidenceRecord, InboxFile, Interaction, MaterializeRun
@@ -26,23 +27,8 @@ def _pretty(value: Any) -> str:
     return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str))
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    """Inspection only: rows are written by services (the log, the materializer), never by hand."""
-
-    show_full_result_count = False  # COUNT(*) over a big log on every page is what makes admins slow
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Interaction)
-class InteractionAdmin(_ReadOnlyAdmin):
+class InteractionAdmin(InspectionAdmin):
     list_display = ("occurred_at", "kind", "ok", "actor", "latency_ms", "model", "seq")
     list_filter = ("kind", "ok")
     date_hierarchy = "occurred_at"
@@ -67,7 +53,7 @@ class InteractionAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(MaterializeRun)
-class MaterializeRunAdmin(_ReadOnlyAdmin):
+class MaterializeRunAdmin(InspectionAdmin):
     change_list_template = "admin/evidence/materializerun/change_list.html"
     list_display = (
         "run_id", "status", "mode", "created_by", "started_at", "finished_at", "records_written", "duplicates_skipped",
@@ -165,7 +151,7 @@ class TaskTypeFilter(_ChoicesFilter):
 
 
 @admin.register(EvidenceRecord)
-class EvidenceRecordAdmin(_ReadOnlyAdmin):
+class EvidenceRecordAdmin(InspectionAdmin):
     list_display = ("evidence_id", "day", "transform", "task_type", "verdict_ok", "source_kind", "occurred_at", "model")
     list_filter = ("day", TaskTypeFilter, TransformFilter, "verdict_ok", "source_kind")
     date_hierarchy = "day"
@@ -193,7 +179,7 @@ class EvidenceRecordAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(InboxFile)
-class InboxFileAdmin(_ReadOnlyAdmin):
+class InboxFileAdmin(InspectionAdmin):
     list_display = ("name", "sha256", "lines", "records_written", "duplicates_skipped", "errors_count", "processed_at", "run")
     search_fields = ("name", "=sha256")
     list_select_related = ("run",)

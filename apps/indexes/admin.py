@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from rest_framework.exceptions import APIException
 
+from apps.core.admin import InspectionAdmin
 from apps.indexes import services
 from apps.indexes.models import IndexJob, VectorIndex
 from apps.indexes.selectors import describe_index
@@ -100,17 +101,12 @@ class VectorIndexAdmin(admin.ModelAdmin):
 
 
 @admin.register(IndexJob)
-class IndexJobAdmin(admin.ModelAdmin):
+class IndexJobAdmin(InspectionAdmin):
+    deletable = True
     list_display = ["id", "index", "kind", "status", "progress_bar", "rows_done", "rows_total", "created_by", "created_at", "finished_at"]
     list_filter = ["kind", "status", "index"]
     readonly_fields = [f.name for f in IndexJob._meta.fields]
     list_select_related = ["index"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="progress")
     def progress_bar(self, obj: IndexJob) -> str:

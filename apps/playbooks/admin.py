@@ -2,30 +2,25 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.core.admin import InspectionAdmin
 from apps.playbooks.models import Playbook
 from apps.workers.models import Worker
 
 
 @admin.register(Playbook)
-class PlaybookAdmin(admin.ModelAdmin):
+class PlaybookAdmin(InspectionAdmin):
     """Read-mostly: playbooks are written by the API; operators inspect them (and may delete one)."""
 
+    deletable = True
     list_display = ["id", "short_query", "outcome", "worker_count", "order", "created_by", "created_at"]
     list_filter = ["outcome", "created_at"]
     search_fields = ["query", "worker_ids"]
     list_select_related = ["order"]
     exclude = ["query_embedding"]
     readonly_fields = ["query", "filters", "workers_linked", "order", "outcome", "embedding_model", "created_by", "created_at"]
-    show_full_result_count = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("query_embedding")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
 
     @admin.display(description="query")
     def short_query(self, obj: Playbook) -> str:

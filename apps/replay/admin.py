@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apps.core.admin import InspectionAdmin
 from apps.replay.choices import REPLAYED_TASK_TYPES
 from apps.replay.models import ReplayBatch, ReplayRun
 from apps.replay.services import create_batch
@@ -32,7 +33,9 @@ class ReplayDayForm(forms.Form):
 
 
 @admin.register(ReplayBatch)
-class ReplayBatchAdmin(admin.ModelAdmin):
+class ReplayBatchAdmin(InspectionAdmin):
+    deletable = True  # a batch goes with its runs (the JSONL log keeps their lines)
+
     list_display = ["batch_id", "status", "regressions", "pass_rate_display", "total", "passed", "failed", "errors", "skipped", "provider", "model", "created_at"]
     list_filter = ["status", "provider"]
     readonly_fields = [f.name for f in ReplayBatch._meta.fields] + ["pass_rate_display"]
@@ -41,12 +44,6 @@ class ReplayBatchAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # Regressions first: the batches an operator has to look at.
         return super().get_queryset(request).order_by(F("regressions").desc(), "-created_at")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
 
     @admin.display(description="pass rate")
     def pass_rate_display(self, obj: ReplayBatch) -> str:
@@ -71,7 +68,7 @@ class ReplayBatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReplayRun)
-class ReplayRunAdmin(admin.ModelAdmin):
+class ReplayRunAdmin(InspectionAdmin):
     list_display = ["run_id", "batch", "task_type", "status", "regression", "baseline_ok", "evidence_id", "finished_at"]
     list_filter = ["status", "regression", "task_type"]
     search_fields = ["run_id", "evidence_id", "batch__batch_id"]
@@ -80,16 +77,9 @@ class ReplayRunAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in ReplayRun._meta.fields if f.name not in ("bundle", "response", "validation", "retrieval")] + [
         "validation_errors", "response_pretty", "bundle_pretty", "retrieval_pretty",
     ]
-    show_full_result_count = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).order_by(F("regression").desc(), "-started_at")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
 
     @admin.display(description="validation")
     def validation_errors(self, obj: ReplayRun) -> str:

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from rest_framework.exceptions import APIException
 
+from apps.core.admin import InspectionAdmin
 from apps.workers import services
 from apps.workers.models import IngestJob, Worker
 
@@ -45,18 +46,13 @@ class IngestForm(forms.Form):
 
 
 @admin.register(IngestJob)
-class IngestJobAdmin(admin.ModelAdmin):
+class IngestJobAdmin(InspectionAdmin):
+    deletable = True
     list_display = ["id", "source_name", "format", "status", "progress_bar", "rows_read", "rows_written", "rows_unchanged", "rows_rejected", "rows_per_s", "created_at"]
     list_filter = ["status", "format"]
     readonly_fields = [f.name for f in IngestJob._meta.fields if f.name not in ("errors", "warnings", "timings")] + ["errors_table", "warnings_table", "timings_pretty"]
     exclude = ["errors", "warnings", "timings"]
     change_list_template = "admin/workers/ingestjob/change_list.html"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
 
     @admin.display(description="source")
     def source_name(self, obj: IngestJob) -> str:

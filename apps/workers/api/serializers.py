@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from apps.workers.choices import IngestFormat, WorkerStatus
 from apps.workers.models import IngestJob, Worker
+from apps.workers.normalize import normalize_city, normalize_role
 from apps.workers.search import SearchFilters, SearchRequest
 from apps.workers.vocabulary import SHIFTS
 
@@ -45,9 +46,9 @@ class SearchRequestSerializer(StrictSerializer):
         data = self.validated_data
         f = data.get("filters") or {}
         filters = SearchFilters(
-            city=_city(f.get("city")),
+            city=normalize_city(f["city"]) if f.get("city") else None,
             state=f["state"].upper() if f.get("state") else None,
-            role=_role(f.get("role")),
+            role=normalize_role(f["role"]) if f.get("role") else None,
             skills=tuple(sorted({s.strip().lower() for s in f.get("skills", []) if s.strip()})),
             certifications=tuple(sorted({c.strip() for c in f.get("certifications", []) if c.strip()})),
             shift=f.get("shift"),
@@ -61,18 +62,6 @@ class SearchRequestSerializer(StrictSerializer):
             exclude_ids=tuple(dict.fromkeys(data["exclude_ids"])),
             use_playbook=data["use_playbook"],
         )
-
-
-def _city(value: str | None) -> str | None:
-    from apps.workers.normalize import normalize_city
-
-    return normalize_city(value) if value else None
-
-
-def _role(value: str | None) -> str | None:
-    from apps.workers.normalize import normalize_role
-
-    return normalize_role(value) if value else None
 
 
 class WorkerSerializer(serializers.ModelSerializer):
