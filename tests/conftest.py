@@ -17,6 +17,13 @@ from rest_framework.test import APIClient
 
 BASE_DIR = Path(settings.BASE_DIR)
 
+# Django's live test server keeps socketserver's default listen backlog of 5: fifty clients connecting
+# at once overflow it and some get "connection reset by peer" — a limit of the test server, not of the
+# app (gunicorn's backlog is 2048). Tests that drive it with many clients need a production-like one.
+from django.core.servers.basehttp import ThreadedWSGIServer  # noqa: E402
+
+ThreadedWSGIServer.request_queue_size = 1024
+
 
 @pytest.fixture(scope="session")
 def redis_client():

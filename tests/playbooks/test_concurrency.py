@@ -45,6 +45,7 @@ def test_concurrent_records_searches_and_a_reset_lose_nothing_acknowledged(live_
     server_errors: list[str] = []
     ryw_failures: list[str] = []
     reset_version: list[int] = []
+    thread_errors: list[str] = []  # a client thread that dies must fail the test, not shrink it
     roles = ["forklift operator", "line cook", "cna", "warehouse associate", "welder"]
 
     def check(response: httpx.Response) -> httpx.Response:
@@ -91,14 +92,25 @@ def test_concurrent_records_searches_and_a_reset_lose_nothing_acknowledged(live_
             with lock:
                 reset_version.append(response.json()["version"])
 
-    threads = [threading.Thread(target=recorder, args=(i,)) for i in range(RECORDERS)]
-    threads += [threading.Thread(target=searcher, args=(1000 + i,)) for i in range(SEARCHERS)]
-    threads.append(threading.Thread(target=resetter))
+    def guarded(target, *args):
+        def run() -> None:
+            try:
+                target(*args)
+            except Exception as exc:  # noqa: BLE001 — reported through thread_errors
+                with lock:
+                    thread_errors.append(f"{target.__name__}{args}: {type(exc).__name__}: {exc}")
+
+        return threading.Thread(target=run)
+
+    threads = [guarded(recorder, i) for i in range(RECORDERS)]
+    threads += [guarded(searcher, 1000 + i) for i in range(SEARCHERS)]
+    threads.append(guarded(resetter))
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=DURATION_S + 120)
 
+    assert not thread_errors, thread_errors[:5]
     assert not server_errors, server_errors[:5]
     assert reset_version, "the reset did not happen"
     acked_after_reset = sum(1 for v in acks if v > reset_version[0])
