@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
+import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -72,11 +73,14 @@ class ApiClient:
     message from the API's error envelope.
     """
 
-    __slots__ = ("http", "requests", "_urls")
+    __slots__ = ("http", "requests", "_urls", "on_search")
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, on_search: Callable[[float, float], None] | None = None) -> None:
         self.http = http
         self.requests = 0
+        # Called with (perf_counter at send, latency ms) for every search request, when set: the
+        # mixed read/write report shows search latency itself, not only whole scenarios.
+        self.on_search = on_search
         # Absolute URLs of the fixed endpoints, parsed once: httpx otherwise re-parses and re-joins
         # the base URL on every request, a measurable share of the generator's CPU.
         self._urls: dict[str, httpx.URL] = {}
@@ -97,8 +101,11 @@ class ApiClient:
 
     async def _send(self, method: str, url: httpx.URL, content: bytes | None, *, step: str, expect: int) -> dict[str, Any]:
         self.requests += 1
+        sent = time.perf_counter()
         try:
             response = await self.http.request(method, url, content=content)
+            if self.on_search is not None and url.path == SEARCH_PATH:
+                self.on_search(sent, (time.perf_counter() - sent) * 1000.0)
         except httpx.TimeoutException as exc:
             raise CheckFailed(f"{step}: {type(exc).__name__} (no answer within the client timeout)") from exc
         except httpx.HTTPError as exc:
