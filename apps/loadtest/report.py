@@ -170,7 +170,8 @@ def format_table(report: Mapping[str, Any]) -> str:
     config = report["config"]
     lines.append(
         f"{totals['scenarios_per_s']:.1f} scenarios/s, {totals['requests_per_s']:.1f} requests/s over {report['measured_s']:.1f} s "
-        f"(concurrency {config.get('concurrency')}, warm-up {config.get('warmup_s')} s, seed {config.get('seed')}"
+        + (f"(open loop, up to {config.get('max_in_flight')} in flight" if config.get("mode") == "open" else f"(concurrency {config.get('concurrency')}")
+        + f", warm-up {config.get('warmup_s')} s, seed {config.get('seed')}"
         + (f", corpus {config['corpus_workers']} workers)" if config.get("corpus_workers") is not None else ")")
         + (" — INTERRUPTED" if report.get("interrupted") else "")
     )
