@@ -212,7 +212,7 @@ def run_concurrent(base_url: str, token: str, queries: list[dict[str, Any]], *, 
 
 def run_raw_sql(queries: list[dict[str, Any]]) -> dict[str, Any]:
     """The same searches as plain SQL on one connection: the floor the API stands on."""
-    from apps.workers.selectors import vector_literal
+    from apps.core.vectors import vector_literal
 
     embedder = get_embedder()
     out = {}
