@@ -21,13 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from apps.providers.errors import ProviderResponseError, ProviderUnavailable
-from apps.providers.http import (
-    PerProcessClient,
-    PostResult,
-    display_url,
-    normalise_base_url,
-    post_json,
-)
+from apps.providers.http import HTTPProvider, PostResult, display_url, normalise_base_url
 
 CHAT_PROVIDERS = ("openai", "ollama", "local")
 DEFAULT_OPENAI_CHAT_MODEL = "gpt-4o-mini"
@@ -81,8 +75,10 @@ def estimate_tokens(text: str) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-class _HTTPChat(ChatProvider):
-    """Connection pool, retries and the per-instance concurrency limit."""
+class _HTTPChat(HTTPProvider, ChatProvider):
+    """A chat provider on a model server: the shared HTTP plumbing with a per-instance concurrency limit."""
+
+    service = "chat"
 
     def __init__(
         self,
@@ -96,37 +92,11 @@ class _HTTPChat(ChatProvider):
         backoff_s: float,
         queue_timeout_s: float | None,
     ) -> None:
-        self.base_url = base_url
-        self._api_key = api_key or None
+        super().__init__(
+            base_url, api_key=api_key, timeout=timeout, retries=retries, backoff_s=backoff_s,
+            max_concurrency=max_concurrency, queue_timeout_s=queue_timeout_s,
+        )
         self.model = model
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff_s = backoff_s
-        self.max_concurrency = max(1, max_concurrency)
-        # How long a call waits for a free slot before the provider counts as saturated.
-        self.queue_timeout_s = timeout if queue_timeout_s is None else queue_timeout_s
-        self._slots = threading.BoundedSemaphore(self.max_concurrency)
-        self._client = PerProcessClient(timeout=timeout, max_connections=self.max_concurrency)
-
-    def _post(self, path: str, payload: dict[str, Any]) -> PostResult:
-        url = f"{self.base_url}{path}"
-        if not self._slots.acquire(timeout=self.queue_timeout_s):
-            raise ProviderUnavailable(
-                f"{self.name} chat at {display_url(url)} is saturated: all {self.max_concurrency} "
-                f"request slots stayed busy for {self.queue_timeout_s:g}s",
-                url=display_url(url),
-            )
-        try:
-            headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else None
-            return post_json(
-                self._client.get(), url, payload, headers=headers, retries=self.retries,
-                backoff_s=self.backoff_s,
-            )
-        finally:
-            self._slots.release()
-
-    def close(self) -> None:
-        self._client.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}/{self.model} at {display_url(self.base_url)}>"

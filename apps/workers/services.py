@@ -25,7 +25,7 @@ from apps.core.jobs import enqueue_after_commit
 from apps.core.api.errors import BadRequest
 from apps.indexes.embedders import get_embedder
 from apps.indexes.services import bump_index_version
-from apps.providers.embeddings import profile_text
+from apps.workers.profile import profile_text
 from apps.workers.choices import IngestFormat, IngestStatus
 from apps.workers.models import WORKER_EMBEDDING_INDEX, IngestJob, Worker
 from apps.workers.normalize import NormalizedRow, Rejection, normalize_row

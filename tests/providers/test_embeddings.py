@@ -18,8 +18,8 @@ from apps.providers.embeddings import (
     OpenAIEmbedder,
     SentenceTransformersEmbedder,
     build_embedder,
-    profile_text,
 )
+from apps.workers.profile import profile_text
 from apps.providers.errors import ProviderError, ProviderResponseError, ProviderUnavailable
 from tests.providers.model_server import Behaviour, ModelServer
 
@@ -168,31 +168,6 @@ def test_hash_ranks_forklift_operator_in_columbus_first() -> None:
     assert set(ranking[:3]) == {"forklift_columbus", "forklift_denver", "forklift_phoenix"}
     assert scores["forklift_denver"] > scores["cook_columbus"]
     assert scores["forklift_columbus"] > scores["warehouse_columbus"]
-
-
-# --- profile text -----------------------------------------------------------------------------------
-
-
-def test_profile_text_full_worker() -> None:
-    text = profile_text(worker(
-        "forklift_operator", "Columbus", "OH", ["pallet jack", "rf scanner"], ["OSHA-10", "Forklift"],
-        ["night", "weekend"], 6, "  Reliable   operator. ",
-    ))
-    assert text == (
-        "forklift operator in Columbus, OH. Skills: pallet jack, rf scanner. "
-        "Certifications: OSHA-10, Forklift. Shifts: night, weekend. 6 years experience. Reliable operator."
-    )
-
-
-def test_profile_text_omits_missing_parts_cleanly() -> None:
-    assert profile_text({"role": "cna", "city": "Denver", "state": "CO"}) == "cna in Denver, CO."
-    assert profile_text({"role": "line_cook", "skills": [], "bio": None, "years_experience": 1}) == (
-        "line cook. 1 year experience."
-    )
-    assert profile_text({"city": "Reno", "certifications": "CPR; First Aid;", "years_experience": 0}) == (
-        "Reno. Certifications: CPR, First Aid. 0 years experience."
-    )
-    assert profile_text({}) == ""
 
 
 # --- HTTP embedders ---------------------------------------------------------------------------------
