@@ -43,17 +43,15 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from apps.core.services import issue_api_token  # noqa: E402
+from apps.core.stats import percentile as nearest_rank  # noqa: E402
 from apps.indexes.embedders import get_embedder  # noqa: E402
 from apps.workers import vocabulary as vocab  # noqa: E402
 from apps.workers.models import Worker  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))
-    return ordered[index]
+    value = nearest_rank(sorted(values), q)
+    return float("nan") if value is None else value
 
 
 def summarize(latencies_ms: list[float]) -> dict[str, float]:

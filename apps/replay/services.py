@@ -23,6 +23,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from apps.core.jobs import enqueue_after_commit
+from apps.core.stats import percentile
 from apps.evidence.choices import InteractionKind
 from apps.evidence.models import EvidenceRecord
 from apps.evidence.services import log_interaction
@@ -183,9 +184,8 @@ def _summarize(batch_id: str, *, status: str, error: str = "") -> None:
 
 
 def _percentile(ordered: list[float], q: float) -> float | None:
-    if not ordered:
-        return None
-    return round(ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))], 3)
+    value = percentile(ordered, q)
+    return None if value is None else round(value, 3)
 
 
 # -------------------------------------------------------------------------------------- one record
