@@ -5,16 +5,11 @@ from __future__ import annotations
 import pytest
 
 from apps.evidence.models import Interaction
+from tests.searching import search as _search
 
 pytestmark = pytest.mark.django_db
 
 QUERY = "forklift operator night shift"
-
-
-def _search(client, **body):
-    response = client.post("/api/v1/workers/search", body, format="json")
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def test_results_carry_status_opt_out_and_zip_and_the_response_its_interaction_id(search_corpus, coordinator_client):
