@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from apps.loadtest.report import percentile
+from apps.core.stats import percentile
 from apps.loadtest.scenarios import SEARCH_PATH, http_failure_reason
 
 KINDS = ("ingest", "rebuild", "reembed")
