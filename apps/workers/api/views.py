@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.permissions import IsStaff
+from apps.core.api.permissions import IsOperator
 from apps.workers import selectors, services
 from apps.workers.api.filtersets import IngestJobFilterSet, WorkerFilterSet
 from apps.workers.api.serializers import IngestJobSerializer, IngestRequestSerializer, SearchRequestSerializer, WorkerSerializer
@@ -49,7 +49,7 @@ class WorkerDetailView(generics.RetrieveAPIView):
 
 
 class IngestListCreateView(generics.ListAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
     serializer_class = IngestJobSerializer
     filterset_class = IngestJobFilterSet
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -71,7 +71,7 @@ class IngestListCreateView(generics.ListAPIView):
 
 
 class IngestDetailView(generics.RetrieveAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
     serializer_class = IngestJobSerializer
     queryset = IngestJob.objects.all()
     lookup_url_kwarg = "job_id"
