@@ -54,6 +54,6 @@ def issue_api_token(
     if changed:
         user.save()
     coordinators, operators = Group.objects.get_or_create(name=COORDINATORS)[0], Group.objects.get_or_create(name=OPERATORS)[0]
-    user.groups.add(operators if staff else coordinators)
+    user.groups.add(operators if user.is_superuser else coordinators)
     token, _ = Token.objects.get_or_create(user=user)
     return user, token.key
