@@ -19,6 +19,27 @@ def other_slash_form(path: str) -> str:
     return path[:-1] if path.endswith("/") else path + "/"
 
 
+def _match(resolver, path: str):
+    try:
+        return resolver.resolve(path)
+    except Resolver404:
+        return None
+
+
+def api_path_for(resolver, path: str) -> str:
+    """The form of `path` to route: itself, unless only the other form resolves, or the other form
+    names a literal route where this one fills a parameter ("workers/search/" is the search, not the
+    worker "search")."""
+    match = _match(resolver, path)
+    if match is not None and not match.kwargs:
+        return path
+    other = other_slash_form(path)
+    other_match = _match(resolver, other)
+    if other_match is not None and (match is None or len(other_match.kwargs) < len(match.kwargs)):
+        return other
+    return path
+
+
 class BothSlashFormsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -26,16 +47,8 @@ class BothSlashFormsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
         if path.startswith(API_PREFIX) and path != API_PREFIX:
-            resolver = get_resolver(getattr(request, "urlconf", None))
-            try:
-                resolver.resolve(path)
-            except Resolver404:
-                other = other_slash_form(path)
-                try:
-                    resolver.resolve(other)
-                except Resolver404:
-                    pass
-                else:
-                    request.path_info = other
-                    request.path = request.path[: len(request.path) - len(path)] + other
+            routed = api_path_for(get_resolver(getattr(request, "urlconf", None)), path)
+            if routed != path:
+                request.path = request.path[: len(request.path) - len(path)] + routed
+                request.path_info = routed
         return self.get_response(request)
