@@ -46,7 +46,8 @@ class ReplayRunFilterSet(django_filters.FilterSet):
     batch = django_filters.CharFilter(field_name="batch_id", help_text="a batch id")
     status = django_filters.ChoiceFilter(choices=RunStatus.choices)
     task_type = django_filters.ChoiceFilter(choices=[(t, t) for t in REPLAYED_TASK_TYPES])
-    regression = django_filters.BooleanFilter()
+    # Strict: an unknown value is a 400, not a silently ignored filter.
+    regression = django_filters.TypedChoiceFilter(choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true")
 
     class Meta:
         model = ReplayRun
