@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from apps.replay.api.serializers import ReplayRunDetailSerializer
 from apps.replay.models import ReplayBatch, ReplayRun
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +60,7 @@ def test_a_run_reads_in_full_with_its_bundle(coordinator_client, runs):
     body = detail.json()
     assert body == {**listed, "bundle": {"messages": [{"role": "user", "content": "task rr_d"}]}}
     assert coordinator_client.get("/api/v1/replay/runs/rr_nope/").status_code == 404
+    # The schema's shape is the body's shape.
+    assert set(body) == set(ReplayRunDetailSerializer().fields)
+    shape = ReplayRunDetailSerializer(data=body)
+    assert shape.is_valid(), shape.errors

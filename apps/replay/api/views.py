@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from apps.core.api.permissions import IsCoordinator, IsOperator
 from apps.replay import selectors, services
-from apps.replay.api.serializers import ReplayBatchRequestSerializer
+from apps.replay.api.serializers import ReplayBatchRequestSerializer, ReplayRunDetailSerializer, ReplayRunSerializer
 from apps.replay.choices import REPLAYED_TASK_TYPES, RunStatus
 from apps.replay.models import ReplayRun
 
@@ -58,6 +58,7 @@ class ReplayRunListView(generics.GenericAPIView):
     """Runs as replay_run.v1 objects, newest first; filter by batch, status, task type, regression."""
 
     filterset_class = ReplayRunFilterSet
+    serializer_class = ReplayRunSerializer  # the shape, for the schema; selectors.run_as_dict renders it
 
     def get_queryset(self):
         return selectors.run_list()
@@ -69,6 +70,8 @@ class ReplayRunListView(generics.GenericAPIView):
 
 class ReplayRunDetailView(generics.GenericAPIView):
     """One run in full, bundle included."""
+
+    serializer_class = ReplayRunDetailSerializer  # the shape, for the schema; selectors.run_detail renders it
 
     def get_queryset(self):
         return ReplayRun.objects.all()
