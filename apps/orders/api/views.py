@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +11,16 @@ from apps.orders import selectors, services
 from apps.orders.api.serializers import FillProposalSerializer, JobOrderSerializer, ProposalRequestSerializer
 
 _PROPOSAL_ID = r"(?P<proposal_id>\d+)"
+
+PROPOSAL_PAGE = inline_serializer(
+    "PaginatedFillProposalList",
+    {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": FillProposalSerializer(many=True),
+    },
+)
 
 
 class JobOrderViewSet(viewsets.ModelViewSet):
@@ -35,7 +45,7 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         order = services.order_cancel(order_id=self.get_object().order_id, actor=request.user.get_username())
         return Response(JobOrderSerializer(order).data)
 
-    @extend_schema(methods=["GET"], request=None, responses={200: FillProposalSerializer(many=True)})
+    @extend_schema(methods=["GET"], request=None, responses={200: PROPOSAL_PAGE})
     @extend_schema(
         methods=["POST"],
         request=ProposalRequestSerializer,
