@@ -60,10 +60,12 @@ def order_create(*, actor: str = "", **fields: Any) -> JobOrder:
 
 def order_update(*, order: JobOrder, **fields: Any) -> JobOrder:
     """Change an order's fields (not its status: that follows its proposals, or order_cancel)."""
-    for name, value in _normalized(fields).items():
-        setattr(order, name, value)
-    order.full_clean()
-    order.save()
+    with transaction.atomic():
+        for name, value in _normalized(fields).items():
+            setattr(order, name, value)
+        order.full_clean()
+        _sync_fill_status(order)  # a changed headcount can fill or reopen the order
+        order.save()
     return order
 
 
@@ -143,8 +145,7 @@ def proposal_accept(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
             )
         proposal.verdict, proposal.status, proposal.decided_at = verdict, ProposalStatus.ACCEPTED, timezone.now()
         proposal.save(update_fields=["verdict", "status", "decided_at"])
-        if len(accepted_worker_ids(order)) >= order.headcount:
-            order.status = OrderStatus.FILLED
+        if _sync_fill_status(order):
             order.save(update_fields=["status", "updated_at"])
         # Last: recording takes the playbook index's registry row lock until commit.
         record_playbook(
@@ -168,13 +169,23 @@ def proposal_reject(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
             raise Conflict(f"Proposal {proposal_id} is already rejected.", code="proposal_decided")
         proposal.status, proposal.decided_at = ProposalStatus.REJECTED, timezone.now()
         proposal.save(update_fields=["status", "decided_at"])
-        if order.status == OrderStatus.FILLED and len(accepted_worker_ids(order)) < order.headcount:
-            order.status = OrderStatus.OPEN
+        if _sync_fill_status(order):
             order.save(update_fields=["status", "updated_at"])
     return proposal
 
 
 # Helpers --------------------------------------------------------------------------------------------
+
+
+def _sync_fill_status(order: JobOrder) -> bool:
+    """Open ↔ filled follows the accepted workers against the headcount (a cancelled order stays
+    cancelled). Returns whether the status changed; the caller saves."""
+    if order.status == OrderStatus.CANCELLED or order.pk is None:
+        return False
+    wanted = OrderStatus.FILLED if len(accepted_worker_ids(order)) >= order.headcount else OrderStatus.OPEN
+    changed = order.status != wanted
+    order.status = wanted
+    return changed
 
 
 def _fill_query(order: JobOrder) -> str:

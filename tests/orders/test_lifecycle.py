@@ -150,3 +150,12 @@ def test_validate_fill_creates_nothing(coordinator_client, workers):
         body = coordinator_client.post("/api/v1/validate/fill", {"order_id": "JO-1", "worker_ids": ["W-1", "W-2"]}, format="json").json()
         assert body == {"ok": True, "errors": []}
     assert not FillProposal.objects.exists()
+
+
+def test_a_headcount_change_fills_or_reopens_the_order(coordinator_client, staff_client, workers):
+    _order(headcount=2)
+    proposal = _propose(coordinator_client, "JO-1", ["W-1", "W-2"]).json()
+    coordinator_client.post(f"/api/v1/orders/JO-1/proposals/{proposal['id']}/accept/")
+    assert staff_client.patch("/api/v1/orders/JO-1/", {"headcount": 3}, format="json").json()["status"] == "open"
+    assert _propose(coordinator_client, "JO-1", ["W-3"]).status_code == 201  # one seat left
+    assert staff_client.patch("/api/v1/orders/JO-1/", {"headcount": 2}, format="json").json()["status"] == "filled"
