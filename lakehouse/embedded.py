@@ -366,7 +366,8 @@ def _redis_ping() -> bool:
         return False
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(1.0)
+            # A refused or missing socket fails at once; the timeout only bounds a live but busy server.
+            sock.settimeout(5.0)
             sock.connect(str(REDIS_SOCKET))
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
@@ -405,12 +406,33 @@ def start_redis() -> Path:
     """Start (or attach to) the embedded Redis; return its unix socket path."""
     if not _redis_ping():
         with _file_lock("redis"):
-            if not _redis_ping():
+            if _redis_server_alive():
+                _wait_for_redis()  # busy or still loading its data: a second server would fight it for the files
+            elif not _redis_ping():
                 _start_redis_locked()
                 started_by_this_process.add("redis")
     _ensure_append_only()
     _update_clients("redis", add=True)
     return REDIS_SOCKET
+
+
+def _redis_server_alive() -> bool:
+    """Whether the process in var/redis/redis.pid is a live redis-server on our socket."""
+    import psutil
+
+    try:
+        process = psutil.Process(int((REDIS_DIR / "redis.pid").read_text()))
+        return process.status() != psutil.STATUS_ZOMBIE and str(REDIS_SOCKET) in " ".join(process.cmdline())
+    except (OSError, ValueError, psutil.Error):
+        return False
+
+
+def _wait_for_redis(timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not _redis_ping():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"embedded Redis does not answer; see {REDIS_DIR / 'redis.log'}")
+        time.sleep(0.05)
 
 
 def _start_redis_locked() -> None:
@@ -441,11 +463,7 @@ def _start_redis_locked() -> None:
         check=True,
         capture_output=True,
     )
-    deadline = time.monotonic() + 10
-    while not _redis_ping():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"embedded Redis did not start; see {REDIS_DIR / 'redis.log'}")
-        time.sleep(0.05)
+    _wait_for_redis()
 
 
 def stop_redis() -> bool:
