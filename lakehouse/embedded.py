@@ -377,8 +377,12 @@ def _redis_ping() -> bool:
 
 def _redis_client():
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    return redis.Redis(unix_socket_path=str(REDIS_SOCKET), socket_timeout=10)
+    # No reconnect retries: a local socket either answers or is down, and after SHUTDOWN redis-py's
+    # default backoff would spend seconds reconnecting to a server that is gone.
+    return redis.Redis(unix_socket_path=str(REDIS_SOCKET), socket_timeout=10, retry=Retry(NoBackoff(), 0))
 
 
 def _ensure_append_only(timeout_s: float = 120.0) -> None:
