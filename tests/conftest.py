@@ -5,10 +5,13 @@ process, and API clients per role."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -23,6 +26,42 @@ BASE_DIR = Path(settings.BASE_DIR)
 from django.core.servers.basehttp import ThreadedWSGIServer  # noqa: E402
 
 ThreadedWSGIServer.request_queue_size = 1024
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Stop the embedded servers this session started (a fresh clone's `make test` leaves nothing
+    running); servers it only attached to — a `make run` in the same tree — are left alone, and so are
+    servers another live process attached to meanwhile."""
+    from lakehouse import embedded
+
+    if not embedded.started_by_this_process:
+        return
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
+    lines = embedded.release_started_servers()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write("\n")
+        for line in lines:
+            reporter.write_line(line)
+
+
+@pytest.fixture
+def own_var_dir() -> Iterator[Path]:
+    """An empty var/ for a test that starts embedded servers of its own.
+
+    Not under pytest's tmp_path: every pytest session on the machine resets /tmp/pytest-of-<user> to
+    mode 0700, and when we are root the embedded PostgreSQL runs as the `pgserver` user, which must be
+    able to traverse the path to its data directory."""
+    root = Path(tempfile.mkdtemp(prefix="lakehouse-test-"))
+    var_dir = root / "var"
+    var_dir.mkdir()
+    yield var_dir
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
