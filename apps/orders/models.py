@@ -5,7 +5,34 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
-from apps.orders.choices import ORDER_ID_PATTERN, ROLE_CHOICES, USPS_STATE_CHOICES, ZIP_PATTERN, OrderStatus, ProposalStatus, Shift
+from apps.orders.choices import (
+    ORDER_ID_PATTERN, ROLE_CHOICES, USPS_STATE_CHOICES, ZIP_PATTERN, AssignmentEndReason, OrderStatus, ProposalStatus, Shift,
+    client_key,
+)
+
+
+class Client(models.Model):
+    """A client company (SPEC §3.2). `name` is shown as entered first; `key` (trimmed, inner spaces
+    collapsed, case-folded) is what makes "ACME  Logistics " and "acme logistics" one client."""
+
+    name = models.CharField(max_length=200)
+    key = models.CharField(max_length=200, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def clean(self) -> None:
+        self.name = " ".join((self.name or "").split())
+        if not self.name:
+            raise ValidationError({"name": ["A client name is required."]})
+
+    def save(self, *args, **kwargs) -> None:
+        self.key = client_key(self.name)  # the invariant holds for every writer, not only the services
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class JobOrder(models.Model):
@@ -17,7 +44,7 @@ class JobOrder(models.Model):
         max_length=64, unique=True,
         validators=[RegexValidator(ORDER_ID_PATTERN, "Letters, digits, '.', '_' and '-' only, starting with a letter or digit (at most 64).")],
     )
-    client = models.CharField(max_length=200)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="orders")
     city = models.CharField(max_length=100)
     state = models.CharField(max_length=2, choices=USPS_STATE_CHOICES)
     site_zip = models.CharField(max_length=5, blank=True, validators=[RegexValidator(ZIP_PATTERN, "A 5-digit ZIP code.")])
@@ -67,3 +94,42 @@ class FillProposal(models.Model):
 
     def __str__(self) -> str:
         return f"proposal #{self.pk} for {self.order_id}"
+
+
+class DoNotAssign(models.Model):
+    """A worker a client has banned (SPEC §3.2a): never returned by a search for that client, never a
+    valid fill of its orders, a failure when replayed."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="do_not_assign")
+    worker = models.ForeignKey("workers.Worker", on_delete=models.CASCADE, to_field="worker_id", db_column="worker_id", related_name="+")
+    reason = models.TextField()
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["client", "worker"], name="do_not_assign_client_worker")]
+        indexes = [models.Index(fields=["worker"], name="do_not_assign_worker")]
+        verbose_name = "do-not-assign entry"
+        verbose_name_plural = "do-not-assign list"
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} banned by {self.client}"
+
+
+class AssignmentEnd(models.Model):
+    """The end of one accepted worker's assignment on an order (SPEC §4.8a step 5). An ended worker no
+    longer books (double-booking); a no-show or decline also frees the seat."""
+
+    order = models.ForeignKey(JobOrder, on_delete=models.CASCADE, related_name="assignment_ends")
+    worker_id = models.CharField(max_length=64)
+    reason = models.CharField(max_length=16, choices=AssignmentEndReason.choices)
+    ended_by = models.CharField(max_length=150, blank=True)
+    ended_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-ended_at"]
+        constraints = [models.UniqueConstraint(fields=["order", "worker_id"], name="assignment_end_once")]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} on {self.order_id}: {self.reason}"

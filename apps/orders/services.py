@@ -11,16 +11,21 @@ against the first's committed booking (409); accepts that share nothing run in p
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
 from apps.core.api.errors import BadRequest, Conflict
-from apps.orders.choices import OrderStatus, ProposalStatus
-from apps.orders.models import FillProposal, JobOrder
-from apps.orders.selectors import accepted_worker_ids, bookings_for, order_as_dict
+from apps.orders.choices import SEAT_FREEING_REASONS, AssignmentEndReason, OrderStatus, ProposalStatus, client_key
+from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder
+from apps.orders.selectors import (
+    accepted_worker_ids, banned_workers, bookings_for, ended_worker_ids, order_as_dict, seated_worker_ids,
+)
 from apps.validation.fill_validator import DUPLICATE_WORKER, FillValidator
 from apps.workers.models import Worker
 
@@ -35,6 +40,29 @@ ORDER_WRITABLE_FIELDS = (
 )
 
 
+# Clients --------------------------------------------------------------------------------------------
+
+
+def client_for_name(name: str) -> Client:
+    """The client a name means, created on first use. Operators type client names on orders and list
+    entries; requiring a separate "create client" step first would only add a way to fail, while the
+    key (case- and space-insensitive) already makes a respelling the same client. Concurrent first
+    uses meet at the unique key: the loser reads the winner's row."""
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise ValidationError({"client": ["A client name is required."]})
+    if len(name) > 200:
+        raise ValidationError({"client": ["At most 200 characters."]})
+    existing = Client.objects.filter(key=client_key(name)).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Client.objects.create(name=name)
+    except IntegrityError:
+        return Client.objects.get(key=client_key(name))
+
+
 # Orders ---------------------------------------------------------------------------------------------
 
 
@@ -43,6 +71,8 @@ def _normalized(fields: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise BadRequest(f"Unknown order fields: {', '.join(sorted(unknown))}.", fields={k: ["Unknown field."] for k in sorted(unknown)})
     cleaned = dict(fields)
+    if "client" in cleaned and not isinstance(cleaned["client"], Client):
+        cleaned["client"] = client_for_name(cleaned["client"])
     if isinstance(cleaned.get("state"), str):
         cleaned["state"] = cleaned["state"].strip().upper()
     if cleaned.get("site_zip") is None and "site_zip" in cleaned:
@@ -51,10 +81,12 @@ def _normalized(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def order_create(*, actor: str = "", **fields: Any) -> JobOrder:
-    """Create an order; a Django ValidationError (field → messages) when it is not valid."""
-    order = JobOrder(created_by=actor, **_normalized(fields))
-    order.full_clean()
-    order.save()
+    """Create an order; a Django ValidationError (field → messages) when it is not valid. `client` is
+    a name (or a Client); a new name creates the client."""
+    with transaction.atomic():  # a new client is not left behind by an invalid order
+        order = JobOrder(created_by=actor, **_normalized(fields))
+        order.full_clean()
+        order.save()
     return order
 
 
@@ -90,14 +122,16 @@ def check_fill(*, order: dict[str, Any], worker_ids: list[str]) -> dict[str, Any
     the bookings that double-booking checks."""
     workers = {row["worker_id"]: row for row in Worker.objects.filter(worker_id__in=set(worker_ids)).values(*_FILL_WORKER_FIELDS)}
     bookings = bookings_for(workers, exclude_order_id=order.get("order_id"))
-    return _FILL_VALIDATOR.validate(order, worker_ids, workers, bookings).to_dict()
+    banned = banned_workers(order.get("client"), workers)
+    return _FILL_VALIDATOR.validate(order, worker_ids, workers, bookings, banned=banned).to_dict()
 
 
 def _check_open_seats(order: JobOrder, worker_ids: list[str]) -> dict[str, Any]:
     """The verdict for filling the order's open seats: the headcount the FillValidator checks is what
     accepted proposals have left, and a worker already accepted for this order counts as a duplicate."""
-    taken = accepted_worker_ids(order)
-    verdict = check_fill(order={**order_as_dict(order), "headcount": max(order.headcount - len(taken), 0)}, worker_ids=worker_ids)
+    seated = seated_worker_ids(order)
+    verdict = check_fill(order={**order_as_dict(order), "headcount": max(order.headcount - len(seated), 0)}, worker_ids=worker_ids)
+    taken = accepted_worker_ids(order)  # a worker who no-showed or declined is not proposed again
     again = [
         {"code": DUPLICATE_WORKER, "worker_id": w, "message": f"{w} is already accepted for order {order.order_id}."}
         for w in dict.fromkeys(worker_ids)
@@ -174,6 +208,87 @@ def proposal_reject(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
     return proposal
 
 
+# Assignments ----------------------------------------------------------------------------------------
+
+
+def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "") -> AssignmentEnd:
+    """End an accepted worker's assignment (SPEC §4.8a step 5). The worker stops booking; a no-show or
+    decline also frees the seat (a `filled` order reopens) and records a negative playbook, in the same
+    transaction. Ending twice is a 409."""
+    from apps.playbooks.services import record_playbook
+
+    if reason not in AssignmentEndReason.values:
+        raise BadRequest(f"Unknown reason {reason!r}.", fields={"reason": [f"One of: {', '.join(AssignmentEndReason.values)}."]})
+    with transaction.atomic():
+        order = _locked_order(order_id)
+        if order.status == OrderStatus.CANCELLED:
+            raise Conflict(f"Order {order_id} is cancelled.", code="order_cancelled")
+        if worker_id not in accepted_worker_ids(order):
+            raise Http404(f"{worker_id} has no accepted assignment on order {order_id}.")
+        if worker_id in ended_worker_ids(order):
+            raise Conflict(f"{worker_id}'s assignment on order {order_id} has already ended.", code="assignment_ended")
+        ended = AssignmentEnd.objects.create(order=order, worker_id=worker_id, reason=reason, ended_by=actor)
+        if _sync_fill_status(order):
+            order.save(update_fields=["status", "updated_at"])
+        if reason in SEAT_FREEING_REASONS:
+            record_playbook(
+                query=_fill_query(order),
+                worker_ids=[worker_id],
+                outcome=reason,
+                filters={"role": order.role, "state": order.state, "city": order.city},
+                order_id=order.order_id,
+                actor=actor,
+            )
+    return ended
+
+
+# Do-not-assign --------------------------------------------------------------------------------------
+
+
+def do_not_assign_add(*, client: str, worker_id: str, reason: str, actor: str = "") -> DoNotAssign:
+    """Ban a worker from a client (SPEC §3.2a). Takes the worker's row lock, the lock an accept takes
+    before it re-validates: an accept that races this add either commits first (the ban comes after
+    the booking) or waits and then sees the ban (409). Already banned is a 409."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise BadRequest("A reason is required.", fields={"reason": ["A reason is required."]})
+    with transaction.atomic():
+        worker = Worker.objects.select_for_update().filter(worker_id=worker_id).first()
+        if worker is None:
+            raise BadRequest(f"No worker {worker_id!r}.", fields={"worker_id": ["No such worker."]})
+        try:
+            owner = client_for_name(client)
+        except ValidationError as exc:
+            raise BadRequest("Invalid client.", fields={"client": exc.message_dict.get("client", exc.messages)}) from exc
+        if DoNotAssign.objects.filter(client=owner, worker=worker).exists():
+            raise Conflict(f"{worker_id} is already on {owner.name}'s do-not-assign list.", code="already_listed")
+        return DoNotAssign.objects.create(client=owner, worker=worker, reason=reason, created_by=actor)
+
+
+def do_not_assign_remove(*, entry_id: int) -> None:
+    deleted, _ = DoNotAssign.objects.filter(pk=entry_id).delete()
+    if not deleted:
+        raise Http404(f"No do-not-assign entry {entry_id}.")
+
+
+def do_not_assign_import_csv(text: str, *, actor: str = "") -> tuple[int, list[str]]:
+    """Bulk add from CSV with a header `client,worker_id,reason`: each row through do_not_assign_add.
+    Returns (added, problems) — one problem line per rejected row, with its line number."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"client", "worker_id", "reason"} - set(reader.fieldnames or ())
+    if missing:
+        return 0, [f"line 1: missing column(s) {', '.join(sorted(missing))}"]
+    added, problems = 0, []
+    for row in reader:
+        try:
+            do_not_assign_add(client=row["client"] or "", worker_id=(row["worker_id"] or "").strip(), reason=row["reason"] or "", actor=actor)
+        except (BadRequest, Conflict) as exc:
+            problems.append(f"line {reader.line_num}: {exc.detail}")
+        else:
+            added += 1
+    return added, problems
+
+
 # Helpers --------------------------------------------------------------------------------------------
 
 
@@ -182,7 +297,7 @@ def _sync_fill_status(order: JobOrder) -> bool:
     cancelled). Returns whether the status changed; the caller saves."""
     if order.status == OrderStatus.CANCELLED or order.pk is None:
         return False
-    wanted = OrderStatus.FILLED if len(accepted_worker_ids(order)) >= order.headcount else OrderStatus.OPEN
+    wanted = OrderStatus.FILLED if len(seated_worker_ids(order)) >= order.headcount else OrderStatus.OPEN
     changed = order.status != wanted
     order.status = wanted
     return changed

@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from apps.core.api.slashes import api_path_for, other_slash_form
+from apps.orders.services import client_for_name
 from apps.orders.models import FillProposal, JobOrder
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +101,7 @@ API_ENDPOINTS = [
 @pytest.fixture
 def order_and_proposal(db) -> None:
     order = JobOrder.objects.create(
-        order_id="JO-1", client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1, shift="night",
+        order_id="JO-1", client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator", headcount=1, shift="night",
         start_date=date(2026, 12, 7),
     )
     FillProposal.objects.create(pk=1, order=order, worker_ids=["W-1"], ok=True, verdict={"ok": True, "errors": []})
