@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "apps.loadtest",
     "apps.playbooks",
     "apps.replay",
+    "apps.alerts",
 ]
 
 MIDDLEWARE = [
@@ -307,5 +308,21 @@ PLAYBOOK_EXACT_SCAN_MAX_ROWS = env_int("PLAYBOOK_EXACT_SCAN_MAX_ROWS", 5000, min
 # The agency's own contact points: never flagged as another worker's phone/email in outreach.
 AGENCY_PHONES = env_list("AGENCY_PHONES", ["+15551234567"])
 AGENCY_EMAILS = env_list("AGENCY_EMAILS", ["jobs@lakehouse-staffing.example"])
+
+# Alerts (a failed job, replay regressions): email through Django's backend — the console by default,
+# SMTP with EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST/PORT/... — plus an
+# optional webhook that gets a retried JSON POST.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+ALERT_EMAILS = env_list("ALERT_EMAILS", ["ops@lakehouse-staffing.example"])
+ALERT_FROM_EMAIL = env_str("ALERT_FROM_EMAIL", "alerts@lakehouse-staffing.example")
+ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL", "")
+ALERT_WEBHOOK_TIMEOUT_S = env_float("ALERT_WEBHOOK_TIMEOUT_S", 5.0, minimum=0.1)
+ALERT_WEBHOOK_RETRIES = env_int("ALERT_WEBHOOK_RETRIES", 3, minimum=0)
+ALERT_WEBHOOK_BACKOFF_S = env_float("ALERT_WEBHOOK_BACKOFF_S", 0.5, minimum=0.0)
 
 REPLAY_MIN_OVERLAP = env_float("REPLAY_MIN_OVERLAP", 0.6, minimum=0.0, maximum=1.0)

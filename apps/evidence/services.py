@@ -37,6 +37,7 @@ from django.db.models import CharField, Count, Exists, Max, OuterRef, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from apps.alerts.services import notify_job_failed
 from apps.core.jobs import enqueue_after_commit
 from apps.core.api.errors import BadRequest, Conflict
 from apps.evidence import partitions, selectors, sources, transforms
@@ -349,6 +350,8 @@ def _finish(run: MaterializeRun, status: str, error: str = "") -> None:
         if status == MaterializeStatus.SUCCEEDED:
             run.status = MaterializeStatus.FAILED
     run.save()
+    if run.status == MaterializeStatus.FAILED:
+        notify_job_failed("materialize", run.run_id, run.error)
 
 
 # ------------------------------------------------------------------------------- run modes

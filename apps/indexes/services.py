@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.alerts.services import notify_job_failed
 from apps.core.jobs import enqueue_after_commit
 from apps.core.api.errors import BadRequest, Conflict
 from apps.indexes.choices import IndexJobKind, IndexState, JobStatus
@@ -140,6 +141,7 @@ def _run_job(job_id: int, state: str, work) -> IndexJob:
     except Exception as exc:
         logger.exception("index job %s failed", job_id)
         IndexJob.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error=str(exc)[:4000], finished_at=timezone.now())
+        notify_job_failed("index", job_id, str(exc)[:4000])
     else:
         IndexJob.objects.filter(pk=job_id).update(status=JobStatus.SUCCEEDED, progress=100.0, finished_at=timezone.now())
     finally:

@@ -22,6 +22,7 @@ from django.db import close_old_connections, connection
 from django.db.models import Count, F
 from django.utils import timezone
 
+from apps.alerts.services import notify_job_failed, notify_regressions
 from apps.core.jobs import enqueue_after_commit
 from apps.core.stats import percentile
 from apps.evidence.choices import InteractionKind
@@ -158,7 +159,11 @@ def run_batch(batch_id: str, *, on_progress: Callable[[ReplayBatch], None] | Non
     except Exception as exc:
         logger.exception("replay batch %s failed", batch_id)
         _summarize(batch_id, status=BatchStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-    return ReplayBatch.objects.get(pk=batch_id)
+        notify_job_failed("replay", batch_id, f"{type(exc).__name__}: {exc}")
+    batch = ReplayBatch.objects.get(pk=batch_id)
+    if batch.status == BatchStatus.FINISHED:
+        notify_regressions(batch_id, batch.regressions)
+    return batch
 
 
 def _summarize(batch_id: str, *, status: str, error: str = "") -> None:

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from pgvector.psycopg import register_vector
 
+from apps.alerts.services import notify_job_failed
 from apps.core.jobs import enqueue_after_commit
 from apps.core.api.errors import BadRequest
 from apps.indexes.embedders import get_embedder
@@ -147,6 +148,7 @@ def run_ingest(job_id: int, *, on_progress: Callable[[IngestJob], None] | None =
     except Exception as exc:
         logger.exception("ingest job %s failed", job_id)
         _save_progress(job, progress, started, status=IngestStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        notify_job_failed("ingest", job.pk, job.error)
     else:
         _save_progress(job, progress, started, status=IngestStatus.SUCCEEDED)
     if on_progress:

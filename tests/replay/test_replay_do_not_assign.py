@@ -19,3 +19,18 @@ def test_a_replayed_fill_with_a_banned_worker_is_a_regression(evidence, settings
     run = ReplayRun.objects.get(batch=batch)
     assert run.status == "fail" and run.regression is True and batch.regressions == 1
     assert run.retrieval["ids"] and "W-0002" not in run.retrieval["ids"]
+
+
+def test_a_batch_with_regressions_alerts_once(evidence, settings, django_capture_on_commit_callbacks):  # noqa: F811
+    from django.core import mail
+
+    from apps.alerts.models import Alert
+    from apps.replay.services import run_batch
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with ModelServer(chat_reply=lambda messages, model: "Sure! I'd pick Ana and Ben.") as server:
+            batch = _replay("openai", server, settings, task_types=["propose_fill"])
+        run_batch(batch.batch_id)  # already finished: returns without a second alert
+    assert batch.regressions == 1
+    assert Alert.objects.get().key == f"replay_regressions:{batch.batch_id}"
+    assert len(mail.outbox) == 1 and batch.batch_id in mail.outbox[0].subject
