@@ -141,10 +141,10 @@ class DoNotAssignAdmin(admin.ModelAdmin):
     """Adds go through the same service as the API (worker lock, duplicate check); deleting selected
     entries uses Django's confirmation page."""
 
-    list_display = ["client", "worker", "reason", "created_by", "created_at"]
+    list_display = ["client", "worker_id", "reason", "created_by", "created_at"]
     list_filter = ["client"]
     list_select_related = ["client"]
-    search_fields = ["client__name", "worker__worker_id", "reason"]
+    search_fields = ["client__name", "worker_id", "reason"]
     autocomplete_fields = ["client"]
     raw_id_fields = ["worker"]
     readonly_fields = ["created_by", "created_at"]

@@ -101,7 +101,12 @@ class DoNotAssign(models.Model):
     valid fill of its orders, a failure when replayed."""
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="do_not_assign")
-    worker = models.ForeignKey("workers.Worker", on_delete=models.CASCADE, to_field="worker_id", db_column="worker_id", related_name="+")
+    # No database constraint, and nothing cascades: a ban is about the person behind a worker_id, so it
+    # survives a workers reset or a drop-and-reingest (both TRUNCATE the table) and holds again when
+    # the same id comes back. The services check that the worker exists when the entry is added.
+    worker = models.ForeignKey(
+        "workers.Worker", on_delete=models.DO_NOTHING, db_constraint=False, to_field="worker_id", db_column="worker_id", related_name="+",
+    )
     reason = models.TextField()
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -17,7 +17,7 @@ from apps.orders.models import FillProposal, JobOrder
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE_VALUES = {"order_id": "JO-1", "proposal_id": "1", "name": "workers", "job_id": "1", "pk": "1"}
+SAMPLE_VALUES = {"order_id": "JO-1", "proposal_id": "1", "name": "workers", "job_id": "1", "pk": "1", "worker_id": "W-1"}
 COORDINATOR, OPERATOR = "coordinator", "operator"
 
 # Who may call what (SPEC §5). Every (route name, method) the walk finds must be listed here.
@@ -46,6 +46,11 @@ REQUIRED_ROLE: dict[tuple[str, str], str] = {
     ("order-proposals", "POST"): COORDINATOR,
     ("order-accept", "POST"): COORDINATOR,
     ("order-reject", "POST"): COORDINATOR,
+    ("order-end-assignment", "POST"): COORDINATOR,
+    ("do-not-assign-list", "GET"): COORDINATOR,
+    ("do-not-assign-list", "POST"): OPERATOR,
+    ("do-not-assign-detail", "GET"): COORDINATOR,
+    ("do-not-assign-detail", "DELETE"): OPERATOR,
     ("validate-email", "POST"): COORDINATOR,
     ("validate-fill", "POST"): COORDINATOR,
     ("playbook-record", "POST"): COORDINATOR,

@@ -235,3 +235,23 @@ def test_a_ban_racing_an_accept_is_never_missed():
     assert isinstance(outcomes["accept"], Conflict) and WORKER_DO_NOT_ASSIGN in str(outcomes["accept"].detail), outcomes
     assert FillProposal.objects.get(pk=proposal.pk).status == "proposed"
     assert JobOrder.objects.get(order_id="JO-1").status == "open"
+
+
+@pytest.mark.django_db
+def test_a_ban_survives_a_workers_reset_and_holds_when_the_worker_returns():
+    _worker("W-1")
+    _order(headcount=1)
+    services.do_not_assign_add(client="Acme Logistics", worker_id="W-1", reason="Safety")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f'TRUNCATE TABLE "{Worker._meta.db_table}"')  # what a reset or a drop-and-reingest does
+    assert DoNotAssign.objects.filter(worker_id="W-1").exists()
+    _worker("W-1")
+    verdict = services.check_fill(order={**_order_dict(), "headcount": 1}, worker_ids=["W-1"])
+    assert [e["code"] for e in verdict["errors"]] == [WORKER_DO_NOT_ASSIGN]
+
+
+def _order_dict() -> dict:
+    from apps.orders.selectors import order_as_dict
+
+    return order_as_dict(JobOrder.objects.get(order_id="JO-1"))
