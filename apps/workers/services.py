@@ -67,16 +67,25 @@ _FIELDS = [name for name, _ in _COLUMNS if name not in {"embedding", "embedding_
 
 
 def resolve_ingest_path(path: str) -> Path:
-    """A server-side path must resolve (after symlinks) inside one of INGEST_DIRS."""
-    resolved = Path(path).expanduser().resolve()
-    if not any(resolved.is_relative_to(root) for root in settings.INGEST_DIRS):
-        raise BadRequest(
-            "path must be a file inside one of the ingest directories",
-            code="path_not_allowed",
-            fields={"path": [f"not inside {', '.join(str(d) for d in settings.INGEST_DIRS)}"]},
-        )
-    if not resolved.is_file():
-        raise BadRequest("no such file", code="invalid", fields={"path": [f"{path} does not exist or is not a file"]})
+    """A server-side path must resolve (after symlinks) inside one of INGEST_DIRS, and never inside
+    KB_DIR (the evidence store sits under data/ by default and is not worker data)."""
+    not_allowed = BadRequest(
+        "path must be a file inside one of the ingest directories",
+        code="path_not_allowed",
+        fields={"path": ["not a file inside an ingest directory"]},
+    )
+    try:
+        resolved = Path(path).expanduser().resolve()
+        allowed = any(resolved.is_relative_to(root) for root in settings.INGEST_DIRS)
+        if not allowed or resolved.is_relative_to(settings.KB_DIR):
+            raise not_allowed
+        is_file = resolved.is_file()
+    except (OSError, RuntimeError, ValueError):
+        # A name too long for the filesystem (OSError), a symlink loop (RuntimeError), a NUL byte
+        # (ValueError): the client named something that cannot be a file we read.
+        raise not_allowed from None
+    if not is_file:
+        raise BadRequest("no such file", code="invalid", fields={"path": ["does not exist or is not a file"]})
     return resolved
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -126,6 +127,26 @@ def test_ingest_api_validates_paths_sizes_and_roles(staff_client, coordinator_cl
         response = staff_client.post("/api/v1/ingest/", {"file": handle}, format="multipart")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
+
+
+@pytest.mark.django_db
+def test_paths_the_filesystem_cannot_resolve_and_the_evidence_store_are_path_not_allowed(staff_client, tmp_path, settings):
+    settings.INGEST_DIRS = [tmp_path]
+    settings.KB_DIR = tmp_path / "_kb"
+    settings.KB_DIR.mkdir()
+    write_workers(generate_workers(3, seed=1), settings.KB_DIR / "records.jsonl")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    cases = {
+        "too long": str(tmp_path / ("x" * 300 + ".csv")),  # OSError (ENAMETOOLONG) from is_file()
+        "symlink loop": str(tmp_path / "loop"),  # RuntimeError from resolve()
+        "under KB_DIR": str(settings.KB_DIR / "records.jsonl"),
+    }
+    for case, path in cases.items():
+        response = staff_client.post("/api/v1/ingest/", {"path": path}, format="json")
+        assert response.status_code == 400, case
+        error = response.json()["error"]
+        assert error["code"] == "path_not_allowed", case
+        assert str(tmp_path) not in json.dumps(error), case  # no server path in the answer
 
 
 @pytest.fixture

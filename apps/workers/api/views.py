@@ -3,23 +3,18 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import APIException
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.errors import PayloadTooLarge
+from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.permissions import IsStaff
 from apps.workers import selectors, services
 from apps.workers.api.filtersets import IngestJobFilterSet, WorkerFilterSet
 from apps.workers.api.serializers import IngestJobSerializer, IngestRequestSerializer, SearchRequestSerializer, WorkerSerializer
 from apps.workers.models import IngestJob
-
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
-    default_detail = "The upload is too large."
 
 
 class WorkerSearchView(APIView):
@@ -52,7 +47,7 @@ class IngestListCreateView(generics.ListAPIView):
     permission_classes = [IsStaff]
     serializer_class = IngestJobSerializer
     filterset_class = IngestJobFilterSet
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser, FormParser]
     queryset = IngestJob.objects.order_by("-created_at")
 
     @extend_schema(request=IngestRequestSerializer, responses={202: None})
