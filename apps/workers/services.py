@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 from pgvector.psycopg import register_vector
 
@@ -33,6 +34,10 @@ from apps.workers.search import SearchRequest
 from apps.workers.sources import count_rows, detect_format, read_rows
 
 logger = logging.getLogger(__name__)
+
+# What a single bad value raises on the raw COPY connection: SQLSTATE class 22 (psycopg's DataError,
+# or Django's when wrapped) and text psycopg cannot encode.
+_REFUSED_VALUE = (psycopg.DataError, DataError, UnicodeEncodeError)
 
 # Columns written by ingest, in COPY order, with their PostgreSQL types for binary COPY.
 _COLUMNS: list[tuple[str, str]] = [
@@ -218,7 +223,7 @@ def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress) ->
                 progress.warn(line, result.worker_id, warning)
             accepted.append((line, result))
         progress.timings["read_normalize_s"] += time.monotonic() - t0
-        _write_batch([row for _, row in accepted], progress, embedder)
+        _write_batch(accepted, progress, embedder)
         _save_progress(job, progress, started)
         if on_progress:
             on_progress(job)
@@ -229,24 +234,42 @@ def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress) ->
         progress.timings["index_s"] += time.monotonic() - t0
 
 
-def _write_batch(rows: list[NormalizedRow], progress: _Progress, embedder) -> None:
+def _write_batch(rows: list[tuple[int, NormalizedRow]], progress: _Progress, embedder) -> None:
+    """Write the changed rows of one batch; rows are (line, row) so a row the database refuses can be
+    rejected with its line."""
     if not rows:
         return
     existing = dict(
-        Worker.objects.filter(worker_id__in=[row.worker_id for row in rows]).values_list("worker_id", "content_hash")
+        Worker.objects.filter(worker_id__in=[row.worker_id for _, row in rows]).values_list("worker_id", "content_hash")
     )
-    changed = [row for row in rows if existing.get(row.worker_id) != row.content_hash or not row.content_hash]
+    changed = [(line, row) for line, row in rows if existing.get(row.worker_id) != row.content_hash or not row.content_hash]
     progress.rows_unchanged += len(rows) - len(changed)
     if not changed:
         return
     t0 = time.monotonic()
-    vectors = embedder.embed([profile_text(row.worker_fields()) for row in changed])
+    vectors = embedder.embed([profile_text(row.worker_fields()) for _, row in changed])
     progress.texts_embedded += len(changed)
     progress.timings["embed_s"] += time.monotonic() - t0
     t0 = time.monotonic()
-    _upsert(changed, vectors, embedder.key)
-    progress.rows_written += len(changed)
+    try:
+        _upsert([row for _, row in changed], vectors, embedder.key)
+        progress.rows_written += len(changed)
+    except _REFUSED_VALUE:
+        # A value the normalizer let through but the database refuses (a name longer than its
+        # column): the batch rolled back; write its rows one by one so only the bad ones are lost.
+        for (line, row), vector in zip(changed, vectors):
+            try:
+                _upsert([row], vector[None, :], embedder.key)
+            except _REFUSED_VALUE as exc:
+                progress.reject(line, row.worker_id, f"the database refused a value: {_first_line(exc)}")
+            else:
+                progress.rows_written += 1
     progress.timings["write_s"] += time.monotonic() - t0
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _raw_connection():

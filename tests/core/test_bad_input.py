@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from apps.core.api.parsers import MAX_JSON_DEPTH, json_depth_exceeds, loads_bounded
+from apps.core.bounded_json import MAX_JSON_DEPTH, json_depth_exceeds, loads_bounded
 
 pytestmark = pytest.mark.django_db
 

@@ -69,6 +69,57 @@ def test_dirty_file_rejects_each_bad_row_with_line_and_reason_and_lands_every_go
     assert Worker.objects.count() == job.rows_written == len(good_ids)
 
 
+def _good(worker_id: str) -> dict:
+    return {"worker_id": worker_id, "first_name": "Ann", "city": "Columbus", "state": "OH", "role": "forklift_operator"}
+
+
+@pytest.mark.django_db
+def test_one_bad_row_is_a_rejected_row_not_a_failed_job_jsonl(tmp_path):
+    bad_lines = {
+        2: json.dumps(_good("W-NUL") | {"city": "Col\x00umbus"}),
+        3: '{"worker_id": "W-SUR", "state": "OH", "bio": "\\ud800"}',
+        4: '{"worker_id": "W-DEEP", "x": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        5: '{"worker_id": "W-BROKEN", ',
+        6: json.dumps(_good("W-OBJ") | {"city": {"nested": ["Columbus"]}}),
+        7: json.dumps(_good("W-LONG") | {"first_name": "A" * 500}),  # only the database knows the column is 100 long
+        8: json.dumps(_good("W-UNKNOWN-NUL") | {"notes": "a\x00b"}),
+    }
+    good_lines = {1: _good("W-1"), 9: _good("W-9"), 10: _good("W-10")}
+    lines = {number: json.dumps(row) for number, row in good_lines.items()} | bad_lines
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(lines[n].encode("utf-8", "surrogatepass") for n in sorted(lines)) + b"\n\xff\xfe broken\n")
+
+    job = run_ingest(create_ingest_job(path=path, dispatch=False).pk)
+
+    assert job.status == "succeeded", job.error
+    assert set(Worker.objects.values_list("worker_id", flat=True)) == {"W-1", "W-9", "W-10"}
+    assert job.rows_read == 11 and job.rows_written == 3 and job.rows_rejected == 8
+    assert job.rows_read == job.rows_written + job.rows_unchanged + job.rows_rejected
+    reasons = {error["line"]: error["reason"] for error in job.errors}
+    assert "NUL" in reasons[2] and "surrogate" in reasons[3] and "nested deeper" in reasons[4]
+    assert "invalid JSON" in reasons[5] and "city must be a single value" in reasons[6]
+    assert "refused" in reasons[7] and "NUL" in reasons[8] and "UTF-8" in reasons[11]
+    assert not Worker.objects.filter(city__startswith="{").exists()
+
+
+@pytest.mark.django_db
+def test_one_bad_row_is_a_rejected_row_not_a_failed_job_csv_with_broken_encodings(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(
+        b"worker_id,first_name,city,state\n"
+        b"W-1,Ann,Columbus,OH\n"
+        b"W-2,An\x00n,Columbus,OH\n"  # NUL
+        b"W-3,Ren\xe9e,Columbus,OH\n"  # Latin-1, not UTF-8
+        b"W-4,\xff\xfe\x00A,Columbus,OH\n"  # UTF-16 debris
+        b"W-5,Bo,Dayton,OH\n"
+    )
+    job = run_ingest(create_ingest_job(path=path, dispatch=False).pk)
+    assert job.status == "succeeded", job.error
+    assert set(Worker.objects.values_list("worker_id", flat=True)) == {"W-1", "W-5"}
+    assert (job.rows_read, job.rows_written, job.rows_rejected) == (5, 2, 3)
+    assert {error["line"] for error in job.errors} == {3, 4, 5}
+
+
 @pytest.mark.django_db
 def test_reingesting_the_same_file_writes_and_embeds_nothing(tmp_path):
     path = tmp_path / "w.jsonl"

@@ -7,44 +7,12 @@ DRF's JSONParser lets RecursionError escape (a 10,000-deep body was a 500) and r
 from __future__ import annotations
 
 import codecs
-import json
-from typing import Any
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-# No request of this API nests more than a handful of levels; 64 leaves room and keeps every
-# recursive walk downstream (serializers, jsonb, logging) far from Python's recursion limit.
-MAX_JSON_DEPTH = 64
-
-
-def json_depth_exceeds(value: Any, limit: int) -> bool:
-    """True when `value` nests containers deeper than `limit` (iterative: safe on any depth)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
-
-
-def loads_bounded(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """json.loads that raises ValueError (never RecursionError) for over-deep input."""
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        raise ValueError(f"JSON nested deeper than {max_depth} levels") from None
-    if json_depth_exceeds(value, max_depth):
-        raise ValueError(f"JSON nested deeper than {max_depth} levels")
-    return value
+from apps.core.bounded_json import loads_bounded
 
 
 class BoundedJSONParser(JSONParser):
