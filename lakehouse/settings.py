@@ -293,6 +293,9 @@ CHAT_MAX_CONCURRENCY = env_int("CHAT_MAX_CONCURRENCY", 4, minimum=1)
 
 KB_DIR = Path(env_str("KB_DIR", str(BASE_DIR / "data" / "_kb"))).resolve()
 INGEST_DIRS = [Path(p).resolve() for p in env_list("INGEST_DIRS", [str(BASE_DIR / "data")])]
+# Uploaded ingest files live here until their job ends; INGEST_KEEP_UPLOADS keeps them afterwards.
+INGEST_UPLOAD_DIR = Path(env_str("INGEST_UPLOAD_DIR", str(BASE_DIR / "var" / "uploads"))).resolve()
+INGEST_KEEP_UPLOADS = env_bool("INGEST_KEEP_UPLOADS", False)
 INGEST_MAX_UPLOAD_MB = env_int("INGEST_MAX_UPLOAD_MB", 512, minimum=1)
 INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 2000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -10,6 +10,7 @@ upsert makes every good row land exactly once.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +165,7 @@ def run_ingest(job_id: int, *, on_progress: Callable[[IngestJob], None] | None =
         _save_progress(job, progress, started, status=IngestStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
     else:
         _save_progress(job, progress, started, status=IngestStatus.SUCCEEDED)
+    release_upload(job)
     if on_progress:
         on_progress(job)
     return job
@@ -424,15 +426,59 @@ def search_and_log(request: SearchRequest, *, actor: str = "") -> dict:
     return body
 
 
-def save_upload(upload) -> Path:
-    """Store an uploaded ingest file under var/uploads/ (streamed in chunks, never read whole)."""
+# ------------------------------------------------------------------------------------- uploads
+
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def sanitized_upload_name(name: str) -> str:
+    """The client's file name reduced to something safe to store and show: its last path component,
+    letters, digits, '.', '_' and '-' only, no leading dot, at most 100 characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    cleaned = _UNSAFE_NAME_CHARACTERS.sub("_", base).lstrip(".")[-100:].strip("_")
+    return cleaned or "upload"
+
+
+def create_upload_ingest_job(*, upload, fmt: str | None = None, drop: bool = False, limit: int | None = None, actor: str = "") -> IngestJob:
+    """Store an uploaded file and queue its ingest. A rejected upload is not kept, and the error
+    names only the client's own file name."""
+    name = sanitized_upload_name(upload.name)
+    fmt = _format_of(Path(name), fmt)
+    path = save_upload(upload, name=name)
+    try:
+        return create_ingest_job(path=path, fmt=fmt, drop=drop, limit=limit, actor=actor)
+    except BaseException:
+        discard_upload(path)
+        raise
+
+
+def save_upload(upload, *, name: str | None = None) -> Path:
+    """Store an uploaded ingest file as INGEST_UPLOAD_DIR/<random>/<sanitized name> (streamed in
+    chunks, never read whole): the job's source keeps the name the operator knows the file by."""
     import uuid
 
-    directory = settings.BASE_DIR / "var" / "uploads"
-    directory.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(Path(upload.name).suffixes[-1:]).lower()
-    target = directory / f"{uuid.uuid4().hex}{suffix}"
+    directory = settings.INGEST_UPLOAD_DIR / uuid.uuid4().hex
+    directory.mkdir(parents=True)
+    target = directory / (name or sanitized_upload_name(upload.name))
     with open(target, "wb") as handle:
         for chunk in upload.chunks():
             handle.write(chunk)
     return target
+
+
+def discard_upload(path: Path) -> None:
+    """Delete an uploaded file and its directory; anything outside INGEST_UPLOAD_DIR is left alone."""
+    path = Path(path)
+    if not path.resolve().is_relative_to(settings.INGEST_UPLOAD_DIR.resolve()):
+        return
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:  # not empty, or already gone
+        pass
+
+
+def release_upload(job: IngestJob) -> None:
+    """Once a job has ended its uploaded file has done its work (INGEST_KEEP_UPLOADS keeps it)."""
+    if not settings.INGEST_KEEP_UPLOADS and job.status in (IngestStatus.SUCCEEDED, IngestStatus.FAILED):
+        discard_upload(Path(job.source))

@@ -277,3 +277,54 @@ def test_a_worker_killed_mid_ingest_and_the_job_rerun_lands_every_good_row_once(
     from apps.workers.services import _hnsw_index_exists
 
     assert _hnsw_index_exists()
+
+
+def test_upload_names_are_sanitized():
+    from apps.workers.services import sanitized_upload_name
+
+    assert sanitized_upload_name("workers.csv") == "workers.csv"
+    assert sanitized_upload_name("../../etc/My Workers (1).CSV") == "My_Workers_1_.CSV"
+    assert sanitized_upload_name("C:\\exports\\.hidden.jsonl") == "hidden.jsonl"
+    assert sanitized_upload_name("") == sanitized_upload_name("///") == "upload"
+
+
+@pytest.mark.django_db
+def test_uploads_keep_their_name_are_deleted_when_rejected_or_done_and_empty_ones_say_so(staff_client, tmp_path, settings):
+    import io
+
+    settings.INGEST_UPLOAD_DIR = tmp_path / "uploads"
+
+    def upload(name: str, content: bytes, **extra):
+        handle = io.BytesIO(content)
+        handle.name = name
+        return staff_client.post("/api/v1/ingest/", {"file": handle, **extra}, format="multipart")
+
+    def stored() -> list:
+        return sorted(p for p in settings.INGEST_UPLOAD_DIR.rglob("*") if p.is_file()) if settings.INGEST_UPLOAD_DIR.exists() else []
+
+    rejected = upload("../notes (final).txt", b"worker_id\nW-1\n")
+    assert rejected.status_code == 400
+    assert "notes_final_.txt" in rejected.json()["error"]["message"]
+    assert str(tmp_path) not in rejected.content.decode() and "var/uploads" not in rejected.content.decode()
+    assert stored() == []
+
+    empty = upload("empty.csv", b"")
+    assert empty.status_code == 400
+    assert "empty" in empty.json()["error"]["fields"]["file"][0]
+    nameless = staff_client.post("/api/v1/ingest/", {"drop": "false"}, format="multipart")
+    assert "empty" in nameless.json()["error"]["fields"]["file"][0]
+
+    write_workers(generate_workers(5, seed=3), tmp_path / "w.csv")
+    accepted = upload("Week 48 workers.csv", (tmp_path / "w.csv").read_bytes())
+    assert accepted.status_code == 202
+    job = IngestJob.objects.get(pk=accepted.json()["job_id"])
+    assert job.source.endswith("/Week_48_workers.csv")
+    assert [p.name for p in stored()] == ["Week_48_workers.csv"]
+    job = run_ingest(job.pk)
+    assert job.status == "succeeded" and job.rows_written == 5
+    assert stored() == []  # removed once the job ended
+
+    settings.INGEST_KEEP_UPLOADS = True
+    kept = IngestJob.objects.get(pk=upload("again.csv", (tmp_path / "w.csv").read_bytes()).json()["job_id"])
+    run_ingest(kept.pk)
+    assert [p.name for p in stored()] == ["again.csv"]

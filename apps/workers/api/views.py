@@ -55,13 +55,14 @@ class IngestListCreateView(generics.ListAPIView):
         upload = request.FILES.get("file")
         if upload is not None and upload.size > settings.INGEST_MAX_UPLOAD_MB * 1024 * 1024:
             raise PayloadTooLarge(f"The upload is {upload.size} bytes; the limit is {settings.INGEST_MAX_UPLOAD_MB} MB.")
-        serializer = IngestRequestSerializer(data=request.data)
+        serializer = IngestRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        path = services.save_upload(upload) if upload is not None else services.resolve_ingest_path(data["path"])
-        job = services.create_ingest_job(
-            path=path, fmt=data.get("format"), drop=data["drop"], limit=data.get("limit"), actor=request.user.get_username()
-        )
+        options = {"fmt": data.get("format"), "drop": data["drop"], "limit": data.get("limit"), "actor": request.user.get_username()}
+        if upload is not None:
+            job = services.create_upload_ingest_job(upload=upload, **options)
+        else:
+            job = services.create_ingest_job(path=services.resolve_ingest_path(data["path"]), **options)
         return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
 
 
