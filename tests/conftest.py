@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,52 @@ BASE_DIR = Path(settings.BASE_DIR)
 from django.core.servers.basehttp import ThreadedWSGIServer  # noqa: E402
 
 ThreadedWSGIServer.request_queue_size = 1024
+
+
+class _PoolSizedApplication:
+    """Runs at most `limit` requests inside the app at once, like gunicorn's gthread workers (whose
+    threads match the database pool). The live server otherwise starts one thread per connection:
+    54 clients against a pool of 8 made requests wait DB_POOL_TIMEOUT for a connection and 503 — a
+    limit of the test server, not of the app. Idle keep-alive connections hold no slot."""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.slots = threading.BoundedSemaphore(limit)
+
+    def __call__(self, environ, start_response):
+        self.slots.acquire()
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self.slots.release()
+            raise
+        return _ReleasingBody(result, self.slots)
+
+
+class _ReleasingBody:
+    def __init__(self, body, slots: threading.BoundedSemaphore):
+        self.body, self.slots = body, slots
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()  # Django's request_finished: the connection goes back to the pool here
+        finally:
+            self.slots.release()
+
+
+_original_set_app = ThreadedWSGIServer.set_app
+
+
+def _set_pool_sized_app(self, application) -> None:
+    pool = (settings.DATABASES["default"].get("OPTIONS") or {}).get("pool") or {}
+    _original_set_app(self, _PoolSizedApplication(application, pool.get("max_size", 8)) if pool else application)
+
+
+ThreadedWSGIServer.set_app = _set_pool_sized_app
 
 
 @pytest.fixture(scope="session")
