@@ -11,12 +11,20 @@ import threading
 import time
 from pathlib import Path
 
+import hypothesis
 import numpy as np
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
 BASE_DIR = Path(settings.BASE_DIR)
+
+# Hypothesis: the suite runs derandomized (the same examples every run, so a CI failure reproduces
+# on any machine) with no example database and no deadline (a slow machine is not a bug).
+# HYPOTHESIS_PROFILE=explore draws fresh random examples and prints the seed of a failure.
+hypothesis.settings.register_profile("lakehouse", derandomize=True, database=None, deadline=None, print_blob=True)
+hypothesis.settings.register_profile("explore", derandomize=False, database=None, deadline=None, print_blob=True, max_examples=1000)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "lakehouse"))
 
 # Django's live test server keeps socketserver's default listen backlog of 5: fifty clients connecting
 # at once overflow it and some get "connection reset by peer" — a limit of the test server, not of the
