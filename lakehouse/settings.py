@@ -215,6 +215,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", f"test{TEST_RUN_ID}-" if TESTING else "")
 CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
 
+# ---------------------------------------------------------------------------------------------- jobs
+# A running job beats its heartbeat every JOB_HEARTBEAT_S; one whose heartbeat is older than
+# JOB_HEARTBEAT_LIMIT_S (or whose runner's database session is gone) is dead, and the reaper — at
+# worker start and every JOB_REAPER_INTERVAL_S from Celery beat — re-queues it (idempotent kinds, up
+# to JOB_MAX_RETRIES times) or fails it. Worst case from a dead worker to a true state: limit + interval.
+JOB_HEARTBEAT_S = env_float("JOB_HEARTBEAT_S", 10.0, minimum=0.1)
+JOB_HEARTBEAT_LIMIT_S = env_float("JOB_HEARTBEAT_LIMIT_S", 60.0, minimum=1.0)
+JOB_REAPER_INTERVAL_S = env_float("JOB_REAPER_INTERVAL_S", 60.0, minimum=1.0)
+JOB_MAX_RETRIES = env_int("JOB_MAX_RETRIES", 3, minimum=0)
+JOB_MAX_ATTEMPTS = JOB_MAX_RETRIES + 1
+if JOB_HEARTBEAT_LIMIT_S <= 2 * JOB_HEARTBEAT_S:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_LIMIT_S must be more than twice JOB_HEARTBEAT_S")
+
 # ---------------------------------------------------------------------------------------------- API
 
 REST_FRAMEWORK = {

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.core.admin import InspectionAdmin
+from apps.core.admin import InspectionAdmin, JobAdmin
 from apps.replay.choices import REPLAYED_TASK_TYPES
 from apps.replay.models import ReplayBatch, ReplayRun
 from apps.replay.services import create_batch
@@ -33,10 +33,10 @@ class ReplayDayForm(forms.Form):
 
 
 @admin.register(ReplayBatch)
-class ReplayBatchAdmin(InspectionAdmin):
+class ReplayBatchAdmin(JobAdmin):
     deletable = True  # a batch goes with its runs (the JSONL log keeps their lines)
 
-    list_display = ["batch_id", "status", "regressions", "pass_rate_display", "total", "passed", "failed", "errors", "skipped", "provider", "model", "created_at"]
+    list_display = ["batch_id", "status_display", "progress_display", "regressions", "pass_rate_display", "total", "passed", "failed", "errors", "skipped", "provider", "model", "created_at"]
     list_filter = ["status", "provider"]
     readonly_fields = [f.name for f in ReplayBatch._meta.fields] + ["pass_rate_display"]
     change_list_template = "admin/replay/replaybatch/change_list.html"

@@ -5,3 +5,14 @@ class ReplayConfig(AppConfig):
     name = "apps.replay"
     label = "replay"
     verbose_name = "Replay"
+
+    def ready(self) -> None:
+        from apps.core.job_kinds import JobKind, register_job_kind
+        from apps.replay.services import relaunch_batch
+
+        register_job_kind(
+            JobKind(
+                name="replay", model_label="replay.ReplayBatch", task_name="apps.replay.tasks.replay_batch_task",
+                idempotent=False, cancel_running=True, relaunch=relaunch_batch,
+            )
+        )

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.permissions import IsStaff
+from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.workers import selectors, services
 from apps.workers.api.filtersets import IngestJobFilterSet, WorkerFilterSet
 from apps.workers.api.serializers import IngestJobSerializer, IngestRequestSerializer, SearchRequestSerializer, WorkerSerializer
@@ -55,7 +56,7 @@ class IngestListCreateView(generics.ListAPIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     queryset = IngestJob.objects.order_by("-created_at")
 
-    @extend_schema(request=IngestRequestSerializer, responses={202: None})
+    @extend_schema(request=IngestRequestSerializer, responses={202: JobAcceptedSerializer})
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
         if upload is not None and upload.size > settings.INGEST_MAX_UPLOAD_MB * 1024 * 1024:
@@ -67,7 +68,7 @@ class IngestListCreateView(generics.ListAPIView):
         job = services.create_ingest_job(
             path=path, fmt=data.get("format"), drop=data["drop"], limit=data.get("limit"), actor=request.user.get_username()
         )
-        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(job)
 
 
 class IngestDetailView(generics.RetrieveAPIView):
