@@ -211,6 +211,9 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minimum=5)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a task to a broker that is down fails within about a second (one quick retry), so a launch
+# answers 503 fast and its job row is marked failed in the same request (apps.core.jobs).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # Queue names are prefixed under test so a dev worker never takes a test's task (and vice versa).
 CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", f"test{TEST_RUN_ID}-" if TESTING else "")
 CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"

@@ -89,7 +89,7 @@ def enqueue_after_commit(job: models.Model) -> None:
 
     def send() -> None:
         try:
-            result = task.apply_async((pk,), retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
+            result = task.delay(pk)
         except Exception as exc:
             finish_job(model, pk, JobStatus.FAILED, error=f"not queued: the broker is unavailable ({exc})")
             raise ServiceUnavailable(f"The task broker (Redis) is unavailable; {model.job_kind} job {pk} was not queued.", code="broker_unavailable") from exc

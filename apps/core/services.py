@@ -133,7 +133,7 @@ def _requeue(kind, model, pk: Any, note: str) -> str:
     if not model.objects.filter(pk=pk, status=JobStatus.RUNNING).update(status=JobStatus.QUEUED, error=note):
         return "skipped"
     try:
-        result = kind.task().apply_async((pk,), retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
+        result = kind.task().delay(pk)
     except Exception as exc:
         finish_job(model, pk, JobStatus.FAILED, error=f"worker lost, and re-queueing failed: the broker is unavailable ({exc})", from_statuses=(JobStatus.QUEUED,))
         return "failed"

@@ -32,14 +32,14 @@ def empty_corpus(transactional_db):
 
 
 @contextmanager
-def _worker(name: str, queues: list[str], *, pool: str = "prefork"):
+def _worker(name: str, queues: list[str], *, pool: str = "prefork", **extra_env: str):
     """A real `celery worker` in its own process group, on the test database."""
     from lakehouse.celery import app
     from tests.conftest import _test_database_url
 
     env = dict(
         os.environ, DATABASE_URL=_test_database_url(), REDIS_URL=django_settings.REDIS_URL, DB_POOL="false",
-        INGEST_BATCH_SIZE="250", JOB_HEARTBEAT_S="0.5", JOB_HEARTBEAT_LIMIT_S="3",
+        INGEST_BATCH_SIZE="250", JOB_HEARTBEAT_S="0.5", JOB_HEARTBEAT_LIMIT_S="3", **extra_env,
     )
     hostname = f"{name}-{os.getpid()}@localhost"
     log = open(Path(django_settings.BASE_DIR) / "var" / f"test-{name}.log", "a")
@@ -135,15 +135,17 @@ def _dead_broker():
     """Point this process's Celery app at a port where nothing listens, then restore it."""
     from lakehouse.celery import app
 
+    def reset_pools() -> None:  # kombu keeps one pool per broker URL: the live one stays open for later
+        app._pool = None
+        app.amqp._producer_pool = None
+
     live = app.conf.broker_url
-    app.pool.force_close_all()
-    app._pool = None
+    reset_pools()
     app.conf.broker_url = "redis://127.0.0.1:9/0"
     try:
         yield
     finally:
-        app.pool.force_close_all()
-        app._pool = None
+        reset_pools()
         app.conf.broker_url = live
 
 
@@ -165,3 +167,36 @@ def test_a_broker_down_at_launch_is_a_503_and_leaves_no_queued_row(empty_corpus,
 
     assert not IngestJob.objects.filter(status="queued").exists()
     assert not MaterializeRun.objects.filter(status="queued").exists()
+
+
+def test_a_replay_batch_whose_pool_process_dies_fails_with_worker_lost(transactional_db, tmp_path):
+    """Replay is not idempotent (a re-run would log its runs twice): a lost worker fails the batch."""
+    from django.utils import timezone
+
+    from apps.evidence.models import EvidenceRecord
+    from apps.replay.models import ReplayBatch
+    from apps.replay.services import create_batch
+    from apps.replay.tasks import replay_batch_task
+    from tests.providers.model_server import Behaviour, ModelServer
+
+    for i in range(3):
+        EvidenceRecord.objects.create(
+            evidence_id=f"ev_{i:032x}", day=timezone.now().date(), occurred_at=timezone.now(), source_kind="interaction",
+            source_id=f"chat-{i}", transform="chat_completion", transform_version=1, task_type="chat",
+            input={"messages": [{"role": "user", "content": "hello"}]}, output={"content": "hi"}, verdict={"ok": True, "errors": []},
+            verdict_ok=True,
+        )
+    queue = f"faults-replay-{os.getpid()}"
+    with ModelServer() as server:
+        server.enqueue(Behaviour.slow(20))  # the first model call hangs: the batch is mid-run when killed
+        with _worker("faults-replay", [queue], CHAT_BASE_URL=server.url, KB_DIR=str(tmp_path / "kb")) as worker:
+            batch = create_batch(provider="openai", model="m", concurrency=1, task_types=["chat"], dispatch=False)
+            replay_batch_task.apply_async((batch.pk,), queue=queue)
+            _wait(lambda: server.requests and ReplayBatch.objects.get(pk=batch.pk).status == "running", BOUND_S, "batch never reached the model")
+            psutil.Process(worker.pid).children()[0].send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            finished = _wait(lambda: (b := ReplayBatch.objects.get(pk=batch.pk)).is_finished and b, BOUND_S, "the batch never ended")
+            took = time.monotonic() - killed_at
+    assert finished.status == "failed" and finished.error.startswith("worker lost"), finished.error
+    assert finished.finished_at is not None
+    print(f"replay pool process SIGKILL → failed in {took:.1f}s")

@@ -24,7 +24,7 @@ def queued_tasks(monkeypatch) -> list[str]:
     class Result:
         id = "task-123"
 
-    monkeypatch.setattr(tasks.materialize_task, "apply_async", lambda args, **options: sent.append(args[0]) or Result())
+    monkeypatch.setattr(tasks.materialize_task, "delay", lambda run_id: sent.append(run_id) or Result())
     return sent
 
 
