@@ -171,3 +171,38 @@ def test_job_admin_pages_show_status_and_offer_cancel_and_retry(client, kb):
     assert response.status_code == 302 and response["Location"].endswith(f"/{quote(retry.pk)}/change/")
     listing = client.get("/admin/jobs/")
     assert listing.status_code == 200 and batch.pk.encode() in listing.content and b"job-status-cancelled" in listing.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_mid_ingest_queues_it_for_a_retry_that_lands_every_row(tmp_path, settings):
+    """The job's database connection is killed between two batches (pg_terminate_backend from another
+    session): ingest is idempotent, so the runner puts it back to `queued` and asks Celery to retry;
+    the retry lands every row exactly once."""
+    import psycopg
+    from django.db import connection
+
+    from apps.core.jobs import RetryJob
+    from tests.conftest import _test_database_url
+
+    Worker.objects.all().delete()
+    settings.INGEST_BATCH_SIZE = 100
+    path = tmp_path / "w.csv"
+    write_workers(generate_workers(500, seed=6), path)
+    job = create_ingest_job(path=path, dispatch=False)
+    killed = []
+
+    def kill_connection_once(current: IngestJob) -> None:
+        if not killed:
+            pid = connection.connection.info.backend_pid
+            with psycopg.connect(_test_database_url(), autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s)", [pid])
+            killed.append(pid)
+
+    with pytest.raises(RetryJob):
+        run_ingest(job.pk, on_progress=kill_connection_once)
+    job.refresh_from_db()
+    assert job.status == "queued" and job.error.startswith("retrying after a database error") and job.attempts == 1
+
+    finished = run_ingest(job.pk)
+    assert finished.status == "succeeded" and finished.attempts == 2
+    assert Worker.objects.count() == 500 == Worker.objects.values("worker_id").distinct().count()
