@@ -270,6 +270,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every job kind shares one status vocabulary: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "apps.core.choices.JobStatus"},
 }
 
 # ------------------------------------------------------------------------------ embeddings and models

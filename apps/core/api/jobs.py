@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from apps.core import selectors, services
 from apps.core.api.permissions import IsStaff
-from apps.core.api.serializers import JobSerializer, job_accepted
+from apps.core.api.serializers import JobPageSerializer, JobSerializer, job_accepted
 from apps.core.choices import JobStatus
 from apps.core.job_kinds import all_job_kinds
 
@@ -21,9 +21,13 @@ class JobListView(GenericAPIView):
 
     @extend_schema(
         tags=["jobs"],
+        operation_id="v1_jobs_list",
+        responses={200: JobPageSerializer},
         parameters=[
             OpenApiParameter("kind", str, enum=[k.name for k in all_job_kinds()] or None, description="ingest, index, materialize or replay"),
             OpenApiParameter("status", str, enum=JobStatus.values),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
         ],
     )
     def get(self, request: Request) -> Response:

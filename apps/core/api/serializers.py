@@ -46,3 +46,12 @@ class JobSerializer(serializers.Serializer):
         for name in ("created_at", "started_at", "finished_at", "heartbeat_at"):
             body[name] = serializers.DateTimeField().to_representation(body[name]) if body[name] else None
         return body
+
+
+class JobPageSerializer(serializers.Serializer):
+    """One page of `GET /api/v1/jobs/`."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = JobSerializer(many=True)

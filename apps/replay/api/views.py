@@ -1,16 +1,12 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.permissions import IsCoordinator, IsStaff
-from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
+from apps.core.api.serializers import job_accepted
 from apps.replay import selectors, services
-from apps.replay.api.serializers import ReplayBatchRequestSerializer
-
-
-class ReplayBatchAcceptedSerializer(JobAcceptedSerializer):
-    batch_id = serializers.CharField(help_text="deprecated alias of job_id")
+from apps.replay.api.serializers import ReplayBatchAcceptedSerializer, ReplayBatchRequestSerializer
 
 
 class ReplayBatchListCreateView(generics.GenericAPIView):
