@@ -16,3 +16,8 @@ class ReplayConfig(AppConfig):
                 idempotent=False, cancel_running=True, relaunch=relaunch_batch,
             )
         )
+
+        from apps.providers.chat import register_chat_provider
+        from apps.replay.local_drafter import local_chat
+
+        register_chat_provider("local", local_chat)
