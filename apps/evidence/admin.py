@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.core.admin import InspectionAdmin, JobAdmin
-from apps.core.api.errors import BadRequest, Conflict
+from apps.core.api.errors import BadRequest, Conflict, ServiceUnavailable
 from apps.evidence import selectors, services, transforms
 from apps.evidence.models import EvidenceRecord, InboxFile, Interaction, MaterializeRun
 
@@ -109,7 +109,7 @@ class MaterializeRunAdmin(JobAdmin):
             day = _date_or_none(request.POST.get("day"), "Day")
             rebuild_day = _date_or_none(request.POST.get("rebuild_day"), "Rebuild day")
             run = services.start_materialize_run(day=day, rebuild_day=rebuild_day, actor=request.user.get_username())
-        except (BadRequest, Conflict) as exc:
+        except (BadRequest, Conflict, ServiceUnavailable) as exc:  # the broker down: the run is already marked failed
             self.message_user(request, f"Not queued: {exc.detail}", level=messages.ERROR)
             return HttpResponseRedirect(changelist)
         # Admin URLs carry quoted primary keys ("_40" in a run id would otherwise read as "@").
