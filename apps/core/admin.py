@@ -49,7 +49,9 @@ class JobAdmin(InspectionAdmin):
         return progress_bar(obj.progress)
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
+        from apps.core.roles import is_operator
+
+        return is_operator(request.user)
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -101,7 +103,9 @@ def all_jobs_view(request: HttpRequest) -> HttpResponse:
     from apps.core.job_kinds import all_job_kinds
     from apps.core.selectors import count_jobs, list_jobs
 
-    if not request.user.is_staff:
+    from apps.core.roles import is_operator
+
+    if not is_operator(request.user):
         raise PermissionDenied
     kinds = [k.name for k in all_job_kinds()]
     kind = request.GET.get("kind") if request.GET.get("kind") in kinds else None

@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.core.admin import InspectionAdmin, JobAdmin
+from apps.core.roles import is_operator
 from apps.core.api.errors import BadRequest, Conflict, ServiceUnavailable
 from apps.evidence import selectors, services, transforms
 from apps.evidence.models import EvidenceRecord, InboxFile, Interaction, MaterializeRun
@@ -165,7 +166,7 @@ class EvidenceRecordAdmin(InspectionAdmin):
     actions = ["replay_selected"]
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.is_staff
+        return is_operator(request.user)
 
     @admin.action(description="Replay this evidence (queues a replay batch)", permissions=["replay"])
     def replay_selected(self, request: HttpRequest, queryset) -> None:

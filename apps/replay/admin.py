@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from rest_framework.exceptions import APIException
 
 from apps.core.admin import InspectionAdmin, JobAdmin
+from apps.core.roles import is_operator
 from apps.replay.choices import REPLAYED_TASK_TYPES
 from apps.replay.models import ReplayBatch, ReplayRun
 from apps.replay.services import create_batch
@@ -55,7 +56,7 @@ class ReplayBatchAdmin(JobAdmin):
 
     def replay_day_view(self, request):
         form = ReplayDayForm(request.POST or None)
-        if request.method == "POST" and request.user.is_staff and form.is_valid():
+        if request.method == "POST" and is_operator(request.user) and form.is_valid():
             data = form.cleaned_data
             try:
                 batch = create_batch(

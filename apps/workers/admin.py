@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from rest_framework.exceptions import APIException
 
 from apps.core.admin import JobAdmin
+from apps.core.roles import is_operator
 from apps.workers import services
 from apps.workers.models import IngestJob, Worker
 
@@ -74,7 +75,7 @@ class IngestJobAdmin(JobAdmin):
         return [path("launch/", self.admin_site.admin_view(self.launch_view), name="workers_ingestjob_launch")] + super().get_urls()
 
     def launch_view(self, request):
-        if not request.user.is_staff:
+        if not is_operator(request.user):
             return HttpResponseRedirect(reverse("admin:index"))
         form = IngestForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():

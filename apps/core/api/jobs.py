@@ -10,13 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core import selectors, services
-from apps.core.api.permissions import IsStaff
+from apps.core.api.permissions import IsOperator
 from apps.core.api.serializers import JobPageSerializer, JobSerializer, job_accepted
 from apps.core.choices import JobStatus
 from apps.core.job_kinds import all_job_kinds
 
 class JobListView(GenericAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
     serializer_class = JobSerializer
 
     @extend_schema(
@@ -64,7 +64,7 @@ class JobListView(GenericAPIView):
 
 
 class JobDetailView(GenericAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
     serializer_class = JobSerializer
 
     @extend_schema(tags=["jobs"])
@@ -76,7 +76,7 @@ class JobCancelView(GenericAPIView):
     """Queued: cancelled at once. Running ingest/replay: stops at its next batch boundary (the detail
     shows `cancel_requested` until it has). Running materialize/index: 409 saying why."""
 
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
     serializer_class = JobSerializer
 
     @extend_schema(tags=["jobs"], request=None, responses={200: JobSerializer})
@@ -88,7 +88,7 @@ class JobCancelView(GenericAPIView):
 class JobRetryView(GenericAPIView):
     """A failed or cancelled job runs again as a new job whose `retry_of` is this one: 202."""
 
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
     serializer_class = serializers.Serializer
 
     @extend_schema(tags=["jobs"], request=None, responses={202: JobSerializer})

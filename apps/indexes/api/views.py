@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.permissions import IsStaff
+from apps.core.api.permissions import IsOperator
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.indexes import selectors, services
 from apps.indexes.models import IndexJob
@@ -22,14 +22,14 @@ def _known(name: str) -> str:
 
 
 class IndexListView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     def get(self, request: Request) -> Response:
         return Response(selectors.list_indexes())
 
 
 class IndexDetailView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     def get(self, request: Request, name: str) -> Response:
         return Response(selectors.describe_index(services.ensure_vector_index(_known(name))))
@@ -41,7 +41,7 @@ class IndexDetailView(APIView):
 
 
 class IndexRebuildView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     def post(self, request: Request, name: str) -> Response:
@@ -50,7 +50,7 @@ class IndexRebuildView(APIView):
 
 
 class IndexReembedView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     def post(self, request: Request, name: str) -> Response:
@@ -59,7 +59,7 @@ class IndexReembedView(APIView):
 
 
 class IndexJobView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     def get(self, request: Request, job_id: int) -> Response:
         job = IndexJob.objects.select_related("index").filter(pk=job_id).first()

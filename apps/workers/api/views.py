@@ -8,7 +8,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.permissions import IsStaff
+from apps.core.api.permissions import IsOperator
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.workers import selectors, services
 from apps.workers.api.filtersets import IngestJobFilterSet, WorkerFilterSet
@@ -40,7 +40,7 @@ class WorkerDetailView(generics.RetrieveAPIView):
 
 
 class IngestListCreateView(generics.ListAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
     serializer_class = IngestJobSerializer
     filterset_class = IngestJobFilterSet
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -62,7 +62,7 @@ class IngestListCreateView(generics.ListAPIView):
 
 
 class IngestDetailView(generics.RetrieveAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
     serializer_class = IngestJobSerializer
     queryset = IngestJob.objects.all()
     lookup_url_kwarg = "job_id"
