@@ -23,6 +23,7 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 from pgvector.psycopg import register_vector
 
+from apps.core.choices import TERMINAL_STATUSES
 from apps.core.jobs import JobCancelled, JobContext, enqueue_after_commit, run_job
 from apps.core.api.errors import BadRequest
 from apps.indexes.embedders import get_embedder
