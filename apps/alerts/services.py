@@ -1,5 +1,6 @@
 """Alerts to staff (issue 20): a failed job, or a replay batch with regressions.
 
+Raised from the job runner's terminal write (`on_job_finished`, connected in AlertsConfig.ready).
 Each alert is recorded once, under a unique key per job or batch, and only the call that inserted the
 row delivers it — so a terminal state reached twice (a redelivered task, a retried runner, two
 processes) alerts once. Delivery is Django's email (console backend by default, SMTP by settings) and,
@@ -19,6 +20,7 @@ from django.db import IntegrityError, transaction
 
 from apps.alerts.choices import AlertKind, Delivery
 from apps.alerts.models import Alert
+from apps.core.choices import JobStatus
 from apps.providers.errors import ProviderError, ProviderResponseError
 from apps.providers.http import post_json
 
@@ -47,6 +49,16 @@ def notify_regressions(batch_id: str, count: int) -> Alert | None:
         body=f"Replay batch {batch_id} finished with {count} regression(s): evidence that passed before fails now.",
         payload={"event": "replay_regressions", "batch_id": batch_id, "regressions": count},
     )
+
+
+def on_job_finished(sender, *, pk: Any, status: str, error: str, **kwargs: Any) -> None:
+    """The job runner's terminal write (apps.core.jobs.finish_job, the one place any job kind ends —
+    the runner, cancel, the reaper, a failed enqueue) → a failed job's alert, or a finished replay
+    batch's regressions alert."""
+    if status == JobStatus.FAILED:
+        notify_job_failed(sender.job_kind, pk, error)
+    elif status == JobStatus.SUCCEEDED and sender.job_kind == "replay":
+        notify_regressions(str(pk), sender.objects.filter(pk=pk).values_list("regressions", flat=True).first() or 0)
 
 
 def _raise_alert(*, key: str, kind: str, subject: str, body: str, payload: dict[str, Any]) -> Alert | None:
