@@ -318,6 +318,8 @@ INGEST_DIRS = [Path(p).resolve() for p in env_list("INGEST_DIRS", [str(BASE_DIR 
 INGEST_UPLOAD_DIR = Path(env_str("INGEST_UPLOAD_DIR", str(BASE_DIR / "var" / "uploads"))).resolve()
 INGEST_KEEP_UPLOADS = env_bool("INGEST_KEEP_UPLOADS", False)
 INGEST_MAX_UPLOAD_MB = env_int("INGEST_MAX_UPLOAD_MB", 512, minimum=1)
+# An order import's CSV is stored on its job row (so a retry or a redelivered task reads the same rows).
+ORDER_IMPORT_MAX_MB = env_int("ORDER_IMPORT_MAX_MB", 20, minimum=1)
 INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 2000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -6,11 +6,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from rest_framework.exceptions import APIException
 
+from apps.core.admin import JobAdmin
 from apps.core.roles import is_operator
 from apps.orders import services
-from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder
+from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
 
 
 def _run_decision(modeladmin: admin.ModelAdmin, request: HttpRequest, items, decide, verb: str) -> None:
@@ -192,3 +194,45 @@ class AssignmentEndAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class OrderImportForm(forms.Form):
+    csv_file = forms.FileField(label="CSV file")
+
+
+@admin.register(OrderImportJob)
+class OrderImportJobAdmin(JobAdmin):
+    deletable = True
+    list_display = ["id", "source_name", "status_display", "progress_display", "rows_read", "rows_created", "rows_existing", "rows_rejected", "created_at"]
+    list_filter = ["status"]
+    exclude = ["csv_text", "errors"]
+    readonly_fields = [f.name for f in OrderImportJob._meta.fields if f.name not in ("csv_text", "errors")] + ["errors_table"]
+    change_list_template = "admin/orders/orderimportjob/change_list.html"
+
+    @admin.display(description="rejected rows (first 1,000)")
+    def errors_table(self, obj: OrderImportJob) -> str:
+        if not obj.errors:
+            return "—"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", ((e.get("line"), e.get("order_id") or "—", e.get("reason")) for e in obj.errors))
+        return format_html("<table><tr><th>line</th><th>order_id</th><th>reason</th></tr>{}</table>", rows)
+
+    def get_urls(self):
+        return [path("launch/", self.admin_site.admin_view(self.launch_view), name="orders_orderimportjob_launch")] + super().get_urls()
+
+    def launch_view(self, request):
+        if not is_operator(request.user):
+            raise PermissionDenied
+        form = OrderImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["csv_file"]
+            try:
+                job = services.create_order_import_job(
+                    csv_text=upload.read().decode("utf-8-sig", errors="replace"), source_name=upload.name, actor=request.user.get_username()
+                )
+            except APIException as exc:
+                form.add_error(None, str(exc.detail))
+            else:
+                self.message_user(request, f"Order import {job.pk} queued; it runs in the Celery worker.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:orders_orderimportjob_change", args=[job.pk]))
+        context = {**self.admin_site.each_context(request), "title": "Import orders from CSV", "form": form, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/orders/orderimportjob/launch.html", context)

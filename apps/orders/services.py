@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from apps.core.api.errors import BadRequest, Conflict
 from apps.orders.choices import SEAT_FREEING_REASONS, AssignmentEndReason, OrderStatus, ProposalStatus, client_key
-from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder
+from apps.core.jobs import JobContext, enqueue_after_commit, run_job
+from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
 from apps.orders.selectors import (
     accepted_worker_ids, banned_workers, bookings_for, ended_worker_ids, order_as_dict, seated_worker_ids,
 )
@@ -287,6 +288,85 @@ def do_not_assign_import_csv(text: str, *, actor: str = "") -> tuple[int, list[s
         else:
             added += 1
     return added, problems
+
+
+# Order import (a job of kind `orders`) ----------------------------------------------------------------
+
+ORDER_IMPORT_COLUMNS = ("order_id", "client", "city", "state", "role", "headcount", "shift", "start_date")
+_IMPORT_BATCH = 100  # rows between progress writes and cancel checks
+
+
+def create_order_import_job(
+    *, csv_text: str, source_name: str = "", actor: str = "", dispatch: bool = True, retry_of: OrderImportJob | None = None,
+) -> OrderImportJob:
+    """Record a queued import and (after commit) hand it to the Celery worker. A file without the
+    required columns is a 400 here, before any job exists."""
+    header = next(csv.reader(io.StringIO(csv_text)), [])
+    missing = [c for c in ORDER_IMPORT_COLUMNS if c not in {h.strip() for h in header}]
+    if missing:
+        raise BadRequest(f"The CSV lacks column(s): {', '.join(missing)}.", fields={"file": [f"Missing column(s): {', '.join(missing)}."]})
+    job = OrderImportJob.objects.create(csv_text=csv_text, source_name=source_name[:255], created_by=actor, retry_of=retry_of)
+    if dispatch:
+        enqueue_after_commit(job)
+    job.refresh_from_db()
+    return job
+
+
+def relaunch_order_import_job(job: OrderImportJob, actor: str) -> OrderImportJob:
+    """A retry: the same CSV as a new job (the job-kind registry's relaunch)."""
+    return create_order_import_job(csv_text=job.csv_text, source_name=job.source_name, actor=actor, retry_of=job)
+
+
+def _order_fields_from_row(row: dict[str, str]) -> dict[str, Any]:
+    fields: dict[str, Any] = {k: (row.get(k) or "").strip() for k in ORDER_WRITABLE_FIELDS if k in row}
+    fields["required_certifications"] = [c.strip() for c in (row.get("required_certifications") or "").split(";") if c.strip()]
+    fields["end_date"] = fields.get("end_date") or None
+    fields["site_zip"] = fields.get("site_zip") or ""
+    return fields
+
+
+def _rejection(exc: Exception) -> str:
+    if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
+        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+    return str(getattr(exc, "detail", exc))
+
+
+def run_order_import(job_id: int) -> OrderImportJob:
+    """Import the job's rows through the job runner: every row through order_create (one definition
+    of a valid order), each in its own savepoint so a bad row rejects only itself. Idempotent: an
+    order_id that exists is counted `existing` and left unchanged, so a re-run after a lost worker
+    converges. A cancel stops at the next batch boundary; the rows already imported stay."""
+
+    def work(job: OrderImportJob, context: JobContext) -> None:
+        rows = list(csv.DictReader(io.StringIO(job.csv_text)))
+        counts = {"rows_read": 0, "rows_created": 0, "rows_existing": 0, "rows_rejected": 0}
+        errors: list[dict[str, Any]] = []
+        OrderImportJob.objects.filter(pk=job.pk).update(rows_total=len(rows))
+        for number, row in enumerate(rows):
+            if number % _IMPORT_BATCH == 0 and number:
+                OrderImportJob.objects.filter(pk=job.pk).update(**counts, errors=errors)
+                context.set_progress(100.0 * number / len(rows))
+                context.raise_if_cancelled()
+            counts["rows_read"] += 1
+            line = number + 2  # the header is line 1
+            order_id = (row.get("order_id") or "").strip()
+            if order_id and JobOrder.objects.filter(order_id=order_id).exists():
+                counts["rows_existing"] += 1
+                continue
+            try:
+                with transaction.atomic():
+                    order_create(actor=job.created_by, **_order_fields_from_row(row))
+            except (ValidationError, BadRequest, ValueError, TypeError) as exc:
+                counts["rows_rejected"] += 1
+                if len(errors) < OrderImportJob.MAX_ERRORS:
+                    errors.append({"line": line, "order_id": order_id or None, "reason": _rejection(exc)})
+            except IntegrityError:  # the same order_id created meanwhile (another import): it exists now
+                counts["rows_existing"] += 1
+            else:
+                counts["rows_created"] += 1
+        OrderImportJob.objects.filter(pk=job.pk).update(**counts, errors=errors)
+
+    return run_job(OrderImportJob, job_id, work)
 
 
 # Helpers --------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ REQUIRED_ROLE: dict[tuple[str, str], str] = {
     ("order-accept", "POST"): COORDINATOR,
     ("order-reject", "POST"): COORDINATOR,
     ("order-end-assignment", "POST"): COORDINATOR,
+    ("order-import", "POST"): OPERATOR,
     ("do-not-assign-list", "GET"): COORDINATOR,
     ("do-not-assign-list", "POST"): OPERATOR,
     ("do-not-assign-detail", "GET"): COORDINATOR,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 from apps.orders import services
@@ -116,3 +117,24 @@ class DoNotAssignRequestSerializer(StrictSerializer):
 class DoNotAssignQuerySerializer(serializers.Serializer):
     client = serializers.CharField(required=False, max_length=200)
     worker_id = serializers.CharField(required=False, max_length=64)
+
+
+class OrderImportRequestSerializer(StrictSerializer):
+    """A CSV of orders, uploaded as `file` (multipart) or given as `csv` text (JSON)."""
+
+    file = serializers.FileField(required=False)
+    csv = serializers.CharField(required=False, trim_whitespace=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("file" in attrs) == ("csv" in attrs):
+            raise serializers.ValidationError({"file": ["Give exactly one of 'file' or 'csv'."]})
+        upload = attrs.get("file")
+        if upload is not None:
+            if upload.size > settings.ORDER_IMPORT_MAX_MB * 1024 * 1024:
+                raise serializers.ValidationError({"file": [f"At most {settings.ORDER_IMPORT_MAX_MB} MB."]})
+            try:
+                attrs["csv"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise serializers.ValidationError({"file": ["Not UTF-8 text."]}) from None
+            attrs["source_name"] = upload.name
+        return attrs

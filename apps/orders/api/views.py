@@ -3,14 +3,17 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.permissions import IsCoordinator, IsOperator, IsOperatorOrReadOnly
+from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.orders import selectors, services
 from apps.orders.api.serializers import (
     AssignmentEndRequestSerializer, AssignmentEndSerializer, DoNotAssignQuerySerializer, DoNotAssignRequestSerializer,
-    DoNotAssignSerializer, FillProposalSerializer, JobOrderSerializer, ProposalRequestSerializer,
+    DoNotAssignSerializer, FillProposalSerializer, JobOrderSerializer, OrderImportRequestSerializer, ProposalRequestSerializer,
 )
 
 _PROPOSAL_ID = r"(?P<proposal_id>\d+)"
@@ -84,6 +87,19 @@ class JobOrderViewSet(viewsets.ModelViewSet):
             order_id=self.get_object().order_id, proposal_id=int(proposal_id), actor=request.user.get_username()
         )
         return Response(FillProposalSerializer(proposal).data)
+
+    @extend_schema(request=OrderImportRequestSerializer, responses={202: JobAcceptedSerializer})
+    @action(
+        detail=False, methods=["post"], url_path="import", url_name="import", permission_classes=[IsOperator],
+        parser_classes=[BoundedJSONParser, MultiPartParser, FormParser],
+    )
+    def import_orders(self, request: Request) -> Response:
+        """Import orders from a CSV as a job of kind `orders`; poll `GET /api/v1/jobs/orders/{job_id}/`."""
+        serializer = OrderImportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        job = services.create_order_import_job(csv_text=data["csv"], source_name=data.get("source_name", ""), actor=request.user.get_username())
+        return job_accepted(job)
 
     @extend_schema(request=AssignmentEndRequestSerializer, responses={200: AssignmentEndSerializer})
     @action(detail=True, methods=["post"], url_path=rf"assignments/{_WORKER_ID}/end", permission_classes=[IsCoordinator])
