@@ -183,7 +183,7 @@ def test_two_conflicting_accepts_at_once_book_the_worker_once():
     _worker("W-0001")
     for order_id in ("JO-A", "JO-B"):
         JobOrder.objects.create(
-            order_id=order_id, client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1,
+            order_id=order_id, client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator", headcount=1,
             shift="night", start_date=date(2026, 12, 7), required_certifications=["OSHA-10"],
         )
     _, key = issue_api_token(username="racer", staff=False)
