@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "apps.core",
     "django.contrib.postgres",
+    "apps.interactions",
     "apps.indexes",
     "apps.workers",
     "apps.evidence",

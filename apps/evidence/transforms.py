@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from apps.validation.email_validator import PII_CARD, PII_SSN
-from apps.validation.pii import find_cards, find_ssns, mask_pii
+from apps.core.detectors import find_cards, find_ssns, mask_pii
 
 __all__ = [
     "ENRICHMENTS",
@@ -606,7 +606,7 @@ def _redact(value: Any, counts: list[int]) -> Any:
 
 
 def pii_redaction(record: dict[str, Any]) -> None:
-    """Mask SSNs, cards, emails and phones (apps.validation.pii — the one detector) in every string of
+    """Mask SSNs, cards, emails and phones (apps.core.detectors — the one detector) in every string of
     input, output, verdict, labels, metadata and model; counts per kind in ``metadata.redactions``."""
     counts = [0, 0, 0, 0]
     for field in ("input", "output", "verdict", "labels", "metadata", "model"):

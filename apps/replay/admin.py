@@ -8,7 +8,7 @@ from datetime import date
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -96,3 +96,18 @@ class ReplayRunAdmin(InspectionAdmin):
     @admin.display(description="retrieval")
     def retrieval_pretty(self, obj: ReplayRun) -> str:
         return _pretty(obj.retrieval)
+
+
+# ------------------------------------------------- "Replay this evidence" on the evidence records list
+# Registered with apps.evidence.registry in ReplayConfig.ready(), so evidence imports nothing from here.
+
+
+def may_replay(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.is_staff
+
+
+@admin.action(description="Replay this evidence (queues a replay batch)")
+def replay_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset) -> None:
+    ids = list(queryset.values_list("evidence_id", flat=True)[:10_000])
+    batch = create_batch(evidence_ids=ids, actor=request.user.get_username())
+    modeladmin.message_user(request, f"Replay batch {batch.batch_id} queued for {len(ids)} evidence record(s).", messages.SUCCESS)

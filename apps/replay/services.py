@@ -23,9 +23,9 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from apps.core.jobs import enqueue_after_commit
-from apps.evidence.choices import InteractionKind
+from apps.interactions.choices import InteractionKind
 from apps.evidence.models import EvidenceRecord
-from apps.evidence.services import log_interaction
+from apps.interactions.services import log_interaction
 from apps.providers.chat import ChatProvider, ChatResult, build_chat_provider
 from apps.providers.errors import ProviderError
 from apps.replay.bundles import AnswerError, build_bundle, canonical_json, judge_ranking, parse_email, parse_fill

@@ -14,15 +14,15 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.core.api.errors import BadRequest, Conflict
-from apps.evidence.choices import InteractionKind
-from apps.evidence.services import log_interaction
+from apps.core.errors import Conflict, InvalidInput
+from apps.interactions.choices import InteractionKind
+from apps.interactions.services import log_interaction
 from apps.orders.choices import ProposalStatus
 from apps.orders.models import FillProposal, JobOrder
 from apps.orders.selectors import bookings_for, order_as_dict
 from apps.validation.email_validator import EmailValidator
 from apps.validation.fill_validator import FillValidator
-from apps.validation.pii import extract_contacts
+from apps.core.detectors import extract_contacts
 from apps.workers.models import Worker
 
 _EMAIL_VALIDATOR = EmailValidator()
@@ -94,7 +94,7 @@ def validate_fill(
     if order_id is not None:
         job_order = JobOrder.objects.filter(order_id=order_id).first()
         if job_order is None:
-            raise BadRequest(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
+            raise InvalidInput(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
         order = order_as_dict(job_order)
     assert order is not None
     verdict = check_fill(order=order, worker_ids=worker_ids)

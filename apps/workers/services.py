@@ -22,7 +22,7 @@ from django.utils import timezone
 from pgvector.psycopg import register_vector
 
 from apps.core.jobs import enqueue_after_commit
-from apps.core.api.errors import BadRequest
+from apps.core.errors import InvalidInput
 from apps.indexes.embedders import get_embedder
 from apps.indexes.services import bump_index_version
 from apps.providers.embeddings import profile_text
@@ -70,13 +70,13 @@ def resolve_ingest_path(path: str) -> Path:
     """A server-side path must resolve (after symlinks) inside one of INGEST_DIRS."""
     resolved = Path(path).expanduser().resolve()
     if not any(resolved.is_relative_to(root) for root in settings.INGEST_DIRS):
-        raise BadRequest(
+        raise InvalidInput(
             "path must be a file inside one of the ingest directories",
             code="path_not_allowed",
             fields={"path": [f"not inside {', '.join(str(d) for d in settings.INGEST_DIRS)}"]},
         )
     if not resolved.is_file():
-        raise BadRequest("no such file", code="invalid", fields={"path": [f"{path} does not exist or is not a file"]})
+        raise InvalidInput("no such file", code="invalid", fields={"path": [f"{path} does not exist or is not a file"]})
     return resolved
 
 
@@ -84,9 +84,9 @@ def _format_of(path: Path, fmt: str | None) -> str:
     try:
         fmt = fmt or detect_format(path)
     except ValueError as exc:
-        raise BadRequest(str(exc), fields={"format": [str(exc)]}) from None
+        raise InvalidInput(str(exc), fields={"format": [str(exc)]}) from None
     if fmt not in IngestFormat.values:
-        raise BadRequest(f"unknown format {fmt!r}", fields={"format": [f"must be one of {', '.join(IngestFormat.values)}"]})
+        raise InvalidInput(f"unknown format {fmt!r}", fields={"format": [f"must be one of {', '.join(IngestFormat.values)}"]})
     return fmt
 
 
@@ -356,8 +356,8 @@ def worker_as_dict(worker: Worker) -> dict:
 
 def search_and_log(request: SearchRequest, *, actor: str = "") -> dict:
     """Run the shared search and write its interaction row (kind search / profile_swap / playbook_search)."""
-    from apps.evidence.choices import InteractionKind
-    from apps.evidence.services import log_interaction
+    from apps.interactions.choices import InteractionKind
+    from apps.interactions.services import log_interaction
     from apps.workers.selectors import search_workers
 
     body = search_workers(request)

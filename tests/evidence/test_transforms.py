@@ -286,7 +286,7 @@ def test_a_malformed_source_raises_a_transform_error_naming_the_field(source, me
 
 
 def test_the_registry_holds_twelve_versioned_transforms_and_routes_every_interaction_kind():
-    from apps.evidence.choices import InteractionKind
+    from apps.interactions.choices import InteractionKind
 
     assert len(transforms.REGISTRY) == 12
     assert [t.name for t in transforms.ENRICHMENTS] == ["token_accounting", "pii_redaction"]
