@@ -44,6 +44,7 @@ from apps.evidence.choices import FeedbackVerdict, MaterializeMode, MaterializeS
 from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
 from apps.interactions.choices import InteractionKind
 from apps.interactions.models import Interaction
+from apps.interactions.scrubber import scrub_text
 from apps.interactions.services import log_interaction
 
 logger = logging.getLogger(__name__)
@@ -236,8 +237,9 @@ class _Tally:
         if transform:
             self._transform(transform)["errors"] += 1
         if len(self.errors) < MaterializeRun.MAX_ERRORS:
-            # Messages quote bad values, which may be personal data: receipts get the same masking as records.
-            self.errors.append({"source_id": source_id, "transform": transform, "message": mask_pii(message)[0][:1000]})
+            # Messages quote bad values, which may be personal data or a credential: receipts get the
+            # same masking as records.
+            self.errors.append({"source_id": source_id, "transform": transform, "message": mask_pii(scrub_text(message))[0][:1000]})
 
     def flush(self) -> None:
         run = self.run

@@ -33,8 +33,9 @@ from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from apps.core.detectors import SECRET_MASK, find_cards, find_ssns, mask_pii, mask_secrets
+from apps.interactions.scrubber import is_secret_key
 from apps.validation.email_validator import PII_CARD, PII_SSN
-from apps.core.detectors import find_cards, find_ssns, mask_pii
 
 __all__ = [
     "ENRICHMENTS",
@@ -559,7 +560,9 @@ _NO_PII = (0, 0, 0, 0)
 
 
 def _mask(text: str) -> tuple[str, tuple[int, ...]]:
-    masked, found = mask_pii(text)
+    # Credentials first (SPEC §3.5: never in a record or its file), then the personal data.
+    masked, _ = mask_secrets(text)
+    masked, found = mask_pii(masked)
     if "\x00" in masked:
         masked = masked.replace("\x00", "\ufffd")  # PostgreSQL's jsonb cannot store NUL
     if not masked.isascii():
@@ -593,7 +596,8 @@ def _redact(value: Any, counts: list[int]) -> Any:
             clean_key = _redact(key, counts)
             while clean_key in out:  # two keys masked to the same text: keep both values
                 clean_key = f"{clean_key}~"
-            out[clean_key] = _redact(item, counts)
+            secret = type(key) is str and is_secret_key(key) and item not in (None, "", SECRET_MASK)
+            out[clean_key] = SECRET_MASK if secret else _redact(item, counts)
         return out
     # Subclasses (OrderedDict, tuples from a replay source...) take the slow path rather than slip by.
     if isinstance(value, str):
@@ -606,8 +610,9 @@ def _redact(value: Any, counts: list[int]) -> Any:
 
 
 def pii_redaction(record: dict[str, Any]) -> None:
-    """Mask SSNs, cards, emails and phones (apps.core.detectors — the one detector) in every string of
-    input, output, verdict, labels, metadata and model; counts per kind in ``metadata.redactions``."""
+    """Mask credentials, SSNs, cards, emails and phones (apps.core.detectors — the one detector) in
+    every string of input, output, verdict, labels, metadata and model, and the value of every
+    credential-named key (apps.interactions.scrubber); counts per PII kind in ``metadata.redactions``."""
     counts = [0, 0, 0, 0]
     for field in ("input", "output", "verdict", "labels", "metadata", "model"):
         record[field] = _redact(record[field], counts)

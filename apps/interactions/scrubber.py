@@ -24,6 +24,11 @@ _SECRET_KEY = re.compile(
 )
 
 
+def is_secret_key(name: str) -> bool:
+    """True for a dict key whose value is a credential whatever it looks like (``api_key``, ``password``)."""
+    return bool(_SECRET_KEY.match(name))
+
+
 def scrub_text(text: str) -> str:
     """``text`` without credentials, SSNs or card numbers."""
     if not isinstance(text, str) or not text:
@@ -41,7 +46,7 @@ def scrub(value: Any) -> Any:
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for key, item in value.items():
-            if isinstance(key, str) and _SECRET_KEY.match(key) and item not in (None, "", SECRET_MASK):
+            if isinstance(key, str) and is_secret_key(key) and item not in (None, "", SECRET_MASK):
                 out[scrub_text(key)] = SECRET_MASK
             else:
                 out[scrub_text(key) if isinstance(key, str) else key] = scrub(item)

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 
 from apps.core.errors import InvalidInput
 from apps.interactions.choices import InteractionKind
+from apps.interactions.scrubber import scrub, scrub_text
 from apps.interactions.services import log_interaction
 from apps.indexes.embedders import embed_query, get_embedder
 from apps.indexes.services import bump_index_version
@@ -33,6 +34,8 @@ def record_playbook(
     that also orders records against a concurrent reset (see apps.indexes.services.reset_index).
     """
     started = time.perf_counter()
+    # Scrubbed before anything is embedded or stored: a pasted key or SSN must not live in the memory.
+    query, filters = scrub_text(query), scrub(filters or {})
     ids = list(dict.fromkeys(worker_ids))
     known = set(Worker.objects.filter(worker_id__in=ids).values_list("worker_id", flat=True))
     unknown = [w for w in ids if w not in known]
