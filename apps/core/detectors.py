@@ -445,43 +445,79 @@ def mask_pii(text: str, kinds: tuple[str, ...] = PII_KINDS) -> tuple[str, dict[s
 # --- secrets --------------------------------------------------------------------------------------
 
 # Each pattern's group "secret" is the credential to mask; whatever else it matched (a label, a
-# header scheme) is kept. Ordered so a whole PEM block or header value goes before its pieces.
-_SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
+# header scheme) is kept. Ordered so a whole PEM block or header value goes before its pieces. Each
+# comes with the substrings (of the text, or of its lower-cased copy) without which it cannot match,
+# and the separators a name=value shape needs:
+# Python's re has no literal prefix to skip ahead with here, so checking those first keeps ordinary
+# text at a few microseconds a string.
+_CASED, _LOWER = "cased", "lower"
+_NONE: tuple[str, ...] = ()
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...], tuple[str, ...]], ...] = (
     # PEM private key blocks (RSA, EC, OPENSSH, ENCRYPTED...), also when cut off before the END line.
-    re.compile(
-        r"(?P<secret>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
-        r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|.*\Z))",
-        re.DOTALL,
+    (
+        re.compile(
+            r"(?P<secret>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+            r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|.*\Z))",
+            re.DOTALL,
+        ),
+        _CASED,
+        ("PRIVATE KEY",),
+        _NONE,
     ),
     # An Authorization header value, whatever its scheme: everything up to the end of the line.
-    re.compile(r"(?i)(?:\b|^)(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?!\[REDACTED\])(?P<secret>[^\s\"',;][^\r\n\"',;]*)"),
+    (
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?!\[REDACTED\])"
+            r"(?P<secret>[^\s\"',;][^\r\n\"',;]*)"
+        ),
+        _LOWER,
+        ("authorization",),
+        (":", "="),
+    ),
     # JWT: base64url header and payload (both JSON objects, so both start "eyJ") and a signature.
-    re.compile(r"(?<![\w-])(?P<secret>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"),
+    (re.compile(r"(?<![\w-])(?P<secret>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"), _CASED, ("eyJ",), _NONE),
     # OpenAI / Anthropic / Stripe-style keys: sk-, sk-live-, sk-test-, sk-proj-, sk_live_, rk_live_...
-    re.compile(
-        r"(?<![\w-])(?P<secret>(?:sk|rk)[-_](?:(?:live|test|proj|ant(?:-api\d\d)?|svcacct|admin)[-_])?"
-        r"(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{16,})"
+    (
+        re.compile(
+            r"(?<![\w-])(?P<secret>(?:sk|rk)[-_](?:(?:live|test|proj|ant(?:-api\d\d)?|svcacct|admin)[-_])?"
+            r"(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{16,})"
+        ),
+        _CASED,
+        ("sk-", "sk_", "rk-", "rk_"),
+        _NONE,
     ),
     # AWS access key ids (long-term AKIA, temporary ASIA).
-    re.compile(r"(?<![A-Za-z0-9])(?P<secret>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])"),
+    (re.compile(r"(?<![A-Za-z0-9])(?P<secret>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])"), _CASED, ("AKIA", "ASIA"), _NONE),
     # GitHub tokens: classic (ghp_, gho_, ghu_, ghs_, ghr_) and fine-grained (github_pat_).
-    re.compile(r"(?<![\w-])(?P<secret>(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}))"),
+    (
+        re.compile(r"(?<![\w-])(?P<secret>(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}))"),
+        _CASED,
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        _NONE,
+    ),
     # Slack tokens: bot, user, app, refresh, legacy.
-    re.compile(r"(?<![\w-])(?P<secret>xox[abeprs]-[A-Za-z0-9-]{10,})"),
-    # name=value / name: value pairs whose name says credential; quoted values are masked whole.
-    re.compile(
-        r"(?i)(?<![A-Za-z0-9])(?:[a-z0-9]+[_.-])*"
-        r"(?:api[_-]?key|apikey|access[_-]?key|secret(?:[_-]?key)?|client[_-]?secret|password|passwd|pwd"
-        r"|token|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|credentials?)"
-        r"[\"']?\s*[:=]\s*(?!\[REDACTED\])"
-        r"(?P<secret>\"[^\"\r\n]+\"|'[^'\r\n]+'|[^\s\"',;&)}\]]+)"
+    (re.compile(r"(?<![\w-])(?P<secret>xox[abeprs]-[A-Za-z0-9-]{10,})"), _CASED, ("xox",), _NONE),
+    # name=value / name: value pairs whose name says credential (``db_password``, ``aws_secret_access_key``
+    # and ``client_secret`` end in one); quoted values are masked whole.
+    (
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])"
+            r"(?:api[_-]?key|apikey|access[_-]?key|secret(?:[_-]?key)?|password|passwd|pwd"
+            r"|token|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|credentials?)"
+            r"[\"']?\s*[:=]\s*(?!\[REDACTED\])"
+            r"(?P<secret>\"[^\"\r\n]+\"|'[^'\r\n]+'|[^\s\"',;&)}\]]+)"
+        ),
+        _LOWER,
+        ("key", "secret", "passw", "pwd", "token", "credential"),
+        (":", "="),
     ),
     # Scheme + credential outside a header name: "Bearer abc.def", "Token 9944b09...", "Basic dXNl=".
-    re.compile(r"(?i)\b(?:bearer|token|basic)\s+(?P<secret>(?=[A-Za-z0-9._~+/=-]*[0-9=])[A-Za-z0-9._~+/-]{8,}=*)"),
-)
-_MAY_HAVE_SECRET = re.compile(
-    r"(?i)private key|authorization|eyj|[sr]k[-_]|akia|asia|gh[pousr]_|github_pat_|xox|key|secret|passw|pwd|token"
-    r"|credential|bearer|basic"
+    (
+        re.compile(r"(?i)(?<![A-Za-z0-9])(?:bearer|token|basic)\s+(?P<secret>(?=[A-Za-z0-9._~+/=-]*[0-9=])[A-Za-z0-9._~+/-]{8,}=*)"),
+        _LOWER,
+        ("bearer", "token", "basic"),
+        _NONE,
+    ),
 )
 
 
@@ -489,10 +525,14 @@ def find_secrets(text: str) -> list[Span]:
     """Credentials in ``text`` (kind ``secret``; ``value`` is the credential itself), without
     overlaps: a finding inside an earlier, larger one (a JWT inside a header) is dropped."""
     text = _as_text(text)
-    if not _MAY_HAVE_SECRET.search(text):
-        return []
+    lower = text.lower()
     found: list[Span] = []
-    for pattern in _SECRET_PATTERNS:
+    for pattern, case, triggers, separators in _SECRET_PATTERNS:
+        haystack = lower if case == _LOWER else text
+        if not any(trigger in haystack for trigger in triggers):
+            continue
+        if separators and not any(separator in text for separator in separators):
+            continue  # a name=value pattern without any "=" or ":" in the text
         for match in pattern.finditer(text):
             start, end = match.span("secret")
             if match.group("secret") == SECRET_MASK:
