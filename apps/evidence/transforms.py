@@ -227,13 +227,20 @@ def _messages(value: Any, where: str) -> list[dict[str, str]]:
     return out
 
 
+_SSN_MASK, _CARD_MASK = mask_pii("123-45-6789")[0], mask_pii("4111 1111 1111 1111")[0]  # "[SSN]", "[CARD]"
+
+
 def _answer_pii_errors(text: str | None) -> list[dict[str, str]]:
     """The EmailValidator's PII rules applied to a model's answer (SPEC §4.8: how `chat` is judged),
-    found on the text as written — before pii_redaction masks it."""
+    found on the text as written — before pii_redaction masks it. An interaction row already had its
+    SSNs and cards masked when it was logged (apps.interactions.scrubber), so a mask token counts as
+    the number it replaced: the answer did contain one."""
     if not text:
         return []
-    errors = [{"code": PII_SSN, "message": "Contains a US Social Security number."} for _ in find_ssns(text)]
-    errors += [{"code": PII_CARD, "message": "Contains a payment card number."} for _ in find_cards(text)]
+    ssns = len(find_ssns(text)) + text.count(_SSN_MASK)
+    cards = len(find_cards(text)) + text.count(_CARD_MASK)
+    errors = [{"code": PII_SSN, "message": "Contains a US Social Security number."} for _ in range(ssns)]
+    errors += [{"code": PII_CARD, "message": "Contains a payment card number."} for _ in range(cards)]
     return errors
 
 
