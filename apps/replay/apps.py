@@ -7,6 +7,11 @@ class ReplayConfig(AppConfig):
     verbose_name = "Replay"
 
     def ready(self) -> None:
+        from apps.providers.chat import register_chat_provider
+        from apps.replay.local_drafter import local_chat
+
+        register_chat_provider("local", local_chat)
+
         # Replay plugs into evidence (evidence imports nothing from replay): its finished runs are a
         # materializer source, and "Replay this evidence" is an action on the evidence records' list.
         from apps.evidence import registry
