@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.core.admin import InspectionAdmin
+from apps.core.roles import is_operator
 from apps.replay.choices import REPLAYED_TASK_TYPES
 from apps.replay.models import ReplayBatch, ReplayRun
 from apps.replay.services import create_batch
@@ -54,7 +55,7 @@ class ReplayBatchAdmin(InspectionAdmin):
 
     def replay_day_view(self, request):
         form = ReplayDayForm(request.POST or None)
-        if request.method == "POST" and request.user.is_staff and form.is_valid():
+        if request.method == "POST" and is_operator(request.user) and form.is_valid():
             data = form.cleaned_data
             batch = create_batch(
                 day_from=data["day"], day_to=data["day"], task_types=data["task_types"], limit=data.get("limit"),
@@ -103,7 +104,7 @@ class ReplayRunAdmin(InspectionAdmin):
 
 
 def may_replay(request: HttpRequest) -> bool:
-    return request.user.is_active and request.user.is_staff
+    return is_operator(request.user)
 
 
 @admin.action(description="Replay this evidence (queues a replay batch)")

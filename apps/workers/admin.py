@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import InspectionAdmin
+from apps.core.roles import is_operator
 from apps.core.errors import DomainError
 from apps.workers import services
 from apps.workers.models import IngestJob, Worker
@@ -78,7 +79,7 @@ class IngestJobAdmin(InspectionAdmin):
         return [path("launch/", self.admin_site.admin_view(self.launch_view), name="workers_ingestjob_launch")] + super().get_urls()
 
     def launch_view(self, request):
-        if not request.user.is_staff:
+        if not is_operator(request.user):
             return HttpResponseRedirect(reverse("admin:index"))
         form = IngestForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
