@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from apps.evidence.models import Interaction
+from apps.interactions.models import Interaction
 from apps.orders.models import FillProposal, JobOrder
 from apps.workers.models import Worker
 
