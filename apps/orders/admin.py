@@ -3,13 +3,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from rest_framework.exceptions import APIException
 
 from apps.core.admin import JobAdmin
+from apps.core.errors import DomainError
 from apps.core.roles import is_operator
 from apps.orders import services
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
@@ -21,9 +21,8 @@ def _run_decision(modeladmin: admin.ModelAdmin, request: HttpRequest, items, dec
     for item in items:
         try:
             decide(item)
-        except (APIException, Http404, ValidationError) as exc:
-            detail = exc.detail if isinstance(exc, APIException) else exc
-            modeladmin.message_user(request, f"{item}: {detail}", messages.ERROR)
+        except (DomainError, ValidationError) as exc:
+            modeladmin.message_user(request, f"{item}: {exc}", messages.ERROR)
         else:
             done += 1
     if done:
@@ -160,8 +159,8 @@ class DoNotAssignAdmin(admin.ModelAdmin):
             entry = services.do_not_assign_add(
                 client=obj.client.name, worker_id=obj.worker_id, reason=obj.reason, actor=request.user.get_username()
             )
-        except APIException as exc:
-            raise ValidationError(str(exc.detail)) from exc
+        except DomainError as exc:
+            raise ValidationError(str(exc)) from exc
         obj.pk = entry.pk
 
     def get_urls(self):
@@ -229,8 +228,8 @@ class OrderImportJobAdmin(JobAdmin):
                 job = services.create_order_import_job(
                     csv_text=upload.read().decode("utf-8-sig", errors="replace"), source_name=upload.name, actor=request.user.get_username()
                 )
-            except APIException as exc:
-                form.add_error(None, str(exc.detail))
+            except DomainError as exc:
+                form.add_error(None, str(exc))
             else:
                 self.message_user(request, f"Order import {job.pk} queued; it runs in the Celery worker.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:orders_orderimportjob_change", args=[job.pk]))

@@ -17,12 +17,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404
 from django.utils import timezone
 
-from apps.core.api.errors import BadRequest, Conflict
-from apps.orders.choices import SEAT_FREEING_REASONS, AssignmentEndReason, OrderStatus, ProposalStatus, client_key
+from apps.core.errors import Conflict, InvalidInput, NotFound
 from apps.core.jobs import JobContext, enqueue_after_commit, run_job
+from apps.orders.choices import SEAT_FREEING_REASONS, AssignmentEndReason, OrderStatus, ProposalStatus, client_key
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
 from apps.orders.selectors import (
     accepted_worker_ids, banned_workers, bookings_for, ended_worker_ids, order_as_dict, seated_worker_ids,
@@ -70,7 +69,7 @@ def client_for_name(name: str) -> Client:
 def _normalized(fields: dict[str, Any]) -> dict[str, Any]:
     unknown = set(fields) - set(ORDER_WRITABLE_FIELDS)
     if unknown:
-        raise BadRequest(f"Unknown order fields: {', '.join(sorted(unknown))}.", fields={k: ["Unknown field."] for k in sorted(unknown)})
+        raise InvalidInput(f"Unknown order fields: {', '.join(sorted(unknown))}.", fields={k: ["Unknown field."] for k in sorted(unknown)})
     cleaned = dict(fields)
     if "client" in cleaned and not isinstance(cleaned["client"], Client):
         cleaned["client"] = client_for_name(cleaned["client"])
@@ -150,7 +149,7 @@ def proposal_create(*, order_id: str, worker_ids: list[str], actor: str = "") ->
     _require_open(order)
     verdict = _check_open_seats(order, worker_ids)
     if not verdict["ok"]:
-        raise BadRequest(
+        raise InvalidInput(
             f"The proposal does not validate: {', '.join(sorted({e['code'] for e in verdict['errors']}))}.",
             code="fill_invalid",
             fields={"worker_ids": [{"worker_id": e["worker_id"], "code": e["code"], "message": e["message"]} for e in verdict["errors"]]},
@@ -219,13 +218,13 @@ def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "
     from apps.playbooks.services import record_playbook
 
     if reason not in AssignmentEndReason.values:
-        raise BadRequest(f"Unknown reason {reason!r}.", fields={"reason": [f"One of: {', '.join(AssignmentEndReason.values)}."]})
+        raise InvalidInput(f"Unknown reason {reason!r}.", fields={"reason": [f"One of: {', '.join(AssignmentEndReason.values)}."]})
     with transaction.atomic():
         order = _locked_order(order_id)
         if order.status == OrderStatus.CANCELLED:
             raise Conflict(f"Order {order_id} is cancelled.", code="order_cancelled")
         if worker_id not in accepted_worker_ids(order):
-            raise Http404(f"{worker_id} has no accepted assignment on order {order_id}.")
+            raise NotFound(f"{worker_id} has no accepted assignment on order {order_id}.")
         if worker_id in ended_worker_ids(order):
             raise Conflict(f"{worker_id}'s assignment on order {order_id} has already ended.", code="assignment_ended")
         ended = AssignmentEnd.objects.create(order=order, worker_id=worker_id, reason=reason, ended_by=actor)
@@ -252,15 +251,15 @@ def do_not_assign_add(*, client: str, worker_id: str, reason: str, actor: str = 
     the booking) or waits and then sees the ban (409). Already banned is a 409."""
     reason = (reason or "").strip()
     if not reason:
-        raise BadRequest("A reason is required.", fields={"reason": ["A reason is required."]})
+        raise InvalidInput("A reason is required.", fields={"reason": ["A reason is required."]})
     with transaction.atomic():
         worker = Worker.objects.select_for_update().filter(worker_id=worker_id).first()
         if worker is None:
-            raise BadRequest(f"No worker {worker_id!r}.", fields={"worker_id": ["No such worker."]})
+            raise InvalidInput(f"No worker {worker_id!r}.", fields={"worker_id": ["No such worker."]})
         try:
             owner = client_for_name(client)
         except ValidationError as exc:
-            raise BadRequest("Invalid client.", fields={"client": exc.message_dict.get("client", exc.messages)}) from exc
+            raise InvalidInput("Invalid client.", fields={"client": exc.message_dict.get("client", exc.messages)}) from exc
         if DoNotAssign.objects.filter(client=owner, worker=worker).exists():
             raise Conflict(f"{worker_id} is already on {owner.name}'s do-not-assign list.", code="already_listed")
         return DoNotAssign.objects.create(client=owner, worker=worker, reason=reason, created_by=actor)
@@ -269,7 +268,7 @@ def do_not_assign_add(*, client: str, worker_id: str, reason: str, actor: str = 
 def do_not_assign_remove(*, entry_id: int) -> None:
     deleted, _ = DoNotAssign.objects.filter(pk=entry_id).delete()
     if not deleted:
-        raise Http404(f"No do-not-assign entry {entry_id}.")
+        raise NotFound(f"No do-not-assign entry {entry_id}.")
 
 
 def do_not_assign_import_csv(text: str, *, actor: str = "") -> tuple[int, list[str]]:
@@ -283,8 +282,8 @@ def do_not_assign_import_csv(text: str, *, actor: str = "") -> tuple[int, list[s
     for row in reader:
         try:
             do_not_assign_add(client=row["client"] or "", worker_id=(row["worker_id"] or "").strip(), reason=row["reason"] or "", actor=actor)
-        except (BadRequest, Conflict) as exc:
-            problems.append(f"line {reader.line_num}: {exc.detail}")
+        except (InvalidInput, Conflict) as exc:
+            problems.append(f"line {reader.line_num}: {exc}")
         else:
             added += 1
     return added, problems
@@ -304,7 +303,7 @@ def create_order_import_job(
     header = next(csv.reader(io.StringIO(csv_text)), [])
     missing = [c for c in ORDER_IMPORT_COLUMNS if c not in {h.strip() for h in header}]
     if missing:
-        raise BadRequest(f"The CSV lacks column(s): {', '.join(missing)}.", fields={"file": [f"Missing column(s): {', '.join(missing)}."]})
+        raise InvalidInput(f"The CSV lacks column(s): {', '.join(missing)}.", fields={"file": [f"Missing column(s): {', '.join(missing)}."]})
     job = OrderImportJob.objects.create(csv_text=csv_text, source_name=source_name[:255], created_by=actor, retry_of=retry_of)
     if dispatch:
         enqueue_after_commit(job)
@@ -328,7 +327,7 @@ def _order_fields_from_row(row: dict[str, str]) -> dict[str, Any]:
 def _rejection(exc: Exception) -> str:
     if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
         return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
-    return str(getattr(exc, "detail", exc))
+    return str(exc)
 
 
 def run_order_import(job_id: int) -> OrderImportJob:
@@ -356,7 +355,7 @@ def run_order_import(job_id: int) -> OrderImportJob:
             try:
                 with transaction.atomic():
                     order_create(actor=job.created_by, **_order_fields_from_row(row))
-            except (ValidationError, BadRequest, ValueError, TypeError) as exc:
+            except (ValidationError, InvalidInput, ValueError, TypeError) as exc:
                 counts["rows_rejected"] += 1
                 if len(errors) < OrderImportJob.MAX_ERRORS:
                     errors.append({"line": line, "order_id": order_id or None, "reason": _rejection(exc)})
@@ -391,21 +390,21 @@ def _fill_query(order: JobOrder) -> str:
 def _order(order_id: str) -> JobOrder:
     order = JobOrder.objects.filter(order_id=order_id).first()
     if order is None:
-        raise Http404(f"No job order {order_id!r}.")
+        raise NotFound(f"No job order {order_id!r}.")
     return order
 
 
 def _locked_order(order_id: str) -> JobOrder:
     order = JobOrder.objects.select_for_update().filter(order_id=order_id).first()
     if order is None:
-        raise Http404(f"No job order {order_id!r}.")
+        raise NotFound(f"No job order {order_id!r}.")
     return order
 
 
 def _locked_proposal(order: JobOrder, proposal_id: int) -> FillProposal:
     proposal = FillProposal.objects.select_for_update().filter(order=order, pk=proposal_id).first()
     if proposal is None:
-        raise Http404(f"No proposal {proposal_id} for order {order.order_id!r}.")
+        raise NotFound(f"No proposal {proposal_id} for order {order.order_id!r}.")
     return proposal
 
 

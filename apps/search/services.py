@@ -20,10 +20,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.evidence.choices import InteractionKind
-from apps.evidence.services import log_interaction
 from apps.indexes.embedders import embed_query, get_embedding_cache
 from apps.indexes.selectors import index_version
+from apps.interactions.choices import InteractionKind
+from apps.interactions.services import log_interaction
 from apps.orders.models import JobOrder
 from apps.orders.selectors import accepted_worker_ids, banned_workers, booked_worker_ids, proposed_worker_ids
 from apps.playbooks.boost import rerank, worker_boosts, worker_playbooks

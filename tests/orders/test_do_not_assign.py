@@ -12,7 +12,7 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 from django.test import Client as BrowserClient
 
-from apps.core.api.errors import Conflict
+from apps.core.errors import Conflict
 from apps.core.services import issue_api_token
 from apps.orders import services
 from apps.orders.models import Client, DoNotAssign, FillProposal, JobOrder
@@ -232,7 +232,7 @@ def test_a_ban_racing_an_accept_is_never_missed():
     accept_thread.join(BOUND_S)
 
     assert outcomes["ban"] == "added"
-    assert isinstance(outcomes["accept"], Conflict) and WORKER_DO_NOT_ASSIGN in str(outcomes["accept"].detail), outcomes
+    assert isinstance(outcomes["accept"], Conflict) and WORKER_DO_NOT_ASSIGN in str(outcomes["accept"]), outcomes
     assert FillProposal.objects.get(pk=proposal.pk).status == "proposed"
     assert JobOrder.objects.get(order_id="JO-1").status == "open"
 

@@ -5,10 +5,10 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from apps.core.api.serializers import StrictSerializer
 from apps.orders import services
 from apps.orders.choices import USPS_STATE_CHOICES, AssignmentEndReason
 from apps.orders.models import AssignmentEnd, DoNotAssign, FillProposal, JobOrder
-from apps.workers.api.serializers import StrictSerializer
 
 
 class UpperCaseChoiceField(serializers.ChoiceField):
