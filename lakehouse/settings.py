@@ -295,6 +295,8 @@ SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 120, minimum=1, maximum=1000)
 # Filters estimated to keep at most this many rows take the exact path (B-tree/GIN → distances → sort).
 SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 5000, minimum=0)
 SEARCH_RESULT_CACHE_TTL_S = env_int("SEARCH_RESULT_CACHE_TTL_S", 300, minimum=0)
+# Orders with a site_zip find candidates within this many miles of it (SPEC §4.8a).
+ORDER_RADIUS_MILES = env_int("ORDER_RADIUS_MILES", 25, minimum=1, maximum=250)
 
 PLAYBOOK_MIN_SIMILARITY = env_float("PLAYBOOK_MIN_SIMILARITY", 0.75, minimum=-1.0, maximum=1.0)
 PLAYBOOK_BETA = env_float("PLAYBOOK_BETA", 0.15, minimum=0.0)

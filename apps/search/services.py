@@ -141,6 +141,7 @@ def search_and_log(request: SearchRequest, *, actor: str = "") -> dict[str, Any]
             "filters": request.filters.to_dict(),
             "exclude_ids": list(request.exclude_ids),
             "use_playbook": request.use_playbook,
+            **({"near": request.near.to_dict()} if request.near else {}),
         },
         # Ids and scores are what evidence and replay need; the full worker records stay in the table.
         response={

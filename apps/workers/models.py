@@ -20,6 +20,9 @@ class Worker(models.Model):
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=2, blank=True)
     zip = models.CharField(max_length=10, blank=True)
+    # From the ZIP at ingest (apps.workers.geo); null when the ZIP is empty or unknown (SPEC §4.3 `near`).
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
     role = models.CharField(max_length=64, blank=True)
     skills = ArrayField(models.TextField(), default=list, blank=True)
     certifications = ArrayField(models.TextField(), default=list, blank=True)
@@ -50,6 +53,8 @@ class Worker(models.Model):
             ),
             models.Index(fields=["state", "city", "role"], name="worker_state_city_role"),
             models.Index(fields=["role"], name="worker_role"),
+            # The bounding-box prefilter of radius search; exact great-circle miles are checked after it.
+            models.Index(fields=["latitude", "longitude"], name="worker_lat_lon"),
             models.Index(fields=["status"], name="worker_status"),
             # Outreach validation looks up whose phone/email a draft mentions (PII_OTHER_WORKER).
             models.Index(fields=["phone"], name="worker_phone", condition=~models.Q(phone="")),

@@ -27,6 +27,7 @@ from apps.indexes.embedders import get_embedder
 from apps.indexes.services import bump_index_version
 from apps.workers.profile import profile_text
 from apps.workers.choices import IngestFormat, IngestStatus
+from apps.workers.geo import zip_coordinates
 from apps.workers.models import WORKER_EMBEDDING_INDEX, IngestJob, Worker
 from apps.workers.normalize import NormalizedRow, Rejection, normalize_row
 from apps.workers.sources import count_rows, detect_format, read_rows
@@ -58,8 +59,11 @@ _COLUMNS: list[tuple[str, str]] = [
     ("embedding_model", "text"),
     ("content_hash", "text"),
     ("raw", "jsonb"),
+    ("latitude", "float8"),
+    ("longitude", "float8"),
 ]
-_FIELDS = [name for name, _ in _COLUMNS if name not in {"embedding", "embedding_model", "content_hash", "raw"}]
+_DERIVED = {"embedding", "embedding_model", "content_hash", "raw", "latitude", "longitude"}
+_FIELDS = [name for name, _ in _COLUMNS if name not in _DERIVED]
 
 
 # ------------------------------------------------------------------------------------------ jobs
@@ -206,6 +210,9 @@ def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress) ->
             first_line[result.worker_id] = line
             for warning in result.warnings:
                 progress.warn(line, result.worker_id, warning)
+            if result.zip and zip_coordinates(result.zip) is None:
+                # Not a rejection: the worker is still searchable, just not by radius (SPEC §4.3).
+                progress.warn(line, result.worker_id, f"zip {result.zip!r} is not a known US ZIP: no coordinates, not found by radius search")
             accepted.append((line, result))
         progress.timings["read_normalize_s"] += time.monotonic() - t0
         _write_batch([row for _, row in accepted], progress, embedder)
@@ -266,8 +273,10 @@ def _upsert(rows: list[NormalizedRow], vectors: np.ndarray, embedding_model: str
                 copy.set_types([pg_type for _, pg_type in _COLUMNS])
                 for row, vector in zip(rows, vectors):
                     fields = row.worker_fields()
+                    latitude, longitude = zip_coordinates(row.zip) or (None, None)
                     copy.write_row(
-                        [fields[name] for name in _FIELDS] + [vector, embedding_model, row.content_hash, _jsonb(row.raw)]
+                        [fields[name] for name in _FIELDS]
+                        + [vector, embedding_model, row.content_hash, _jsonb(row.raw), latitude, longitude]
                     )
             cursor.execute(
                 f"INSERT INTO {table} ({column_list}, created_at, updated_at) "
@@ -307,6 +316,29 @@ def build_worker_hnsw_index() -> None:
             f"WITH (m = {int(settings.HNSW_M)}, ef_construction = {int(settings.HNSW_EF_CONSTRUCTION)})"
         )
         bump_index_version("workers")
+
+
+# ---------------------------------------------------------------------------------- coordinates
+
+
+def backfill_worker_coordinates(conn=None) -> int:
+    """Set latitude/longitude from the ZIP on every worker that has a ZIP but no coordinates (rows
+    ingested before coordinates existed). One UPDATE over the distinct ZIPs; returns rows updated.
+    ZIPs unknown to `zipcodes` stay without coordinates."""
+    conn = conn or connection
+    table = Worker._meta.db_table
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT zip FROM {table} WHERE latitude IS NULL AND zip <> ''")
+        known = [(z, *coordinates) for (z,) in cursor.fetchall() if (coordinates := zip_coordinates(z))]
+        if not known:
+            return 0
+        values = ", ".join(["(%s, %s::float8, %s::float8)"] * len(known))
+        cursor.execute(
+            f"UPDATE {table} AS w SET latitude = c.lat, longitude = c.lon FROM (VALUES {values}) AS c(zip, lat, lon) "
+            f"WHERE w.zip = c.zip AND w.latitude IS NULL",
+            [value for row in known for value in row],
+        )
+        return cursor.rowcount
 
 
 # ------------------------------------------------------------------------------------ re-embed
