@@ -15,8 +15,8 @@ def explain_result(result: dict[str, Any], filters: SearchFilters, playbook_ids:
     score); `playbook_boost` and `playbooks` are what the playbook memory added and which playbooks did.
     `matched` lists the requested skills and certifications the worker has, and whether the requested
     shift is one they prefer (false when the request names no shift). `miles` (the great-circle
-    distance from the `near` ZIP) is there only for a radius search. Room is left for a split of
-    `similarity` into its lexical and semantic parts (hybrid ranking) in this same dict.
+    distance from the `near` ZIP) is there only for a radius search. With hybrid ranking `similarity`
+    is the fused score and `similarity_parts` holds the lexical and semantic cosine similarities.
     """
     worker = result["worker"]
     skills = set(worker.get("skills") or ())
@@ -32,6 +32,8 @@ def explain_result(result: dict[str, Any], filters: SearchFilters, playbook_ids:
         },
         "reliability": worker.get("reliability"),
     }
+    if "similarity_parts" in result:  # hybrid: the fused score above, and each ranking's cosine
+        explanation["similarity_parts"] = result["similarity_parts"]
     if "miles" in result:
         explanation["miles"] = result["miles"]
     return explanation

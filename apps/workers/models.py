@@ -7,6 +7,7 @@ from pgvector.django import HnswIndex, VectorField
 from apps.workers.choices import IngestFormat, IngestStatus, WorkerStatus
 
 WORKER_EMBEDDING_INDEX = "worker_embedding_hnsw"
+WORKER_SEMANTIC_INDEX = "worker_semantic_hnsw"
 
 
 class Worker(models.Model):
@@ -36,6 +37,10 @@ class Worker(models.Model):
     bio = models.TextField(blank=True)
     embedding = VectorField(dimensions=settings.EMBEDDING_DIM, null=True, blank=True)
     embedding_model = models.CharField(max_length=128, blank=True)
+    # Optional second vector of the same profile text from SEMANTIC_EMBEDDING_PROVIDER (hybrid ranking,
+    # issue 19); null when that provider is off. Never mixed with `embedding`: its own space and index.
+    semantic_embedding = VectorField(dimensions=settings.SEMANTIC_EMBEDDING_DIM, null=True, blank=True)
+    semantic_model = models.CharField(max_length=128, blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
     raw = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -47,6 +52,13 @@ class Worker(models.Model):
             HnswIndex(
                 name=WORKER_EMBEDDING_INDEX,
                 fields=["embedding"],
+                m=settings.HNSW_M,
+                ef_construction=settings.HNSW_EF_CONSTRUCTION,
+                opclasses=["vector_cosine_ops"],
+            ),
+            HnswIndex(
+                name=WORKER_SEMANTIC_INDEX,
+                fields=["semantic_embedding"],
                 m=settings.HNSW_M,
                 ef_construction=settings.HNSW_EF_CONSTRUCTION,
                 opclasses=["vector_cosine_ops"],

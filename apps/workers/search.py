@@ -143,13 +143,20 @@ def search_request_from_dict(data: Mapping[str, Any]) -> SearchRequest:
     )
 
 
-def filter_sql(filters: SearchFilters, exclude_ids: tuple[str, ...], near: Near | None = None) -> tuple[str, list[Any]]:
+VECTOR_COLUMNS = ("embedding", "semantic_embedding")  # lexical (the default) and the optional semantic one
+
+
+def filter_sql(
+    filters: SearchFilters, exclude_ids: tuple[str, ...], near: Near | None = None, vector_column: str = "embedding"
+) -> tuple[str, list[Any]]:
     """WHERE clause (without the keyword) and its parameters. Every value is a bound parameter.
 
     With `near`, the radius replaces the city match: a latitude/longitude box the B-tree answers,
     then the exact great-circle distance on the rows inside it.
     """
-    clauses = ["embedding IS NOT NULL", "status = %s"]
+    if vector_column not in VECTOR_COLUMNS:
+        raise ValueError(f"unknown vector column {vector_column!r}")
+    clauses = [f"{vector_column} IS NOT NULL", "status = %s"]
     params: list[Any] = [filters.status]
     for column in ("state", "role") if near else ("state", "city", "role"):
         value = getattr(filters, column)

@@ -23,7 +23,7 @@ from pgvector.psycopg import register_vector
 
 from apps.core.jobs import enqueue_after_commit
 from apps.core.api.errors import BadRequest
-from apps.indexes.embedders import get_embedder
+from apps.indexes.embedders import get_embedder, get_semantic_embedder, semantic_enabled
 from apps.indexes.services import bump_index_version
 from apps.workers.profile import profile_text
 from apps.workers.choices import IngestFormat, IngestStatus
@@ -61,8 +61,10 @@ _COLUMNS: list[tuple[str, str]] = [
     ("raw", "jsonb"),
     ("latitude", "float8"),
     ("longitude", "float8"),
+    ("semantic_embedding", "vector"),
+    ("semantic_model", "text"),
 ]
-_DERIVED = {"embedding", "embedding_model", "content_hash", "raw", "latitude", "longitude"}
+_DERIVED = {"embedding", "embedding_model", "content_hash", "raw", "latitude", "longitude", "semantic_embedding", "semantic_model"}
 _FIELDS = [name for name, _ in _COLUMNS if name not in _DERIVED]
 
 
@@ -237,11 +239,20 @@ def _write_batch(rows: list[NormalizedRow], progress: _Progress, embedder) -> No
     if not changed:
         return
     t0 = time.monotonic()
-    vectors = embedder.embed([profile_text(row.worker_fields()) for row in changed])
+    texts = [profile_text(row.worker_fields()) for row in changed]
+    vectors = embedder.embed(texts)
     progress.texts_embedded += len(changed)
     progress.timings["embed_s"] += time.monotonic() - t0
+    semantic, semantic_model = [None] * len(changed), ""
+    if semantic_enabled():
+        # A changed profile always gets a fresh semantic vector (or none): a stale one would rank it
+        # by text it no longer has.
+        t0 = time.monotonic()
+        semantic_embedder = get_semantic_embedder()
+        semantic, semantic_model = list(semantic_embedder.embed(texts)), semantic_embedder.key
+        progress.timings["semantic_embed_s"] = progress.timings.get("semantic_embed_s", 0.0) + time.monotonic() - t0
     t0 = time.monotonic()
-    _upsert(changed, vectors, embedder.key)
+    _upsert(changed, vectors, embedder.key, semantic, semantic_model)
     progress.rows_written += len(changed)
     progress.timings["write_s"] += time.monotonic() - t0
 
@@ -255,7 +266,7 @@ def _raw_connection():
     return conn
 
 
-def _upsert(rows: list[NormalizedRow], vectors: np.ndarray, embedding_model: str) -> None:
+def _upsert(rows: list[NormalizedRow], vectors: np.ndarray, embedding_model: str, semantic: list, semantic_model: str) -> None:
     """Binary COPY into a staging table, then one INSERT … ON CONFLICT: ~10x the ORM's row rate."""
     names = [name for name, _ in _COLUMNS]
     column_list = ", ".join(names)
@@ -271,12 +282,13 @@ def _upsert(rows: list[NormalizedRow], vectors: np.ndarray, embedding_model: str
             cursor.execute("TRUNCATE worker_stage")  # the batch may share an outer transaction with the last one
             with cursor.copy(f"COPY worker_stage ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types([pg_type for _, pg_type in _COLUMNS])
-                for row, vector in zip(rows, vectors):
+                for row, vector, semantic_vector in zip(rows, vectors, semantic):
                     fields = row.worker_fields()
                     latitude, longitude = zip_coordinates(row.zip) or (None, None)
                     copy.write_row(
                         [fields[name] for name in _FIELDS]
                         + [vector, embedding_model, row.content_hash, _jsonb(row.raw), latitude, longitude]
+                        + [semantic_vector, semantic_model if semantic_vector is not None else ""]
                     )
             cursor.execute(
                 f"INSERT INTO {table} ({column_list}, created_at, updated_at) "
@@ -354,6 +366,19 @@ def reembed_workers(pks: list[int]) -> int:
         worker.embedding = vector
         worker.embedding_model = embedder.key
     Worker.objects.bulk_update(workers, ["embedding", "embedding_model"], batch_size=500)
+    return len(workers)
+
+
+def embed_semantic_column(pks: list[int]) -> int:
+    """(Re)compute only the semantic vectors of the given workers (the lexical vector and everything
+    else stay): what switching SEMANTIC_EMBEDDING_PROVIDER on, or changing its model, needs."""
+    embedder = get_semantic_embedder()
+    workers = list(Worker.objects.filter(pk__in=pks).defer("embedding").order_by("pk"))
+    vectors = embedder.embed([profile_text(worker_as_dict(worker)) for worker in workers])
+    for worker, vector in zip(workers, vectors):
+        worker.semantic_embedding = vector
+        worker.semantic_model = embedder.key
+    Worker.objects.bulk_update(workers, ["semantic_embedding", "semantic_model"], batch_size=500)
     return len(workers)
 
 

@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from apps.search.fusion import reciprocal_rank_fusion
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 QUERIES = Path(__file__).resolve().parent / "queries.jsonl"
 K = 10
-RRF_K = 60  # the constant of Cormack et al. (2009); results are insensitive to it in 10..100
 
 
 # ------------------------------------------------------------------------------------- pure parts
@@ -58,17 +59,6 @@ def ndcg_at_k(gains: Sequence[float], ideal: Sequence[float], k: int = K) -> flo
     best = sorted(ideal, reverse=True)[:k]
     idcg = sum(g / math.log2(i + 2) for i, g in enumerate(best))
     return dcg / idcg if idcg else 0.0
-
-
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = K, constant: int = RRF_K) -> list[int]:
-    """Fuse ranked lists of ids: score(d) = Σ 1 / (constant + rank). Ties keep the first list's order."""
-    scores: dict[int, float] = defaultdict(float)
-    first_seen: dict[int, int] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] += 1.0 / (constant + rank)
-            first_seen.setdefault(item, len(first_seen))
-    return sorted(scores, key=lambda item: (-scores[item], first_seen[item]))[:k]
 
 
 # ------------------------------------------------------------------------------------- the corpus
@@ -186,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"embedding {len(texts)} profiles with {name} ...", file=sys.stderr)
         rankings[name], timings[name] = rankings_for(embedder_by_name(name), texts, queries, depth=100)
     if "hybrid" in names:
-        rankings["hybrid"] = [reciprocal_rank_fusion([h, m], k=100) for h, m in zip(rankings["hash"], rankings["minilm"])]
+        rankings["hybrid"] = [[i for i, _ in reciprocal_rank_fusion([h, m], k=100)] for h, m in zip(rankings["hash"], rankings["minilm"])]
     report = {
         "queries": len(queries),
         "corpus": len(texts),

@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 
 from apps.workers import vocabulary as vocab
-from benchmarks.relevance.evaluate import evaluate, gain, load_queries, ndcg_at_k, reciprocal_rank_fusion
+from apps.search.fusion import reciprocal_rank_fusion
+from benchmarks.relevance.evaluate import evaluate, gain, load_queries, ndcg_at_k
 
 CLASSES = {"corpus", "synonym", "slang", "abbreviation", "misspelling", "paraphrase"}
 
@@ -46,5 +47,7 @@ def test_ndcg_is_one_for_the_ideal_order_and_discounts_later_hits():
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():
-    assert reciprocal_rank_fusion([[1, 2, 3], [3, 1, 4]], k=3) == [1, 3, 2]
-    assert reciprocal_rank_fusion([[5], []], k=10) == [5]
+    fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1, 4]], k=3)
+    assert [i for i, _ in fused] == [1, 3, 2]
+    assert reciprocal_rank_fusion([[7], [7]], k=1) == [(7, pytest.approx(1.0))]  # first in both lists
+    assert [i for i, _ in reciprocal_rank_fusion([[5], []], k=10)] == [5]
