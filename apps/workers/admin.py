@@ -12,7 +12,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from rest_framework.exceptions import APIException
 
-from apps.core.admin import InspectionAdmin
+from apps.core.admin import JobAdmin
+from apps.core.roles import is_operator
 from apps.workers import services
 from apps.workers.models import IngestJob, Worker
 
@@ -46,9 +47,9 @@ class IngestForm(forms.Form):
 
 
 @admin.register(IngestJob)
-class IngestJobAdmin(InspectionAdmin):
+class IngestJobAdmin(JobAdmin):
     deletable = True
-    list_display = ["id", "source_name", "format", "status", "progress_bar", "rows_read", "rows_written", "rows_unchanged", "rows_rejected", "rows_per_s", "created_at"]
+    list_display = ["id", "source_name", "format", "status_display", "progress_display", "rows_read", "rows_written", "rows_unchanged", "rows_rejected", "rows_per_s", "created_at"]
     list_filter = ["status", "format"]
     readonly_fields = [f.name for f in IngestJob._meta.fields if f.name not in ("errors", "warnings", "timings")] + ["errors_table", "warnings_table", "timings_pretty"]
     exclude = ["errors", "warnings", "timings"]
@@ -57,10 +58,6 @@ class IngestJobAdmin(InspectionAdmin):
     @admin.display(description="source")
     def source_name(self, obj: IngestJob) -> str:
         return obj.source.rsplit("/", 1)[-1]
-
-    @admin.display(description="progress")
-    def progress_bar(self, obj: IngestJob) -> str:
-        return format_html('<progress max="100" value="{}"></progress> {}%', obj.progress, round(obj.progress))
 
     @admin.display(description="errors (first 1,000)")
     def errors_table(self, obj: IngestJob) -> str:
@@ -78,7 +75,7 @@ class IngestJobAdmin(InspectionAdmin):
         return [path("launch/", self.admin_site.admin_view(self.launch_view), name="workers_ingestjob_launch")] + super().get_urls()
 
     def launch_view(self, request):
-        if not request.user.is_staff:
+        if not is_operator(request.user):
             return HttpResponseRedirect(reverse("admin:index"))
         form = IngestForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():

@@ -14,7 +14,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("workers", "0003_contact_indexes"),
+        ("workers", "0004_job_base"),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("workers", "0004_worker_coordinates"),
+        ("workers", "0005_worker_coordinates"),
     ]
 
     operations = [
