@@ -232,9 +232,25 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minimum=5)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a task to a broker that is down fails within about a second (one quick retry), so a launch
+# answers 503 fast and its job row is marked failed in the same request (apps.core.jobs).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # Queue names are prefixed under test so a dev worker never takes a test's task (and vice versa).
 CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", f"test{TEST_RUN_ID}-" if TESTING else "")
 CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
+
+# ---------------------------------------------------------------------------------------------- jobs
+# A running job beats its heartbeat every JOB_HEARTBEAT_S; one whose heartbeat is older than
+# JOB_HEARTBEAT_LIMIT_S (or whose runner's database session is gone) is dead, and the reaper — at
+# worker start and every JOB_REAPER_INTERVAL_S from Celery beat — re-queues it (idempotent kinds, up
+# to JOB_MAX_RETRIES times) or fails it. Worst case from a dead worker to a true state: limit + interval.
+JOB_HEARTBEAT_S = env_float("JOB_HEARTBEAT_S", 10.0, minimum=0.1)
+JOB_HEARTBEAT_LIMIT_S = env_float("JOB_HEARTBEAT_LIMIT_S", 60.0, minimum=1.0)
+JOB_REAPER_INTERVAL_S = env_float("JOB_REAPER_INTERVAL_S", 60.0, minimum=1.0)
+JOB_MAX_RETRIES = env_int("JOB_MAX_RETRIES", 3, minimum=0)
+JOB_MAX_ATTEMPTS = JOB_MAX_RETRIES + 1
+if JOB_HEARTBEAT_LIMIT_S <= 2 * JOB_HEARTBEAT_S:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_LIMIT_S must be more than twice JOB_HEARTBEAT_S")
 
 # ---------------------------------------------------------------------------------------------- API
 
@@ -276,6 +292,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every job kind shares one status vocabulary: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "apps.core.choices.JobStatus"},
 }
 
 # ------------------------------------------------------------------------------ embeddings and models

@@ -81,3 +81,47 @@ def check_health(*, celery_timeout_s: float = 1.0) -> dict[str, Any]:
     report["status"] = "ok" if not down else "unavailable"
     report["down"] = down
     return report
+
+
+# ---------------------------------------------------------------------------------------- jobs
+
+
+def _job_queryset(kind_name: str, status: str | None):
+    from apps.core.job_kinds import get_job_kind
+
+    model = get_job_kind(kind_name).model()
+    queryset = model.objects.select_related(*getattr(model, "job_select_related", ())).order_by("-created_at")
+    return queryset.filter(status=status) if status else queryset
+
+
+def _kind_names(kind: str | None) -> list[str]:
+    from apps.core.job_kinds import all_job_kinds, get_job_kind
+
+    return [get_job_kind(kind).name] if kind else [k.name for k in all_job_kinds()]
+
+
+def count_jobs(*, kind: str | None = None, status: str | None = None) -> int:
+    return sum(_job_queryset(name, status).count() for name in _kind_names(kind))
+
+
+def list_jobs(*, kind: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0) -> list[Any]:
+    """Jobs of every kind (or one), newest first: the newest offset+limit of each kind, merged."""
+    newest: list[Any] = []
+    for name in _kind_names(kind):
+        newest.extend(_job_queryset(name, status)[: offset + limit])
+    newest.sort(key=lambda job: job.created_at, reverse=True)
+    return newest[offset : offset + limit]
+
+
+def get_job(kind: str, job_id: Any) -> Any:
+    """One job by kind and id; Http404 when there is no such kind or row."""
+    from django.http import Http404
+
+    try:
+        queryset = _job_queryset(kind, None)
+    except KeyError as exc:
+        raise Http404(str(exc.args[0])) from None
+    try:
+        return queryset.get(pk=job_id)
+    except (queryset.model.DoesNotExist, ValueError):
+        raise Http404(f"No {kind} job {job_id}.") from None

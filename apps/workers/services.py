@@ -23,12 +23,13 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 from pgvector.psycopg import register_vector
 
-from apps.core.jobs import enqueue_after_commit
+from apps.core.choices import TERMINAL_STATUSES
+from apps.core.jobs import JobCancelled, JobContext, enqueue_after_commit, run_job
 from apps.core.api.errors import BadRequest
 from apps.indexes.embedders import get_embedder
 from apps.indexes.services import bump_index_version
 from apps.workers.profile import profile_text
-from apps.workers.choices import IngestFormat, IngestStatus
+from apps.workers.choices import IngestFormat
 from apps.workers.models import WORKER_EMBEDDING_INDEX, IngestJob, Worker
 from apps.workers.normalize import NormalizedRow, Rejection, normalize_row
 from apps.workers.sources import count_rows, detect_format, read_rows
@@ -105,17 +106,27 @@ def _format_of(path: Path, fmt: str | None) -> str:
 
 
 def create_ingest_job(
-    *, path: Path, fmt: str | None = None, drop: bool = False, limit: int | None = None, actor: str = "", dispatch: bool = True
+    *,
+    path: Path,
+    fmt: str | None = None,
+    drop: bool = False,
+    limit: int | None = None,
+    actor: str = "",
+    dispatch: bool = True,
+    retry_of: IngestJob | None = None,
 ) -> IngestJob:
     """Record a queued job and (after commit) hand it to the Celery worker."""
-    from apps.workers import tasks
-
     fmt = _format_of(path, fmt)
-    job = IngestJob.objects.create(source=str(path), format=fmt, drop=drop, limit=limit, created_by=actor)
+    job = IngestJob.objects.create(source=str(path), format=fmt, drop=drop, limit=limit, created_by=actor, retry_of=retry_of)
     if dispatch:
-        enqueue_after_commit(tasks.ingest_workers_task, IngestJob, job.pk)
+        enqueue_after_commit(job)
     job.refresh_from_db()
     return job
+
+
+def relaunch_ingest_job(job: IngestJob, actor: str) -> IngestJob:
+    """A retry: the same file and options, as a new job (the job-kind registry's relaunch)."""
+    return create_ingest_job(path=Path(job.source), fmt=job.format, drop=job.drop, limit=job.limit, actor=actor, retry_of=job)
 
 
 @dataclass
@@ -142,35 +153,40 @@ class _Progress:
 
 
 def run_ingest(job_id: int, *, on_progress: Callable[[IngestJob], None] | None = None) -> IngestJob:
-    """Run (or re-run from the start) one ingest job; safe to call again after a crash."""
-    job = IngestJob.objects.get(pk=job_id)
-    if job.status in (IngestStatus.SUCCEEDED, IngestStatus.FAILED):
-        return job
-    started = time.monotonic()
-    job.status, job.started_at, job.finished_at, job.error = IngestStatus.RUNNING, timezone.now(), None, ""
-    try:
-        job.rows_total = count_rows(job.source)
-        if job.limit:
-            job.rows_total = min(job.rows_total, job.limit)
-    except Exception:  # progress is a nicety; a file we cannot count is reported by the reader
-        job.rows_total = None
-    job.save(update_fields=["status", "started_at", "finished_at", "error", "rows_total"])
+    """Run (or re-run from the start) one ingest job through the job runner; safe to call again after
+    a crash: every batch is an upsert, so a re-run converges on every good row exactly once. A cancel
+    stops it at the next batch boundary; the batches already committed stay, counted."""
 
-    progress = _Progress()
-    try:
-        _ingest(job, progress, started, on_progress)
-    except Exception as exc:
-        logger.exception("ingest job %s failed", job_id)
-        _save_progress(job, progress, started, status=IngestStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-    else:
-        _save_progress(job, progress, started, status=IngestStatus.SUCCEEDED)
+    def work(job: IngestJob, context: JobContext) -> None:
+        started = time.monotonic()
+        try:
+            job.rows_total = count_rows(job.source)
+            if job.limit:
+                job.rows_total = min(job.rows_total, job.limit)
+        except Exception:  # progress is a nicety; a file we cannot count is reported by the reader
+            job.rows_total = None
+        job.save(update_fields=["rows_total"])
+        progress = _Progress()
+        try:
+            _ingest(job, progress, started, on_progress, context)
+        finally:
+            _save_progress(job, progress, started)
+
+    job = run_job(IngestJob, job_id, work)
     release_upload(job)
     if on_progress:
         on_progress(job)
     return job
 
 
-def _save_progress(job: IngestJob, progress: _Progress, started: float, *, status: str | None = None, error: str = "") -> None:
+_PROGRESS_FIELDS = [
+    "rows_read", "rows_written", "rows_unchanged", "rows_rejected", "texts_embedded", "warnings_count", "errors", "warnings",
+    "timings", "rows_per_s", "progress",
+]
+
+
+def _save_progress(job: IngestJob, progress: _Progress, started: float) -> None:
+    """The counters only: the job runner owns the status."""
     elapsed = max(time.monotonic() - started, 1e-6)
     for name in ("rows_read", "rows_written", "rows_unchanged", "rows_rejected", "texts_embedded", "warnings_count"):
         setattr(job, name, getattr(progress, name))
@@ -179,14 +195,10 @@ def _save_progress(job: IngestJob, progress: _Progress, started: float, *, statu
     job.rows_per_s = round(progress.rows_read / elapsed, 1)
     if job.rows_total:
         job.progress = round(min(100.0, 100.0 * progress.rows_read / job.rows_total), 2)
-    if status is not None:
-        job.status, job.error, job.finished_at = status, error, timezone.now()
-        if status == IngestStatus.SUCCEEDED:
-            job.progress = 100.0
-    job.save()
+    job.save(update_fields=_PROGRESS_FIELDS)
 
 
-def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress) -> None:
+def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress, context: JobContext) -> None:
     embedder = get_embedder()
     if job.drop:
         with transaction.atomic():
@@ -202,6 +214,7 @@ def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress) ->
 
     first_line: dict[str, int] = {}  # worker_id → line of its first occurrence in this file
     remaining = job.limit
+    cancelled = False
     for source_batch in read_rows(job.source, fmt=job.format, batch_size=settings.INGEST_BATCH_SIZE):
         if remaining is not None:
             if remaining <= 0:
@@ -228,11 +241,16 @@ def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress) ->
         _save_progress(job, progress, started)
         if on_progress:
             on_progress(job)
+        if context.cancel_requested():  # a batch boundary: everything before it is committed
+            cancelled = True
+            break
 
-    if bulk_load or not _hnsw_index_exists():
+    if bulk_load or not _hnsw_index_exists():  # a cancelled load still leaves a working index
         t0 = time.monotonic()
         build_worker_hnsw_index()
         progress.timings["index_s"] += time.monotonic() - t0
+    if cancelled:
+        raise JobCancelled()
 
 
 def _write_batch(rows: list[tuple[int, NormalizedRow]], progress: _Progress, embedder) -> None:
@@ -438,5 +456,5 @@ def discard_upload(path: Path) -> None:
 
 def release_upload(job: IngestJob) -> None:
     """Once a job has ended its uploaded file has done its work (INGEST_KEEP_UPLOADS keeps it)."""
-    if not settings.INGEST_KEEP_UPLOADS and job.status in (IngestStatus.SUCCEEDED, IngestStatus.FAILED):
+    if not settings.INGEST_KEEP_UPLOADS and job.status in TERMINAL_STATUSES:
         discard_upload(Path(job.source))

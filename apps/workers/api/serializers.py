@@ -70,6 +70,7 @@ class IngestJobSerializer(serializers.ModelSerializer):
         fields = [
             "job_id", "status", "progress", "source", "format", "drop", "limit", "rows_total", "rows_read", "rows_written",
             "rows_unchanged", "rows_rejected", "texts_embedded", "warnings_count", "errors", "started_at", "finished_at",
-            "rows_per_s", "timings", "error", "task_id", "created_by", "created_at",
+            "rows_per_s", "timings", "error", "task_id", "created_by", "created_at", "heartbeat_at", "retry_of", "attempts",
+            "cancel_requested",
         ]
         read_only_fields = fields

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from apps.core.api.errors import PayloadTooLarge
 from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.permissions import IsOperator
+from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.workers import selectors, services
 from apps.workers.api.filtersets import IngestJobFilterSet, WorkerFilterSet
 from apps.workers.api.serializers import IngestJobSerializer, IngestRequestSerializer, WorkerSerializer
@@ -40,7 +41,7 @@ class IngestListCreateView(generics.ListAPIView):
     parser_classes = [BoundedJSONParser, MultiPartParser, FormParser]
     queryset = IngestJob.objects.order_by("-created_at")
 
-    @extend_schema(request=IngestRequestSerializer, responses={202: None})
+    @extend_schema(request=IngestRequestSerializer, responses={202: JobAcceptedSerializer})
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
         if upload is not None and upload.size > settings.INGEST_MAX_UPLOAD_MB * 1024 * 1024:
@@ -53,7 +54,7 @@ class IngestListCreateView(generics.ListAPIView):
             job = services.create_upload_ingest_job(upload=upload, **options)
         else:
             job = services.create_ingest_job(path=services.resolve_ingest_path(data["path"]), **options)
-        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(job)
 
 
 class IngestDetailView(generics.RetrieveAPIView):
