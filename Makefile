@@ -22,7 +22,7 @@ test: venv
 # Two web+worker nodes and a database host in network namespaces on this machine (needs root; not in `make test`).
 # -p no:django: the cluster's processes get their own settings from the URLs; pytest itself uses no database.
 test-cluster: venv
-	@$(PY) -m pytest -p no:django -o testpaths=tests_cluster tests_cluster $(PYTEST_ARGS)
+	@$(PY) -m pytest -p no:django -W ignore::pytest.PytestConfigWarning -o testpaths=tests_cluster tests_cluster $(PYTEST_ARGS)
 
 bench: venv
 	@$(PY) -m benchmarks.run_all

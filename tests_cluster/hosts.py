@@ -129,6 +129,13 @@ class Node:
         log = log_dir / f"{self.name}-worker.log"
         wait_for(lambda: b" ready." in log.read_bytes(), timeout_s=120, what=f"Celery worker on node {self.name}")
 
+    def start_beat(self, log_dir: Path) -> None:
+        """The cluster's one Celery beat (it runs the job reaper every JOB_REAPER_INTERVAL_S)."""
+        self.start(
+            "beat", sys.executable, "-m", "celery", "-A", "lakehouse", "beat", "--loglevel", "INFO",
+            "--schedule", str(Path(self.env["LAKEHOUSE_VAR_DIR"]) / "celerybeat-schedule"), log_dir=log_dir,
+        )
+
     def kill(self, role: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes.pop(role, None)
         if process is None:
@@ -279,6 +286,8 @@ class Cluster:
             "INGEST_DIRS": str(self.shared),
             "INGEST_UPLOAD_DIR": str(self.shared / "uploads"),
             "INGEST_BATCH_SIZE": "250",
+            # The reaper's pass from beat: small, so a job a killed worker left is ended quickly.
+            "JOB_REAPER_INTERVAL_S": "5",
             "DB_POOL_MAX_SIZE": "4",
             "EMBEDDING_DIM": "768",
             "XDG_RUNTIME_DIR": str(var_dir),

@@ -1,13 +1,14 @@
 """Two web+worker nodes against one PostgreSQL and one Redis on a third host, across network namespaces.
 
 The tests run in file order on one cluster: each leaves it in the state the next one starts from
-(B's worker alone, then both, then A's alone), as an operator's day would.
+(B's worker alone, then both, then A's alone with the cluster's beat), as an operator's day would.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -105,9 +106,9 @@ def test_token_deleted_on_a_stops_working_on_b_within_the_token_cache_window(clu
     assert first_refusal - deleted_at <= TOKEN_CACHE_S + 1.0, first_refusal - deleted_at
 
 
-def test_killing_bs_worker_mid_ingest_leaves_the_job_truthful(cluster: Cluster) -> None:
+def test_killing_bs_worker_mid_ingest_lets_as_worker_finish_the_job(cluster: Cluster) -> None:
     a, b = cluster.nodes["a"], cluster.nodes["b"]
-    a.kill("worker", sig=15)  # B alone takes the job, then A's worker comes back to face B's death
+    a.kill("worker", sig=signal.SIGTERM)  # B alone takes the job
     big = cluster.shared / "big.parquet"
     made = a.manage("generate_workers", "--count", "6000", "--seed", "4", "--out", str(big))
     assert made.returncode == 0, made.stderr
@@ -117,20 +118,20 @@ def test_killing_bs_worker_mid_ingest_leaves_the_job_truthful(cluster: Cluster) 
         lambda: (job := ok(api(cluster, "a", "GET", f"/api/v1/ingest/{job_id}/")))["status"] == "running" and job["rows_written"] > 0,
         timeout_s=120, what="B's worker to start writing the ingest",
     )
-    a.start_worker(cluster.logs)
-    b.kill("worker")  # SIGKILL of the whole worker: main process and pool child
-
+    b.kill("worker")  # SIGKILL of the whole worker, main process and pool child: no goodbye to anyone
     job = ok(api(cluster, "a", "GET", f"/api/v1/ingest/{job_id}/"))
-    # Never a success it did not earn: what is written is what B committed before it died.
-    assert job["status"] != "succeeded" or job["rows_written"] == 6000, job
-    assert job["rows_written"] < 6000 or job["status"] == "succeeded"
-    # acks_late: the message is not lost with B — Redis still holds it unacknowledged, for redelivery.
-    unacked = cluster.redis().hgetall("unacked")
-    assert any(accepted["task_id"].encode() in payload for payload in unacked.values()), "the killed job's task was acknowledged or lost"
-    # A's worker is alive and takes new work.
-    small = ok(api(cluster, "a", "POST", "/api/v1/ingest/", json={"path": str(cluster.shared / "corpus.parquet")}), 202)
-    done, _ = wait_ingest(cluster, "a", small["job_id"])
-    assert done["status"] == "succeeded" and small["task_id"] in (cluster.logs / "a-worker.log").read_text()
+    assert job["status"] == "running" and job["rows_written"] < 6000, job  # not a success it did not earn
+
+    # A's worker reaps at start (B's database session, and with it the job's advisory lock, is gone);
+    # the cluster's one beat reaps every JOB_REAPER_INTERVAL_S should the start-up pass come too early.
+    a.start_worker(cluster.logs)
+    a.start_beat(cluster.logs)
+    done, seen = wait_ingest(cluster, "a", job_id, timeout_s=300)
+    assert done["status"] == "succeeded", done
+    assert done["attempts"] >= 2 and done["rows_read"] == 6000, done
+    # The re-queued task ran on A, the only worker left.
+    assert done["task_id"] != accepted["task_id"] and done["task_id"] in (cluster.logs / "a-worker.log").read_text()
+    assert any(state["status"] in ("queued", "running") for state in seen)
 
 
 def test_multitier_at_both_web_nodes_has_no_failures(cluster: Cluster) -> None:
