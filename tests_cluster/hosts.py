@@ -121,7 +121,7 @@ class Node:
         )
 
     def start_worker(self, log_dir: Path) -> None:
-        queues = ",".join(f"{q}" for q in ("default", "ingest", "index", "evidence", "replay"))
+        queues = "default,ingest,index,evidence,replay"  # lakehouse.celery.Queue, unprefixed outside pytest
         self.start(
             "worker", sys.executable, "-m", "celery", "-A", "lakehouse", "worker", "--queues", queues,
             "--concurrency", "1", "--loglevel", "INFO", "--hostname", f"node-{self.name}@%h", log_dir=log_dir,
@@ -252,8 +252,6 @@ class Cluster:
              "--protected-mode", "yes"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        import redis
-
         wait_for(lambda: self.redis().ping(), timeout_s=30, what="Redis on lh-db")
 
     def redis(self):
