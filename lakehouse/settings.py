@@ -187,9 +187,18 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_lakehouse{'_' + TEST_RUN_ID if TE
 
 # -------------------------------------------------------------------------------- Redis, cache, Celery
 
+def redis_tls_url(url: str) -> str:
+    """A `rediss://` URL with `ssl_cert_reqs` set: Celery's result backend refuses one without it,
+    and the default here is the safe one (verify the server's certificate). Other URLs unchanged."""
+    if not url.startswith("rediss://") or "ssl_cert_reqs=" in url:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}ssl_cert_reqs=required"
+
+
 REDIS_DB = env_int("REDIS_DB", 1 if TESTING else 0, minimum=0, maximum=15)
 if os.environ.get("REDIS_URL"):
-    REDIS_URL = os.environ["REDIS_URL"]
+    # Password (redis://:PASSWORD@host:6379/0) and TLS (rediss://) come from the URL itself.
+    REDIS_URL = redis_tls_url(os.environ["REDIS_URL"])
     EMBEDDED_REDIS = False
 else:
     from lakehouse import embedded
