@@ -19,9 +19,10 @@ from apps.workers.profile import profile_text
 pytestmark = pytest.mark.django_db
 
 
+# A city no generated corpus has: the session's search corpus may share the database.
 def _worker(worker_id: str) -> Worker:
     fields = dict(
-        first_name="Ana", city="Columbus", state="OH", role="forklift_operator", certifications=["OSHA-10"],
+        first_name="Ana", city="Testville", state="OH", role="forklift_operator", certifications=["OSHA-10"],
         shift_preference=["night"], status="active", skills=["pallet jack"],
     )
     fields["embedding"] = get_embedder().embed([profile_text(fields)])[0]  # searchable, as ingest would make it
@@ -30,7 +31,7 @@ def _worker(worker_id: str) -> Worker:
 
 def _filled_order(order_id: str = "JO-1", workers=("W-1", "W-2")) -> JobOrder:
     services.order_create(
-        order_id=order_id, client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=len(workers),
+        order_id=order_id, client="Acme", city="Testville", state="OH", role="forklift_operator", headcount=len(workers),
         shift="night", start_date=date(2026, 12, 7),
     )
     proposal = services.proposal_create(order_id=order_id, worker_ids=list(workers))
@@ -77,7 +78,7 @@ def test_a_completed_assignment_keeps_the_seat_but_stops_booking_the_worker(coor
         _worker(worker_id)
     _filled_order()
     services.order_create(
-        order_id="JO-2", client="Globex", city="Columbus", state="OH", role="forklift_operator", headcount=1, shift="night",
+        order_id="JO-2", client="Globex", city="Testville", state="OH", role="forklift_operator", headcount=1, shift="night",
         start_date=date(2026, 12, 7),
     )
     booked = coordinator_client.post("/api/v1/orders/JO-2/proposals/", {"worker_ids": ["W-1"]}, format="json")
