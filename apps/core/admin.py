@@ -23,3 +23,12 @@ class InspectionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.deletable and super().has_delete_permission(request, obj)
+
+
+class NoSaveButtonsMixin:
+    """For admins that keep the change permission (their actions need it) but whose change page has
+    nothing to edit: the page shows no Save buttons, only Close/Delete."""
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None):
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, extra_context)

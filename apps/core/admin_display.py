@@ -136,3 +136,19 @@ def check_launch_permission(request: HttpRequest, permission: str) -> None:
     "replay.add_replaybatch": starting a batch is what adding one means)."""
     if not request.user.has_perm(permission):
         raise PermissionDenied
+
+
+def short_time(moment: Any) -> str:
+    """A timestamp in list columns: local time to the minute ("2026-11-30 04:57"), "—" for none."""
+    if moment is None:
+        return "—"
+    from django.utils import timezone
+
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def short_id(key: str, *, keep: int = 11) -> SafeString:
+    """A long generated id (rr_…, rb_…, ev_…) cut like a short git sha, the whole id on hover."""
+    if len(key) <= keep + 1:
+        return format_html("{}", key)
+    return format_html('<span title="{}">{}…</span>', key, key[:keep])

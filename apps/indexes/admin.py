@@ -11,14 +11,15 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from rest_framework.exceptions import APIException
 
-from apps.core.admin import InspectionAdmin
+from apps.core.admin import InspectionAdmin, NoSaveButtonsMixin
+from apps.core.admin_display import admin_url, progress_bar, status_badge
 from apps.indexes import services
 from apps.indexes.models import IndexJob, VectorIndex
 from apps.indexes.selectors import describe_index
 
 
 @admin.register(VectorIndex)
-class VectorIndexAdmin(admin.ModelAdmin):
+class VectorIndexAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
     list_display = ["name", "state", "version", "rows", "size", "dim", "metric", "hnsw", "last_reset_at", "last_rebuilt_at"]
     readonly_fields = [f.name for f in VectorIndex._meta.fields] + ["rows", "size"]
     actions = ["reset_selected", "rebuild_selected", "reembed_selected"]
@@ -97,17 +98,25 @@ class VectorIndexAdmin(admin.ModelAdmin):
             except APIException as exc:
                 self.message_user(request, f"{index.name}: {exc.detail}", messages.ERROR)
             else:
-                self.message_user(request, f"{index.name}: {label} job {job.pk} queued.", messages.SUCCESS)
+                self.message_user(request, format_html('{}: {} job <a href="{}">{}</a> queued.', index.name, label, admin_url(job), job.pk), messages.SUCCESS)
 
 
 @admin.register(IndexJob)
 class IndexJobAdmin(InspectionAdmin):
     deletable = True
-    list_display = ["id", "index", "kind", "status", "progress_bar", "rows_done", "rows_total", "created_by", "created_at", "finished_at"]
+    list_display = ["id", "index", "kind", "status_display", "progress_display", "rows_display", "created_by", "finished_at"]
     list_filter = ["kind", "status", "index"]
     readonly_fields = [f.name for f in IndexJob._meta.fields]
     list_select_related = ["index"]
 
+    @admin.display(description="rows done / total")
+    def rows_display(self, obj: IndexJob) -> str:
+        return f"{obj.rows_done:,} / {obj.rows_total:,}"
+
     @admin.display(description="progress")
-    def progress_bar(self, obj: IndexJob) -> str:
-        return format_html('<progress max="100" value="{}"></progress> {}%', obj.progress, round(obj.progress))
+    def progress_display(self, obj: IndexJob) -> str:
+        return progress_bar(obj.progress)
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, obj: IndexJob) -> str:
+        return status_badge(obj.status)

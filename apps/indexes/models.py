@@ -50,4 +50,4 @@ class IndexJob(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.index_id} #{self.pk}"
+        return f"{self.kind} job {self.pk}"

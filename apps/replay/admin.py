@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apps.core.admin import InspectionAdmin
 from apps.core.admin_display import (
-    admin_url, alert, boolean_mark, changelist_link, check_launch_permission, kv_table, link_by_key, link_to,
+    admin_url, alert, short_id, short_time, boolean_mark, changelist_link, check_launch_permission, kv_table, link_by_key, link_to,
     records_table, status_badge,
 )
 from apps.evidence.models import EvidenceRecord
@@ -46,7 +46,7 @@ _NO_REGRESSION = mark_safe('<span class="lh-muted">—</span>')
 class ReplayBatchAdmin(InspectionAdmin):
     deletable = True  # a batch goes with its runs (the JSONL log keeps their lines)
 
-    list_display = ["batch_id", "status_display", "regressions_display", "pass_rate_display", "total", "passed", "failed", "errors", "skipped", "model_display", "created_at"]
+    list_display = ["batch_short", "status_display", "regressions_display", "pass_rate_display", "outcomes", "model_display", "created"]
     list_filter = ["status", "provider"]
     search_fields = ["=batch_id", "created_by"]
     search_help_text = "Batch id (rb_…, exact) or who launched it."
@@ -79,6 +79,18 @@ class ReplayBatchAdmin(InspectionAdmin):
     @admin.display(description="pass rate")
     def pass_rate_display(self, obj: ReplayBatch) -> str:
         return "—" if obj.pass_rate is None else f"{obj.pass_rate:.1%}"
+
+    @admin.display(description="batch", ordering="batch_id")
+    def batch_short(self, obj: ReplayBatch) -> str:
+        return short_id(obj.batch_id)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: ReplayBatch) -> str:
+        return short_time(obj.created_at)
+
+    @admin.display(description="runs (pass/fail/error/skip)")
+    def outcomes(self, obj: ReplayBatch) -> str:
+        return f"{obj.total:,}: {obj.passed:,} / {obj.failed:,} / {obj.errors:,} / {obj.skipped:,}"
 
     @admin.display(description="model")
     def model_display(self, obj: ReplayBatch) -> str:
@@ -155,7 +167,8 @@ class ErrorCodeFilter(admin.SimpleListFilter):
 
 @admin.register(ReplayRun)
 class ReplayRunAdmin(InspectionAdmin):
-    list_display = ["run_id", "batch_link", "task_type", "status_display", "regression_display", "baseline_display", "evidence_link", "finished_at"]
+    list_display = ["run_short", "batch_short", "task_type", "status_display", "regression_display", "baseline_display", "evidence_short", "finished"]
+    list_display_links = ["run_short"]
     list_filter = ["status", "regression", "task_type", ErrorCodeFilter]
     search_fields = ["=run_id", "=evidence_id", "=batch__batch_id"]
     search_help_text = "Run id (rr_…), evidence id (ev_…) or batch id (rb_…), exact."
@@ -183,6 +196,23 @@ class ReplayRunAdmin(InspectionAdmin):
     @admin.display(description="evidence")
     def evidence_link(self, obj: ReplayRun) -> str:
         return link_by_key(EvidenceRecord, obj.evidence_id, field="evidence_id")
+
+    @admin.display(description="run", ordering="run_id")
+    def run_short(self, obj: ReplayRun) -> str:
+        return short_id(obj.run_id)
+
+    @admin.display(description="batch", ordering="batch")
+    def batch_short(self, obj: ReplayRun) -> str:
+        return link_to(obj.batch, short_id(obj.batch_id))
+
+    @admin.display(description="evidence")
+    def evidence_short(self, obj: ReplayRun) -> str:
+        # A list row links by search (no query per row).
+        return changelist_link(EvidenceRecord, short_id(obj.evidence_id), q=obj.evidence_id)
+
+    @admin.display(description="finished", ordering="finished_at")
+    def finished(self, obj: ReplayRun) -> str:
+        return short_time(obj.finished_at)
 
     @admin.display(description="status", ordering="status")
     def status_display(self, obj: ReplayRun) -> str:

@@ -98,4 +98,4 @@ class IngestJob(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"ingest #{self.pk} {self.source}"
+        return f"ingest job {self.pk}: {self.source.rsplit('/', 1)[-1]}"
