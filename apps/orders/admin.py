@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.core.admin import NoSaveButtonsMixin
-from apps.core.admin_display import link_to
+from apps.core.admin_display import kv_table, link_to
 from apps.orders.models import FillProposal, JobOrder
 
 
@@ -32,10 +32,15 @@ class FillProposalAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
     list_display = ["id", "order_link", "workers", "ok", "status", "created_by", "created_at"]
     list_filter = ["status", "ok"]
     list_select_related = ["order"]
-    readonly_fields = ["order", "worker_ids", "verdict", "ok", "status", "created_by", "created_at", "decided_at"]
+    readonly_fields = ["order", "worker_ids", "verdict_table", "ok", "status", "created_by", "created_at", "decided_at"]
+    exclude = ["verdict"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.display(description="verdict")
+    def verdict_table(self, obj: FillProposal) -> str:
+        return kv_table(obj.verdict)
 
     @admin.display(description="order", ordering="order__order_id")
     def order_link(self, obj: FillProposal) -> str:

@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import InspectionAdmin
+from apps.core.admin_display import kv_table
 from apps.playbooks.models import Playbook
 from apps.workers.models import Worker
 
@@ -17,8 +18,8 @@ class PlaybookAdmin(InspectionAdmin):
     search_fields = ["query"]
     search_help_text = "Words of the query (contains), or a worker id (W-…, exact) it picked."
     list_select_related = ["order"]
-    exclude = ["query_embedding"]
-    readonly_fields = ["query", "filters", "workers_linked", "order", "outcome", "embedding_model", "created_by", "created_at"]
+    exclude = ["query_embedding", "filters"]
+    readonly_fields = ["query", "filters_table", "workers_linked", "order", "outcome", "embedding_model", "created_by", "created_at"]
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -29,6 +30,10 @@ class PlaybookAdmin(InspectionAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("query_embedding")
+
+    @admin.display(description="filters")
+    def filters_table(self, obj: Playbook) -> str:
+        return kv_table(obj.filters)
 
     @admin.display(description="query")
     def short_query(self, obj: Playbook) -> str:

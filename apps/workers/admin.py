@@ -22,13 +22,17 @@ class WorkerAdmin(admin.ModelAdmin):
     list_filter = ["status", "state", "role", "sms_opt_out", "city"]
     search_fields = ["worker_id", "first_name", "last_name", "email", "phone"]
     search_help_text = "Worker id (W-…), first or last name, email or phone (contains)."
-    exclude = ["embedding"]
-    readonly_fields = ["embedding_model", "content_hash", "raw", "created_at", "updated_at"]
+    exclude = ["embedding", "raw"]
+    readonly_fields = ["embedding_model", "content_hash", "raw_table", "created_at", "updated_at"]
     show_full_result_count = False  # 100k rows: skip the extra COUNT(*)
     list_per_page = 50
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("embedding", "raw")
+
+    @admin.display(description="raw row (as ingested)")
+    def raw_table(self, obj: Worker) -> str:
+        return kv_table(obj.raw)
 
     @admin.display(description="name", ordering="last_name")
     def name(self, obj: Worker) -> str:

@@ -37,6 +37,10 @@ def test_dashboard_shows_every_dependency_up_the_jobs_and_the_regressions(logged
     assert alert.inner_text() == "2 regressions"
     assert "regression__exact=1" in alert.get_attribute("href") and batch.batch_id in alert.get_attribute("href")
     assert "lh-banner-bad" in page.locator("#health-banner").get_attribute("class")
+    with page.expect_navigation():
+        page.click(f"#last-replay a:has-text('{batch.batch_id}')")
+    assert page.locator(".field-batch_id .readonly").inner_text() == batch.batch_id  # the link opens that batch
+    page.go_back()
     # Jobs: the running one first, each linked to its page.
     first = page.locator("#jobs .job-line").first
     assert "running" in first.inner_text() and first.locator("a").get_attribute("href").endswith("/change/")
