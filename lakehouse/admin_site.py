@@ -49,7 +49,7 @@ class LakehouseAdminSite(admin.AdminSite):
             "app_list": self.get_app_list(request),
             "health": dashboard.dependency_health(),
             "corpus": dashboard.corpus(),
-            "jobs": dashboard.recent_jobs(),
+            "jobs": dashboard.recent_jobs(user=user),
             "last_materialize": dashboard.last_materialize_run() if user.has_perm("evidence.view_materializerun") else None,
             "last_batch": dashboard.last_replay_batch() if user.has_perm("replay.view_replaybatch") else None,
             **(extra_context or {}),

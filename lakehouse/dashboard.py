@@ -80,21 +80,26 @@ class JobLine:
 # JOBS PANEL SOURCE — a stand-in over the four job models until the unified `list_jobs()` of the jobs
 # framework lands; swap this function for it at merge (the template reads only JobLine's fields).
 # ---------------------------------------------------------------------------------------------------
-def recent_jobs(limit: int = RECENT_JOBS) -> list[JobLine]:
+def recent_jobs(limit: int = RECENT_JOBS, *, user: Any = None) -> list[JobLine]:
+    """Running and recent jobs of every kind the user may view (all kinds without a user)."""
+
+    def visible(model: type) -> bool:
+        return user is None or user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
+
     lines: list[JobLine] = []
-    for job in IngestJob.objects.order_by("-created_at").defer("errors", "warnings")[:limit]:
+    for job in IngestJob.objects.order_by("-created_at").defer("errors", "warnings")[:limit if visible(IngestJob) else 0]:
         lines.append(JobLine("ingest", f"ingest {job.pk}", IngestJob, job.pk, job.status, job.progress,
                              f"{job.source.rsplit('/', 1)[-1]}: {job.rows_written:,} written, {job.rows_rejected:,} rejected",
                              job.created_at, job.finished_at))
-    for job in IndexJob.objects.select_related("index").order_by("-created_at")[:limit]:
+    for job in IndexJob.objects.select_related("index").order_by("-created_at")[:limit if visible(IndexJob) else 0]:
         lines.append(JobLine(job.kind, f"{job.kind} {job.index.name} {job.pk}", IndexJob, job.pk, job.status, job.progress,
                              f"{job.rows_done:,} / {job.rows_total:,} rows", job.created_at, job.finished_at))
     for run in MaterializeRun.objects.order_by("-created_at").only(
         "run_id", "status", "mode", "records_written", "errors_count", "created_at", "finished_at"
-    )[:limit]:
+    )[:limit if visible(MaterializeRun) else 0]:
         lines.append(JobLine("materialize", run.run_id, MaterializeRun, run.pk, run.status, None,
                              f"{run.mode}: {run.records_written:,} records, {run.errors_count:,} errors", run.created_at, run.finished_at))
-    for batch in ReplayBatch.objects.order_by("-created_at")[:limit]:
+    for batch in ReplayBatch.objects.order_by("-created_at")[:limit if visible(ReplayBatch) else 0]:
         done = batch.passed + batch.failed + batch.errors + batch.skipped
         lines.append(JobLine("replay", batch.batch_id, ReplayBatch, batch.pk, batch.status,
                              100.0 * done / batch.total if batch.total else None,

@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import InspectionAdmin
-from apps.core.admin_display import kv_table, link_by_key, link_to, records_table, short_time, status_badge
+from apps.core.admin_display import alert, kv_table, link_by_key, link_to, records_table, short_time, status_badge
 from apps.core.api.errors import BadRequest, Conflict
 from apps.evidence import selectors, services, transforms
 from apps.evidence.choices import SourceKind
@@ -217,7 +217,7 @@ class EvidenceRecordAdmin(InspectionAdmin):
     def replays(self, obj: EvidenceRecord) -> str:
         # The replay app reads evidence, not the other way round: resolve its model by name.
         runs = apps.get_model("replay", "ReplayRun").objects.filter(evidence_id=obj.evidence_id).order_by("-started_at")
-        rows = [{"run": link_to(run), "batch": link_to(run.batch), "status": status_badge(run.status), "regression": "REGRESSION" if run.regression else "—"}
+        rows = [{"run": link_to(run), "batch": link_to(run.batch), "status": status_badge(run.status), "regression": alert("REGRESSION") if run.regression else "—"}
                 for run in runs.select_related("batch").only("run_id", "status", "regression", "started_at", "batch__batch_id")[:20]]
         return records_table(rows)
 

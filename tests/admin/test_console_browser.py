@@ -116,7 +116,7 @@ def _admin_models():
 
 
 def test_every_changelist_and_change_page_answers_fits_1440px_and_logs_no_error(logged_in):
-    seed_everything()
+    seeded = seed_everything()
     page, url = logged_in
     too_wide, failures = [], []
     for model in _admin_models():
@@ -146,3 +146,16 @@ def test_every_changelist_and_change_page_answers_fits_1440px_and_logs_no_error(
     screenshot(page, "workers-list-1440")
     page.goto(f"{url}/admin/evidence/evidencerecord/")
     screenshot(page, "evidence-records-list-1440")
+
+    # Records are linked both ways: evidence -> its interaction -> back to the evidence, and its replays.
+    page.goto(f"{url}/admin/evidence/evidencerecord/{seeded.evidence.pk}/change/")
+    assert page.locator(f".field-replays a:has-text('{seeded.regressed_run.run_id}')").count() == 1
+    screenshot(page, "evidence-record-linked")
+    with page.expect_navigation():
+        page.click(f".field-source_link a:has-text('{seeded.interaction.pk}')")
+    assert page.locator(f".field-evidence_links a:has-text('{seeded.evidence.evidence_id}')").count() == 1
+    screenshot(page, "interaction-linked")
+    # The interaction search matches more than the actor: the model, or the id an evidence record names.
+    for term in ("local-chat", str(seeded.interaction.pk)):
+        page.goto(f"{url}/admin/evidence/interaction/?q={term}")
+        assert page.locator("#result_list tbody tr").count() == 1, term
