@@ -54,6 +54,13 @@ def browser_page(browser):
 @pytest.fixture
 def operator(transactional_db):
     from apps.core.services import issue_api_token
+    from apps.playbooks.models import Playbook
+    from apps.workers.models import Worker
+
+    # The session's search corpus may be committed already (and a transactional test flushes it
+    # anyway): each console test starts from an empty corpus and counts what it creates.
+    Playbook.objects.all().delete()
+    Worker.objects.all().delete()
 
     issue_api_token(username=OPERATOR[0], staff=True, password=OPERATOR[1])
     return OPERATOR

@@ -45,3 +45,8 @@ def test_a_regression_run_shows_an_alert_and_its_bundle_as_a_conversation(logged
     assert "draft_sms" in page.locator("#runs-by-task_type").inner_text()
     assert page.locator(".field-regressions_display .lh-alert-bad").count() == 1
     screenshot(page, "replay-batch-grouped")
+    # Each group links to exactly its runs.
+    with page.expect_navigation():
+        page.click("#runs-by-error_code a:has-text('SMS_TOO_LONG')")
+    assert page.locator("#result_list tbody tr").count() == 1
+    assert page.locator(f"#result_list span[title='{run.run_id}']").count() == 1

@@ -32,6 +32,8 @@ def test_recent_jobs_lists_every_kind_in_flight_first():
     from apps.replay.models import ReplayBatch
     from apps.workers.models import IngestJob
 
+    IngestJob.objects.all().delete()  # the session's search corpus may have committed its ingest job
+    ReplayBatch.objects.all().delete()
     IngestJob.objects.create(source="/d/done.csv", format="csv", status="succeeded", progress=100.0)
     ReplayBatch.objects.create(batch_id="rb_x", provider="local", status="running", total=4, passed=1, started_at=timezone.now())
     lines = recent_jobs()
