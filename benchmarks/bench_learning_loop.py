@@ -29,7 +29,7 @@ from apps.playbooks.models import Playbook  # noqa: E402
 from apps.playbooks.services import record_playbook  # noqa: E402
 from apps.workers import vocabulary as vocab  # noqa: E402
 from apps.workers.search import SearchFilters, SearchRequest  # noqa: E402
-from apps.workers.selectors import search_workers  # noqa: E402
+from apps.search.services import search_workers  # noqa: E402
 
 MISSING_RANK = 51
 

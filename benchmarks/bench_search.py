@@ -43,17 +43,15 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from apps.core.services import issue_api_token  # noqa: E402
+from apps.core.stats import percentile as nearest_rank  # noqa: E402
 from apps.indexes.embedders import get_embedder  # noqa: E402
 from apps.workers import vocabulary as vocab  # noqa: E402
 from apps.workers.models import Worker  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))
-    return ordered[index]
+    value = nearest_rank(sorted(values), q)
+    return float("nan") if value is None else value
 
 
 def summarize(latencies_ms: list[float]) -> dict[str, float]:
@@ -212,7 +210,7 @@ def run_concurrent(base_url: str, token: str, queries: list[dict[str, Any]], *, 
 
 def run_raw_sql(queries: list[dict[str, Any]]) -> dict[str, Any]:
     """The same searches as plain SQL on one connection: the floor the API stands on."""
-    from apps.workers.selectors import vector_literal
+    from apps.core.vectors import vector_literal
 
     embedder = get_embedder()
     out = {}

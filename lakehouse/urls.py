@@ -7,6 +7,7 @@ from apps.core.api.views import healthz
 api_v1 = [
     path("", include("apps.core.api.urls")),
     path("", include("apps.indexes.api.urls")),
+    path("", include("apps.search.api.urls")),  # before workers: `workers/search` is not a worker id
     path("", include("apps.workers.api.urls")),
     path("", include("apps.orders.api.urls")),
     path("", include("apps.validation.api.urls")),

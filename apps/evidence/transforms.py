@@ -33,6 +33,7 @@ from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from apps.providers.tokens import tokens_for_chars
 from apps.validation.email_validator import PII_CARD, PII_SSN
 from apps.validation.pii import find_cards, find_ssns, mask_pii
 
@@ -546,10 +547,10 @@ def token_accounting(record: dict[str, Any]) -> None:
     """
     estimated = False
     if record["prompt_tokens"] is None:
-        record["prompt_tokens"] = math.ceil(_text_chars(record["input"]) / 4)
+        record["prompt_tokens"] = tokens_for_chars(_text_chars(record["input"]))
         estimated = True
     if record["completion_tokens"] is None:
-        record["completion_tokens"] = math.ceil(_text_chars(record["output"]) / 4)
+        record["completion_tokens"] = tokens_for_chars(_text_chars(record["output"]))
         estimated = True
     record["metadata"]["tokens_estimated"] = estimated
 

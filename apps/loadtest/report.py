@@ -8,24 +8,13 @@ people and ``summary_line`` is the one line CI parses.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from apps.core.stats import percentile  # noqa: F401  (also this report's public name for it)
+
 MAX_DISTINCT_REASONS = 5
-
-
-def percentile(sorted_values: Sequence[float], pct: float) -> float | None:
-    """Nearest-rank percentile of already sorted values: the smallest value such that at least pct %
-    of all values are ≤ it. Latency reports use nearest rank because it is always a latency that was
-    actually observed (p99 of 100 runs is the 99th slowest, never an interpolation). None when empty."""
-    if not 0 < pct <= 100:
-        raise ValueError(f"percentile must be in (0, 100], got {pct}")
-    if not sorted_values:
-        return None
-    rank = math.ceil(pct / 100 * len(sorted_values))
-    return sorted_values[max(rank, 1) - 1]
 
 
 @dataclass

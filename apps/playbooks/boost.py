@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 POSITIVE_OUTCOMES = frozenset({"filled"})
 
@@ -36,3 +37,23 @@ def worker_boosts(hits: list[PlaybookHit], *, now: datetime, half_life_days: flo
 
 def final_score(similarity: float, boost: float, beta: float) -> float:
     return similarity + beta * boost
+
+
+def worker_playbooks(hits: list[PlaybookHit]) -> dict[str, list[int]]:
+    """For each worker, the ids of the playbooks (among the hits) that name them, most similar first —
+    what an explanation shows as "the playbooks behind this boost"."""
+    ids: dict[str, list[int]] = {}
+    for hit in sorted(hits, key=lambda h: (-h.similarity, -h.id)):
+        for worker_id in dict.fromkeys(hit.worker_ids):
+            ids.setdefault(worker_id, []).append(hit.id)
+    return ids
+
+
+def rerank(results: list[dict[str, Any]], boosts: dict[str, float], *, beta: float, k: int) -> list[dict[str, Any]]:
+    """The top k of `results` by similarity + β × boost (ties: nearer, then worker id); each result's
+    `score` and `playbook_boost` are set in place. Results carry `worker_id` and `distance`."""
+    for result in results:
+        boost = boosts.get(result["worker_id"], 0.0)
+        result["playbook_boost"] = round(boost, 6)
+        result["score"] = round(final_score(1.0 - result["distance"], boost, beta), 6)
+    return sorted(results, key=lambda r: (-r["score"], r["distance"], r["worker_id"]))[:k]

@@ -14,7 +14,7 @@ from apps.indexes.embedders import embed_query, get_embedder
 from apps.indexes.services import bump_index_version
 from apps.orders.models import JobOrder
 from apps.playbooks.models import Playbook
-from apps.workers.models import Worker
+from apps.workers.selectors import existing_worker_ids
 
 
 def record_playbook(
@@ -34,7 +34,7 @@ def record_playbook(
     """
     started = time.perf_counter()
     ids = list(dict.fromkeys(worker_ids))
-    known = set(Worker.objects.filter(worker_id__in=ids).values_list("worker_id", flat=True))
+    known = existing_worker_ids(ids)
     unknown = [w for w in ids if w not in known]
     if unknown:
         raise BadRequest(

@@ -2,15 +2,15 @@
 
 `hash` is the offline default (no model download, deterministic everywhere); `ollama` and `openai`
 call a model server; `sentence-transformers` is an optional extra. `build_embedder` turns settings
-into an embedder, and `profile_text` is the one definition of the text embedded for a worker.
+into an embedder. What text a worker is embedded as is the workers app's business
+(`apps.workers.profile.profile_text`).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,13 +19,7 @@ from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer, strip_accents_unicode
 
 from apps.providers.errors import ProviderError, ProviderResponseError
-from apps.providers.http import (
-    PerProcessClient,
-    PostResult,
-    display_url,
-    normalise_base_url,
-    post_json,
-)
+from apps.providers.http import HTTPProvider, display_url, normalise_base_url
 
 DEFAULT_OLLAMA_MODEL = "nomic-embed-text"
 # An OpenAI-compatible server is usually Ollama or vLLM serving a local model; nomic-embed-text
@@ -223,8 +217,10 @@ def _sublinear_unit_rows(matrix: sp.csr_matrix) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 
 
-class _HTTPEmbedder(Embedder):
-    """Batching, retries and response checks shared by the model-server embedders."""
+class _HTTPEmbedder(HTTPProvider, Embedder):
+    """Batching and response checks on top of the shared HTTP plumbing (retries, backoff, pool)."""
+
+    service = "embeddings"
 
     def __init__(
         self,
@@ -236,15 +232,12 @@ class _HTTPEmbedder(Embedder):
         batch_size: int,
         retries: int,
         backoff_s: float,
+        api_key: str | None = None,
     ) -> None:
-        self.base_url = normalise_base_url(base_url)
+        super().__init__(normalise_base_url(base_url), api_key=api_key, timeout=timeout, retries=retries, backoff_s=backoff_s)
         self.model = model
         self.dim = dim
-        self.timeout = timeout
         self.batch_size = max(1, batch_size)
-        self.retries = retries
-        self.backoff_s = backoff_s
-        self._client = PerProcessClient(timeout=timeout)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -256,18 +249,6 @@ class _HTTPEmbedder(Embedder):
 
     @abstractmethod
     def _embed_batch(self, batch: list[str]) -> np.ndarray: ...
-
-    def _post(
-        self, path: str, payload: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> PostResult:
-        return post_json(
-            self._client.get(),
-            f"{self.base_url}{path}",
-            payload,
-            headers=headers,
-            retries=self.retries,
-            backoff_s=self.backoff_s,
-        )
 
     def _as_matrix(self, vectors: Any, expected: int, url: str) -> np.ndarray:
         """Check the server returned `expected` vectors of `self.dim` numbers each."""
@@ -291,9 +272,6 @@ class _HTTPEmbedder(Embedder):
         if not np.isfinite(matrix).all():
             raise ProviderResponseError(f"{url} returned NaN or infinite embeddings", url=url)
         return matrix
-
-    def close(self) -> None:
-        self._client.close()
 
     def __repr__(self) -> str:  # never show credentials: only the key and the server
         return f"<{type(self).__name__} {self.key} at {display_url(self.base_url)}>"
@@ -350,17 +328,15 @@ class OpenAIEmbedder(_HTTPEmbedder):
     ) -> None:
         super().__init__(
             normalise_base_url(base_url, strip_v1=True), model=model, dim=dim, timeout=timeout,
-            batch_size=batch_size, retries=retries, backoff_s=backoff_s,
+            batch_size=batch_size, retries=retries, backoff_s=backoff_s, api_key=api_key,
         )
-        self._api_key = api_key or None
         self.request_dimensions = request_dimensions
 
     def _embed_batch(self, batch: list[str]) -> np.ndarray:
         payload: dict[str, Any] = {"model": self.model, "input": batch}
         if self.request_dimensions:
             payload["dimensions"] = self.dim
-        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else None
-        result = self._post("/v1/embeddings", payload, headers)
+        result = self._post("/v1/embeddings", payload)
         url = f"{self.base_url}/v1/embeddings"
         data = result.json.get("data")
         if not isinstance(data, list) or not all(
@@ -463,67 +439,3 @@ def build_embedder(
     raise ValueError(
         f"unknown embedding provider {provider!r}; expected one of {', '.join(EMBEDDING_PROVIDERS)}"
     )
-
-
-# --------------------------------------------------------------------------------------------------
-# Worker profile text
-# --------------------------------------------------------------------------------------------------
-
-
-def profile_text(worker: Mapping[str, Any]) -> str:
-    """The text embedded for a worker (SPEC §4.2):
-    "{role} in {city}, {state}. Skills: a, b. Certifications: c. Shifts: night. {n} years
-    experience. {bio}" — parts the worker lacks are left out, never rendered empty.
-
-    Changing this function changes every worker's embedding: bump HashEmbedder.model with it.
-    """
-    role = _clean(worker.get("role")).replace("_", " ")
-    location = ", ".join(part for part in (_clean(worker.get("city")), _clean(worker.get("state"))) if part)
-    sentences = []
-    if role and location:
-        sentences.append(f"{role} in {location}.")
-    elif role or location:
-        sentences.append(f"{role or location}.")
-    for label, field in (
-        ("Skills", "skills"),
-        ("Certifications", "certifications"),
-        ("Shifts", "shift_preference"),
-    ):
-        items = _items(worker.get(field))
-        if items:
-            sentences.append(f"{label}: {', '.join(items)}.")
-    years = _whole_number(worker.get("years_experience"))
-    if years is not None:
-        sentences.append(f"{years} year{'' if years == 1 else 's'} experience.")
-    bio = _clean(worker.get("bio"))
-    if bio:
-        sentences.append(bio)
-    return " ".join(sentences)
-
-
-def _clean(value: Any) -> str:
-    if value is None:
-        return ""
-    return " ".join(str(value).split())
-
-
-def _items(value: Any) -> list[str]:
-    """List fields arrive as lists from the database and as "a;b" strings from raw CSV rows."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = value.split(";")
-    elif not isinstance(value, Iterable):
-        value = [value]
-    items = (_clean(item).rstrip(".").strip() for item in value)
-    return [item for item in items if item]
-
-
-def _whole_number(value: Any) -> int | None:
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(number) if math.isfinite(number) else None

@@ -284,3 +284,55 @@ class PerProcessClient:
                 self._client.close()
             self._client = None
             self._pid = None
+
+
+class HTTPProvider:
+    """What every model-server provider shares: base URL, optional bearer key, a per-process connection
+    pool, retries with backoff, and optionally a cap on requests in flight per instance (a call that
+    waits longer than `queue_timeout_s` for a free slot finds the provider saturated: 503, not a pile-up).
+
+    Subclasses set `name` (the provider) and `service` ("chat", "embeddings") for messages.
+    """
+
+    name: str = "http"
+    service: str = "model server"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float,
+        retries: int,
+        backoff_s: float,
+        max_concurrency: int | None = None,
+        queue_timeout_s: float | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self._api_key = api_key or None
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.max_concurrency = max(1, max_concurrency) if max_concurrency is not None else None
+        self.queue_timeout_s = timeout if queue_timeout_s is None else queue_timeout_s
+        self._slots = threading.BoundedSemaphore(self.max_concurrency) if self.max_concurrency else None
+        self._client = PerProcessClient(timeout=timeout, max_connections=self.max_concurrency or 20)
+
+    def _post(self, path: str, payload: dict[str, Any]) -> PostResult:
+        url = f"{self.base_url}{path}"
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else None
+        if self._slots is None:
+            return post_json(self._client.get(), url, payload, headers=headers, retries=self.retries, backoff_s=self.backoff_s)
+        if not self._slots.acquire(timeout=self.queue_timeout_s):
+            raise ProviderUnavailable(
+                f"{self.name} {self.service} at {display_url(url)} is saturated: all {self.max_concurrency} "
+                f"request slots stayed busy for {self.queue_timeout_s:g}s",
+                url=display_url(url),
+            )
+        try:
+            return post_json(self._client.get(), url, payload, headers=headers, retries=self.retries, backoff_s=self.backoff_s)
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        self._client.close()

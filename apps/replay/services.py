@@ -23,6 +23,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from apps.core.jobs import enqueue_after_commit
+from apps.core.stats import percentile
 from apps.evidence.choices import InteractionKind
 from apps.evidence.models import EvidenceRecord
 from apps.evidence.services import log_interaction
@@ -34,8 +35,8 @@ from apps.replay.models import ReplayBatch, ReplayRun
 from apps.replay.selectors import run_as_dict
 from apps.validation.services import check_fill, check_outreach
 from apps.workers.models import Worker
-from apps.workers.search import SearchFilters, SearchRequest
-from apps.workers.selectors import search_workers
+from apps.search.services import search_workers
+from apps.workers.search import SearchRequest, search_filters_from_dict, search_request_from_dict
 
 logger = logging.getLogger(__name__)
 
@@ -183,9 +184,8 @@ def _summarize(batch_id: str, *, status: str, error: str = "") -> None:
 
 
 def _percentile(ordered: list[float], q: float) -> float | None:
-    if not ordered:
-        return None
-    return round(ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))], 3)
+    value = percentile(ordered, q)
+    return None if value is None else round(value, 3)
 
 
 # -------------------------------------------------------------------------------------- one record
@@ -262,10 +262,7 @@ def _retrieve_for_model(record: EvidenceRecord) -> tuple[dict[str, Any], dict[st
             SearchRequest(
                 query=f"{str(order.get('role', '')).replace('_', ' ')} {order.get('shift', '')} shift {order.get('city', '')}".strip() or "worker",
                 k=min(100, max(10, 5 * int(order.get("headcount") or 1))),
-                filters=SearchFilters(
-                    city=order.get("city") or None, state=order.get("state") or None, role=order.get("role") or None,
-                    shift=order.get("shift") or None, available_on=_date(order.get("start_date")),
-                ),
+                filters=search_filters_from_dict({key: order.get(key) for key in ("city", "state", "role", "shift")} | {"available_on": order.get("start_date")}),
             )
         )
         ids = [r["worker_id"] for r in found["results"]]
@@ -324,18 +321,7 @@ def _verdict(full: dict[str, Any]) -> dict[str, Any]:
 def _rerun_search(record: EvidenceRecord) -> tuple[dict[str, Any], dict[str, Any]]:
     data_in = record.input or {}
     recorded = [r["worker_id"] for r in (record.output or {}).get("results", [])]
-    f = data_in.get("filters") or {}
-    request = SearchRequest(
-        query=data_in.get("query") or "worker",
-        k=int(data_in.get("k") or 10),
-        filters=SearchFilters(
-            city=f.get("city"), state=f.get("state"), role=f.get("role"), skills=tuple(f.get("skills", ())),
-            certifications=tuple(f.get("certifications", ())), shift=f.get("shift"), available_on=_date(f.get("available_on")),
-            status=f.get("status", "active"),
-        ),
-        exclude_ids=tuple(data_in.get("exclude_ids", ())),
-        use_playbook=bool(data_in.get("use_playbook")),
-    )
+    request = search_request_from_dict({**data_in, "query": data_in.get("query") or "worker", "explain": False})
     body = search_workers(request)
     now = [r["worker_id"] for r in body["results"]]
     verdict = judge_ranking(record.task_type, recorded, now, request.k, list(request.exclude_ids), settings.REPLAY_MIN_OVERLAP)
@@ -353,15 +339,6 @@ def _order_of(record: EvidenceRecord) -> dict[str, Any]:
     if order is None:
         raise ProviderError(f"order {data_in.get('order_id')!r} of this evidence no longer exists")
     return _jsonable(order_as_dict(order))
-
-
-def _date(value: Any) -> date | None:
-    if isinstance(value, date) or value is None:
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
 
 
 def _jsonable(value: Any) -> Any:

@@ -8,7 +8,8 @@ from django.conf import settings
 from tqdm import tqdm
 
 from apps.workers.choices import IngestStatus
-from apps.workers.generator import generate_workers, write_workers
+from apps.workers.generator import generate_workers
+from apps.workers.source_writers import write_workers
 from apps.workers.models import IngestJob, Worker
 from apps.workers.services import create_ingest_job
 

@@ -1,6 +1,7 @@
 """Pure pieces of worker search: the request shape, the SQL filter, the plan choice, and scoring.
 
-No database access here — `apps.workers.selectors.search_workers` runs what this module plans.
+No database access here — `apps.workers.selectors.nearest_workers` runs what this module plans, and
+`apps.search.services` orchestrates a whole search.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Mapping
+
+from apps.workers.normalize import normalize_city, normalize_role
 
 FILTER_KEYS = ("city", "state", "role", "skills", "certifications", "shift", "available_on", "status")
 
@@ -33,6 +36,32 @@ class SearchFilters:
         return {k: v for k, v in data.items() if v not in (None, [], ())}
 
 
+def search_filters_from_dict(data: Mapping[str, Any] | None) -> SearchFilters:
+    """The one place a filter dict (validated API input, a logged request, an order) becomes filters.
+
+    Values are normalized the way ingest stores them, so a filter matches the stored spelling: city as
+    ingest spells it, upper-case state, snake-case role, lower-case skills, trimmed certifications
+    (both as sorted sets). Normalizing is idempotent, so an already normalized dict passes unchanged.
+    """
+    data = data or {}
+    available_on = data.get("available_on") or None
+    if available_on is not None and not isinstance(available_on, date):
+        try:
+            available_on = date.fromisoformat(str(available_on)[:10])
+        except ValueError:  # only stored dicts get here unvalidated (a logged request, an order): no date, no filter
+            available_on = None
+    return SearchFilters(
+        city=normalize_city(data["city"]) or None if data.get("city") else None,
+        state=str(data["state"]).strip().upper() or None if data.get("state") else None,
+        role=normalize_role(data["role"]) or None if data.get("role") else None,
+        skills=tuple(sorted({s.strip().lower() for s in data.get("skills") or () if s and s.strip()})),
+        certifications=tuple(sorted({c.strip() for c in data.get("certifications") or () if c and c.strip()})),
+        shift=data.get("shift") or None,
+        available_on=available_on,
+        status=data.get("status") or "active",
+    )
+
+
 @dataclass(frozen=True)
 class SearchRequest:
     query: str
@@ -40,6 +69,7 @@ class SearchRequest:
     filters: SearchFilters = field(default_factory=SearchFilters)
     exclude_ids: tuple[str, ...] = ()
     use_playbook: bool = False
+    explain: bool = False  # add per-result explanations (SPEC §4.3)
 
     def cache_key(self, *versions: Any) -> str:
         """Identical requests against identical index versions share a key; any write changes it."""
@@ -51,7 +81,22 @@ class SearchRequest:
             "p": self.use_playbook,
             "v": list(versions),
         }
+        if self.explain:  # only when asked, so the keys of plain searches stay what they were
+            payload["e"] = True
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def search_request_from_dict(data: Mapping[str, Any]) -> SearchRequest:
+    """A search request from its dict form (validated API input or a logged request): filters through
+    `search_filters_from_dict`, excluded ids de-duplicated in order."""
+    return SearchRequest(
+        query=data["query"],
+        k=int(data.get("k") or 10),
+        filters=search_filters_from_dict(data.get("filters")),
+        exclude_ids=tuple(dict.fromkeys(data.get("exclude_ids") or ())),
+        use_playbook=bool(data.get("use_playbook")),
+        explain=bool(data.get("explain")),
+    )
 
 
 def filter_sql(filters: SearchFilters, exclude_ids: tuple[str, ...]) -> tuple[str, list[Any]]:

@@ -1,26 +1,22 @@
-"""Reads of the workers app: the semantic search every caller shares (SPEC §4.3), lists and lookups."""
+"""Reads of the workers app: nearest-neighbour search and "these ids that pass these filters" (the pieces
+`apps.search.services` assembles into a search, SPEC §4.3), lists and lookups."""
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
-import time
 from typing import Any, Iterable
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from apps.indexes.embedders import embed_query, get_embedding_cache
 from apps.core.selectors import pgvector_version
+from apps.core.vectors import vector_literal
 from apps.indexes.selectors import index_version
 from apps.workers.models import Worker
 from apps.workers.search import CorpusStats, SearchPlan, SearchRequest, filter_sql, plan_search
-
-logger = logging.getLogger(__name__)
 
 # The worker fields a search result carries (SPEC §4.3 response).
 RESULT_FIELDS = (
@@ -35,6 +31,9 @@ RESULT_FIELDS = (
     "reliability",
     "phone",
     "email",
+    "zip",
+    "status",
+    "sms_opt_out",
 )
 RESULT_SELECT = ", ".join(("worker_id",) + RESULT_FIELDS)
 
@@ -68,11 +67,6 @@ def corpus_stats(version: int) -> CorpusStats:
 
 
 # ---------------------------------------------------------------------------------------- search
-
-
-def vector_literal(vector: np.ndarray) -> str:
-    # A text literal binds in any psycopg adapter state and is what pgvector parses fastest.
-    return "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
 
 
 def _knn(sql_where: str, params: list[Any], vector: str, k: int, *, exact: bool, ef_search: int, iterative: bool) -> list[tuple]:
@@ -141,62 +135,20 @@ def _has_iterative_scan() -> bool:
     return _iterative_scan
 
 
-def search_workers(request: SearchRequest) -> dict[str, Any]:
-    """The search every caller shares: API, replay and (over HTTP) the load harness.
-
-    Returns the SPEC §4.3 response body. Cached per (request, index versions); a write to either index
-    changes its version and so the key, which makes a stale cached result impossible.
-    """
-    started = time.perf_counter()
-    vector, embedding_cache = embed_query(request.query)
-    version = index_version("workers")
-    versions: list[Any] = [version, get_embedding_cache().embedder.key]
-    if request.use_playbook:
-        versions.append(index_version("playbook_memory"))
-    key = "search:" + request.cache_key(*versions)
-    cached = _cache_get(key)
-    if cached is not None:
-        cached.update(took_ms=round((time.perf_counter() - started) * 1000, 3), embedding_cache=embedding_cache, result_cache="hit")
-        return cached
-
-    if request.use_playbook:
-        from apps.playbooks.selectors import boosted_search
-
-        results, plan, playbooks_used = boosted_search(request, vector, version=version)
-    else:
-        results, plan = nearest_workers(request, vector, version=version)
-        playbooks_used = []
-    body = {
-        "results": results,
-        "k": request.k,
-        "took_ms": 0.0,
-        "embedding_cache": embedding_cache,
-        "result_cache": "miss",
-        "index": {"name": "workers", "version": version, "ef_search": plan.ef_search, "path": plan.path},
-        "playbooks_used": playbooks_used,
-    }
-    _cache_set(key, body)
-    body["took_ms"] = round((time.perf_counter() - started) * 1000, 3)
-    return body
-
-
-def _cache_get(key: str) -> dict[str, Any] | None:
-    if not settings.SEARCH_RESULT_CACHE_TTL_S:
-        return None
-    try:
-        return cache.get(key)
-    except Exception:  # the cache is an accelerator; never fail a search because it is down
-        logger.warning("search result cache unavailable", exc_info=True)
-        return None
-
-
-def _cache_set(key: str, body: dict[str, Any]) -> None:
-    if not settings.SEARCH_RESULT_CACHE_TTL_S:
-        return
-    try:
-        cache.set(key, body, timeout=settings.SEARCH_RESULT_CACHE_TTL_S)
-    except Exception:
-        logger.warning("search result cache unavailable", exc_info=True)
+def workers_passing_filters(worker_ids: list[str], request: SearchRequest, vector: np.ndarray) -> list[dict[str, Any]]:
+    """Those of `worker_ids` that pass every filter and exclusion of `request`, as results with their
+    distance to `vector` (unordered). The same WHERE clause as `nearest_workers`, so nothing it would
+    refuse can enter a result list this way."""
+    if not worker_ids:
+        return []
+    where, params = filter_sql(request.filters, request.exclude_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {RESULT_SELECT}, embedding <=> %s::vector AS distance FROM {Worker._meta.db_table} "
+            f"WHERE {where} AND worker_id = ANY(%s::text[])",
+            [vector_literal(vector), *params, list(worker_ids)],
+        )
+        return [result_from_row(row) for row in cursor.fetchall()]
 
 
 # ------------------------------------------------------------------------------------- lookups
@@ -208,6 +160,11 @@ def worker_list() -> QuerySet[Worker]:
 
 def get_worker(worker_id: str) -> Worker:
     return Worker.objects.defer("embedding").get(worker_id=worker_id)
+
+
+def existing_worker_ids(worker_ids: Iterable[str]) -> set[str]:
+    """Which of these ids name a stored worker (one query)."""
+    return set(Worker.objects.filter(worker_id__in=list(worker_ids)).values_list("worker_id", flat=True))
 
 
 def workers_by_id(worker_ids: Iterable[str]) -> dict[str, Worker]:

@@ -25,11 +25,10 @@ from apps.core.jobs import enqueue_after_commit
 from apps.core.api.errors import BadRequest
 from apps.indexes.embedders import get_embedder
 from apps.indexes.services import bump_index_version
-from apps.providers.embeddings import profile_text
+from apps.workers.profile import profile_text
 from apps.workers.choices import IngestFormat, IngestStatus
 from apps.workers.models import WORKER_EMBEDDING_INDEX, IngestJob, Worker
 from apps.workers.normalize import NormalizedRow, Rejection, normalize_row
-from apps.workers.search import SearchRequest
 from apps.workers.sources import count_rows, detect_format, read_rows
 
 logger = logging.getLogger(__name__)
@@ -349,47 +348,6 @@ def worker_as_dict(worker: Worker) -> dict:
         "sms_opt_out": worker.sms_opt_out,
         "bio": worker.bio,
     }
-
-
-# -------------------------------------------------------------------------------------- search
-
-
-def search_and_log(request: SearchRequest, *, actor: str = "") -> dict:
-    """Run the shared search and write its interaction row (kind search / profile_swap / playbook_search)."""
-    from apps.evidence.choices import InteractionKind
-    from apps.evidence.services import log_interaction
-    from apps.workers.selectors import search_workers
-
-    body = search_workers(request)
-    if request.use_playbook:
-        kind = InteractionKind.PLAYBOOK_SEARCH
-    elif request.exclude_ids:
-        kind = InteractionKind.PROFILE_SWAP
-    else:
-        kind = InteractionKind.SEARCH
-    log_interaction(
-        kind=kind,
-        actor=actor,
-        request={
-            "query": request.query,
-            "k": request.k,
-            "filters": request.filters.to_dict(),
-            "exclude_ids": list(request.exclude_ids),
-            "use_playbook": request.use_playbook,
-        },
-        # Ids and scores are what evidence and replay need; the full worker records stay in the table.
-        response={
-            "results": [
-                {"worker_id": r["worker_id"], "score": r["score"], "playbook_boost": r["playbook_boost"]} for r in body["results"]
-            ],
-            "index": body["index"],
-            "embedding_cache": body["embedding_cache"],
-            "playbooks_used": body["playbooks_used"],
-        },
-        ok=True,
-        latency_ms=body["took_ms"],
-    )
-    return body
 
 
 def save_upload(upload) -> Path:

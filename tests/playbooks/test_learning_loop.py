@@ -6,16 +6,11 @@ import pytest
 
 from apps.evidence.models import Interaction
 from apps.playbooks.models import Playbook
+from tests.searching import search as _search
 
 pytestmark = pytest.mark.django_db
 
 QUERY = "forklift operator night shift"
-
-
-def _search(client, **body):
-    response = client.post("/api/v1/workers/search", body, format="json")
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def _record(client, **body):

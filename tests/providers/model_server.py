@@ -26,7 +26,7 @@ Constructor options: `dim` (embedding size), `api_key` (OpenAI endpoints then re
 "Authorization: Bearer <key>"; a wrong key gets a 401 whose message echoes the key, to test
 redaction), `models` (a set of known model names; others get a 404 "model not found"),
 `chat_reply(messages, model) -> str` (default: "echo: <last user message>"; also settable as an
-attribute, e.g. `lambda messages, model: LocalChat().complete(messages).text`).
+attribute, e.g. `lambda messages, model: LocalChat().complete(messages).text` with apps.replay.local_drafter.LocalChat).
 
 Embeddings are deterministic per text (`ModelServer.vector_for(text, dim)`, unit length). OpenAI
 embeddings come back in reverse index order — allowed by the API — so clients must sort by index.

@@ -13,8 +13,8 @@ from apps.evidence.models import EvidenceRecord
 from apps.evidence.services import build_evidence_index, log_interaction
 from apps.indexes.embedders import get_embedder
 from apps.orders.models import JobOrder
-from apps.providers.embeddings import profile_text
-from apps.providers.chat import LocalChat
+from apps.workers.profile import profile_text
+from apps.replay.local_drafter import LocalChat
 from apps.replay.models import ReplayBatch, ReplayRun
 from apps.replay.services import create_batch, replay_log_path, run_batch
 from apps.workers.models import Worker

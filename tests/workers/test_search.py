@@ -8,16 +8,11 @@ import pytest
 
 from apps.indexes.embedders import get_embedder
 from tests.oracle import exact_ranking
+from tests.searching import search as _search
 
 pytestmark = pytest.mark.django_db
 
 QUERY = "forklift operator night shift rf scanner"
-
-
-def _search(client, **body):
-    response = client.post("/api/v1/workers/search", body, format="json")
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def _ids(body):

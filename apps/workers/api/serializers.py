@@ -6,8 +6,6 @@ from rest_framework import serializers
 
 from apps.workers.choices import IngestFormat, WorkerStatus
 from apps.workers.models import IngestJob, Worker
-from apps.workers.normalize import normalize_city, normalize_role
-from apps.workers.search import SearchFilters, SearchRequest
 from apps.workers.vocabulary import SHIFTS
 
 
@@ -23,6 +21,9 @@ class StrictSerializer(serializers.Serializer):
 
 
 class SearchFiltersSerializer(StrictSerializer):
+    """Shape and bounds of search filters only; `apps.workers.search.search_filters_from_dict`
+    normalizes the values (the one place a filter dict becomes `SearchFilters`)."""
+
     city = serializers.CharField(required=False, max_length=100)
     state = serializers.CharField(required=False, min_length=2, max_length=2)
     role = serializers.CharField(required=False, max_length=64)
@@ -31,37 +32,6 @@ class SearchFiltersSerializer(StrictSerializer):
     shift = serializers.ChoiceField(choices=SHIFTS, required=False)
     available_on = serializers.DateField(required=False)
     status = serializers.ChoiceField(choices=WorkerStatus.values, required=False)
-
-
-class SearchRequestSerializer(StrictSerializer):
-    query = serializers.CharField(max_length=1000, allow_blank=False, trim_whitespace=True)
-    k = serializers.IntegerField(required=False, default=10, min_value=1, max_value=100)
-    filters = SearchFiltersSerializer(required=False, default=dict)
-    exclude_ids = serializers.ListField(
-        child=serializers.CharField(max_length=64), required=False, default=list, max_length=1000
-    )
-    use_playbook = serializers.BooleanField(required=False, default=False)
-
-    def to_search_request(self) -> SearchRequest:
-        data = self.validated_data
-        f = data.get("filters") or {}
-        filters = SearchFilters(
-            city=normalize_city(f["city"]) if f.get("city") else None,
-            state=f["state"].upper() if f.get("state") else None,
-            role=normalize_role(f["role"]) if f.get("role") else None,
-            skills=tuple(sorted({s.strip().lower() for s in f.get("skills", []) if s.strip()})),
-            certifications=tuple(sorted({c.strip() for c in f.get("certifications", []) if c.strip()})),
-            shift=f.get("shift"),
-            available_on=f.get("available_on"),
-            status=f.get("status", WorkerStatus.ACTIVE),
-        )
-        return SearchRequest(
-            query=data["query"],
-            k=data["k"],
-            filters=filters,
-            exclude_ids=tuple(dict.fromkeys(data["exclude_ids"])),
-            use_playbook=data["use_playbook"],
-        )
 
 
 class WorkerSerializer(serializers.ModelSerializer):

@@ -3,7 +3,6 @@ from django.urls import path
 from apps.workers.api import views
 
 urlpatterns = [
-    path("workers/search", views.WorkerSearchView.as_view(), name="worker-search"),
     path("workers/", views.WorkerListView.as_view(), name="worker-list"),
     path("workers/<str:worker_id>/", views.WorkerDetailView.as_view(), name="worker-detail"),
     path("ingest/", views.IngestListCreateView.as_view(), name="ingest-list"),

@@ -7,12 +7,11 @@ from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.core.api.permissions import IsStaff
 from apps.workers import selectors, services
 from apps.workers.api.filtersets import IngestJobFilterSet, WorkerFilterSet
-from apps.workers.api.serializers import IngestJobSerializer, IngestRequestSerializer, SearchRequestSerializer, WorkerSerializer
+from apps.workers.api.serializers import IngestJobSerializer, IngestRequestSerializer, WorkerSerializer
 from apps.workers.models import IngestJob
 
 
@@ -20,15 +19,6 @@ class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"
     default_detail = "The upload is too large."
-
-
-class WorkerSearchView(APIView):
-    @extend_schema(request=SearchRequestSerializer)
-    def post(self, request: Request) -> Response:
-        serializer = SearchRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        body = services.search_and_log(serializer.to_search_request(), actor=request.user.get_username())
-        return Response(body)
 
 
 class WorkerListView(generics.ListAPIView):

@@ -5,7 +5,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from apps.workers.generator import generate_workers, write_workers
+from apps.workers.generator import generate_workers
+from apps.workers.source_writers import write_workers
 from apps.workers.sources import FORMATS
 
 

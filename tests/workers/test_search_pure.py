@@ -1,0 +1,119 @@
+"""The pure search module (apps/workers/search.py): request shape, filter dicts, SQL, planning. No database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from apps.workers.search import (
+    CorpusStats,
+    SearchFilters,
+    SearchRequest,
+    filter_sql,
+    plan_search,
+    search_filters_from_dict,
+    search_request_from_dict,
+)
+
+
+def test_filters_from_a_dict_are_normalized_like_stored_workers():
+    filters = search_filters_from_dict(
+        {
+            "city": "  columbus ",
+            "state": "oh",
+            "role": "Forklift Operator",
+            "skills": ["RF Scanner", " rf scanner", "", "Pallet Jack"],
+            "certifications": [" OSHA-10", "OSHA-10", "CPR"],
+            "shift": "night",
+            "available_on": "2026-12-01",
+        }
+    )
+    assert filters == SearchFilters(
+        city="Columbus",
+        state="OH",
+        role="forklift_operator",
+        skills=("pallet jack", "rf scanner"),
+        certifications=("CPR", "OSHA-10"),
+        shift="night",
+        available_on=date(2026, 12, 1),
+        status="active",
+    )
+
+
+def test_normalizing_is_idempotent_so_a_logged_dict_rebuilds_the_same_filters():
+    filters = search_filters_from_dict({"city": "McAllen", "role": "picker/packer", "skills": ["a", "b"], "available_on": date(2027, 1, 2)})
+    assert filters.city == "McAllen"  # mixed case is deliberate and kept
+    assert filters.role == "picker_packer"
+    assert search_filters_from_dict(filters.to_dict()) == filters
+
+
+def test_empty_and_missing_values_mean_no_filter_and_status_defaults_to_active():
+    assert search_filters_from_dict(None) == SearchFilters()
+    assert search_filters_from_dict({"city": "", "state": None, "skills": None, "status": None, "available_on": "soon"}) == SearchFilters()
+    assert search_filters_from_dict({"status": "do_not_contact"}).status == "do_not_contact"
+
+
+def test_request_from_a_dict_dedupes_exclusions_in_order_and_reads_the_flags():
+    request = search_request_from_dict(
+        {"query": "welder", "k": 5, "exclude_ids": ["W-2", "W-1", "W-2"], "use_playbook": True, "explain": True, "filters": {"state": "tx"}}
+    )
+    assert request == SearchRequest(
+        query="welder", k=5, filters=SearchFilters(state="TX"), exclude_ids=("W-2", "W-1"), use_playbook=True, explain=True
+    )
+    assert search_request_from_dict({"query": "welder"}) == SearchRequest(query="welder")
+
+
+def test_cache_key_depends_on_everything_that_changes_the_answer_and_nothing_else():
+    base = SearchRequest(query="welder", exclude_ids=("W-1", "W-2"))
+    assert base.cache_key(1) == SearchRequest(query="welder", exclude_ids=("W-2", "W-1")).cache_key(1)  # order of exclusions
+    assert base.cache_key(1) != base.cache_key(2)  # index version
+    assert base.cache_key(1) != SearchRequest(query="welder", exclude_ids=("W-1", "W-2"), explain=True).cache_key(1)
+    assert base.cache_key(1) != SearchRequest(query="welder", exclude_ids=("W-1", "W-2"), use_playbook=True).cache_key(1)
+    assert base.cache_key(1) != SearchRequest(query="welder", k=11, exclude_ids=("W-1", "W-2")).cache_key(1)
+
+
+def test_filter_sql_binds_every_value_and_matches_any_skill_but_all_certifications():
+    filters = SearchFilters(
+        city="Columbus", state="OH", role="welder", skills=("a", "b"), certifications=("X",), shift="night", available_on=date(2027, 1, 1)
+    )
+    where, params = filter_sql(filters, ("W-1",))
+    assert where == (
+        "embedding IS NOT NULL AND status = %s AND state = %s AND city = %s AND role = %s AND skills && %s::text[] "
+        "AND certifications @> %s::text[] AND %s = ANY(shift_preference) AND (available_from IS NULL OR available_from <= %s) "
+        "AND NOT (worker_id = ANY(%s::text[]))"
+    )
+    assert params == ["active", "OH", "Columbus", "welder", ["a", "b"], ["X"], "night", date(2027, 1, 1), ["W-1"]]
+    assert where.count("%s") == len(params)
+    assert filter_sql(SearchFilters(), ()) == ("embedding IS NOT NULL AND status = %s", ["active"])
+
+
+STATS = CorpusStats(
+    total=10_000,
+    by_key={("OH", "Columbus", "welder", "active"): 40, ("OH", "Dayton", "welder", "active"): 60, ("TX", "Austin", "cna", "active"): 9_900},
+    skill_rows={"tig": 5_000},
+    cert_rows={"AWS": 1_000},
+    shift_rows={"night": 2_500},
+)
+
+
+def test_estimate_is_exact_on_the_grouped_columns_and_assumes_independence_for_the_rest():
+    assert STATS.estimate(SearchFilters(city="Columbus", state="OH", role="welder")) == 40
+    assert STATS.estimate(SearchFilters(role="welder")) == 100
+    assert STATS.estimate(SearchFilters(role="welder", skills=("tig",), certifications=("AWS",), shift="night")) == pytest.approx(100 * 0.5 * 0.1 * 0.25)
+    assert STATS.estimate(SearchFilters(status="inactive")) == 0
+    assert CorpusStats(0, {}, {}, {}, {}).estimate(SearchFilters()) == 0.0
+
+
+def test_a_selective_filter_plans_the_exact_path_and_a_broad_one_widens_the_graph_walk():
+    selective = plan_search(SearchRequest("q", filters=SearchFilters(role="welder")), STATS, base_ef=40, exact_max_rows=500)
+    assert (selective.path, selective.estimated_rows) == ("exact", 100)
+    broad = plan_search(SearchRequest("q", k=10), STATS, base_ef=40, exact_max_rows=500)
+    assert broad.path == "hnsw" and broad.ef_search == 40
+    narrower = plan_search(SearchRequest("q", k=50, filters=SearchFilters(state="TX", shift="night")), STATS, base_ef=40, exact_max_rows=500)
+    # ~2,475 of 10,000 rows pass: the walk must see 2 × 50 / 0.2475 candidates to expect 50 survivors twice over.
+    assert narrower.path == "hnsw" and narrower.ef_search == 405
+    swap = plan_search(SearchRequest("q", k=10, exclude_ids=tuple(f"W-{i}" for i in range(100))), STATS, base_ef=40, exact_max_rows=500)
+    assert swap.ef_search == 640  # base + 6 per excluded id, since the excluded are usually the nearest
+    capped = plan_search(SearchRequest("q", k=100, exclude_ids=tuple(f"W-{i}" for i in range(1000))), STATS, base_ef=40, exact_max_rows=500)
+    assert capped.ef_search == 1000
