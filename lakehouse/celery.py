@@ -9,13 +9,24 @@ from __future__ import annotations
 import enum
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lakehouse.settings")
 
 app = Celery("lakehouse")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _scrub_worker_logs(logger, **kwargs) -> None:
+    """The worker installs its own handlers: they get the same secret scrubber as settings.LOGGING's."""
+    from apps.interactions.scrubber import ScrubSecretsFilter
+
+    for handler in logger.handlers:
+        if not any(isinstance(existing, ScrubSecretsFilter) for existing in handler.filters):
+            handler.addFilter(ScrubSecretsFilter())
 
 
 class Queue(str, enum.Enum):
@@ -53,3 +64,10 @@ def route_task(name: str, args, kwargs, options, task=None, **kw) -> dict[str, s
 
 app.conf.task_routes = (route_task,)
 app.autodiscover_tasks()
+
+# The job reaper (apps.core.services.reap_dead_jobs): `celery beat` runs it every JOB_REAPER_INTERVAL_S
+# (workers also run it when they start), so a job whose worker died ends within
+# JOB_HEARTBEAT_LIMIT_S + JOB_REAPER_INTERVAL_S.
+app.conf.beat_schedule = {
+    "reap-dead-jobs": {"task": "apps.core.tasks.reap_dead_jobs_task", "schedule": settings.JOB_REAPER_INTERVAL_S},
+}

@@ -8,8 +8,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -17,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 # Status words of every job and run vocabulary, by the colour an operator reads them in.
 _BADGE_COLOURS = {
     "succeeded": "ok", "finished": "ok", "pass": "ok", "ok": "ok", "ready": "ok", "filled": "ok", "accepted": "ok",
-    "failed": "bad", "fail": "bad", "error": "bad", "down": "bad", "cancelled": "muted", "rejected": "bad",
+    "failed": "bad", "fail": "bad", "error": "bad", "down": "bad", "cancelled": "muted", "skipped": "muted", "rejected": "bad",
     "running": "busy", "queued": "busy", "building": "busy", "resetting": "busy", "cancelling": "busy",
 }
 
@@ -76,7 +74,8 @@ def boolean_mark(value: bool | None) -> SafeString:
 def status_badge(status: str) -> SafeString:
     """A coloured pill for a job or run status (green done, red failed, blue in flight, grey otherwise)."""
     colour = _BADGE_COLOURS.get(str(status).lower(), "muted")
-    return format_html('<span class="lh-badge lh-badge-{}">{}</span>', colour, status)
+    # job-status-<status> lets the live job page and tests find the badge by the status word itself.
+    return format_html('<span class="lh-badge lh-badge-{} job-status job-status-{}">{}</span>', colour, status, status)
 
 
 def progress_bar(percent: float | None) -> SafeString:
@@ -129,13 +128,6 @@ def changelist_link(model: Any, text: Any, **filters: Any) -> SafeString:
         return format_html("{}", text)
     query = f"?{urlencode(filters)}" if filters else ""
     return format_html('<a href="{}{}">{}</a>', url, query, text)
-
-
-def check_launch_permission(request: HttpRequest, permission: str) -> None:
-    """A custom admin view that starts work answers 403 to a user without `permission` (e.g.
-    "replay.add_replaybatch": starting a batch is what adding one means)."""
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
 
 
 def short_time(moment: Any) -> str:

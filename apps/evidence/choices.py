@@ -1,16 +1,6 @@
 from django.db import models
 
-
-class InteractionKind(models.TextChoices):
-    SEARCH = "search", "search"
-    PROFILE_SWAP = "profile_swap", "profile swap"
-    VALIDATE_EMAIL = "validate_email", "validate email"
-    VALIDATE_SMS = "validate_sms", "validate SMS"
-    VALIDATE_FILL = "validate_fill", "validate fill"
-    PLAYBOOK_RECORD = "playbook_record", "playbook record"
-    PLAYBOOK_SEARCH = "playbook_search", "playbook search"
-    CHAT = "chat", "chat"
-    FEEDBACK = "feedback", "feedback"
+from apps.core.choices import JobStatus
 
 
 class FeedbackVerdict(models.TextChoices):
@@ -27,13 +17,9 @@ class SourceKind(models.TextChoices):
     REPLAY_RUN = "replay_run", "replay run"
 
 
-class MaterializeStatus(models.TextChoices):
-    QUEUED = "queued", "queued"
-    RUNNING = "running", "running"
-    SUCCEEDED = "succeeded", "succeeded"
-    FAILED = "failed", "failed"
-    # Another run held the materialize lock when this one started; it wrote nothing.
-    SKIPPED = "skipped", "skipped (busy)"
+# A run has the life of every job row; `skipped`: another run held the materialize lock when this
+# one started, and it wrote nothing.
+MaterializeStatus = JobStatus
 
 
 class MaterializeMode(models.TextChoices):

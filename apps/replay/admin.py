@@ -10,17 +10,18 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from apps.core.admin import InspectionAdmin
+from apps.core.admin import InspectionAdmin, JobAdmin
 from apps.core.admin_display import (
-    admin_url, alert, short_id, short_time, boolean_mark, changelist_link, check_launch_permission, kv_table, link_by_key, link_to,
-    records_table, status_badge,
+    admin_url, alert, short_id, short_time, boolean_mark, changelist_link, kv_table, link_by_key, link_to, records_table, status_badge,
 )
+from apps.core.errors import DomainError
+from apps.core.roles import is_operator
 from apps.evidence.models import EvidenceRecord
 from apps.replay import selectors
 from apps.replay.choices import REPLAYED_TASK_TYPES
@@ -43,31 +44,27 @@ _NO_REGRESSION = mark_safe('<span class="lh-muted">—</span>')
 
 
 @admin.register(ReplayBatch)
-class ReplayBatchAdmin(InspectionAdmin):
+class ReplayBatchAdmin(JobAdmin):
     deletable = True  # a batch goes with its runs (the JSONL log keeps their lines)
 
-    list_display = ["batch_short", "status_display", "regressions_display", "pass_rate_display", "outcomes", "model_display", "created"]
+    list_display = ["batch_short", "status_display", "progress_display", "regressions_display", "pass_rate_display", "outcomes", "model_display", "created"]
     list_filter = ["status", "provider"]
     search_fields = ["=batch_id", "created_by"]
     search_help_text = "Batch id (rb_…, exact) or who launched it."
     fieldsets = [
-        (None, {"fields": ["batch_id", "status_display", "regressions_display", "pass_rate_display", "runs_grouped", "regressed_runs"]}),
+        (None, {"fields": ["batch_id", "status_display", "progress_display", "regressions_display", "pass_rate_display", "runs_grouped", "regressed_runs"]}),
         ("Counts", {"fields": [("total", "passed", "failed", "errors", "skipped"), "skipped_by_type_table", ("latency_p50_ms", "latency_p95_ms"), ("prompt_tokens", "completion_tokens")]}),
         ("What was replayed", {"fields": ["day_from", "day_to", "task_types", "evidence_ids", "limit", "provider", "model", "concurrency"]}),
-        ("Lifecycle", {"fields": ["created_by", "created_at", "started_at", "finished_at", "task_id", "error"]}),
+        ("Lifecycle", {"fields": ["created_by", "created_at", "started_at", "finished_at", "heartbeat_at", "attempts", "retry_of", "task_id", "error"]}),
     ]
     readonly_fields = [f.name for f in ReplayBatch._meta.fields] + [
-        "status_display", "regressions_display", "pass_rate_display", "runs_grouped", "regressed_runs", "skipped_by_type_table",
+        "status_display", "progress_display", "regressions_display", "pass_rate_display", "runs_grouped", "regressed_runs", "skipped_by_type_table",
     ]
     change_list_template = "admin/replay/replaybatch/change_list.html"
 
     def get_queryset(self, request):
         # Regressions first: the batches an operator has to look at.
         return super().get_queryset(request).order_by(F("regressions").desc(), "-created_at")
-
-    @admin.display(description="status", ordering="status")
-    def status_display(self, obj: ReplayBatch) -> str:
-        return status_badge(obj.status)
 
     @admin.display(description="regressions", ordering="regressions")
     def regressions_display(self, obj: ReplayBatch) -> str:
@@ -136,15 +133,18 @@ class ReplayBatchAdmin(InspectionAdmin):
         return [path("replay-day/", self.admin_site.admin_view(self.replay_day_view), name="replay_replaybatch_replay_day")] + super().get_urls()
 
     def replay_day_view(self, request):
-        check_launch_permission(request, "replay.add_replaybatch")
         form = ReplayDayForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and is_operator(request.user) and form.is_valid():
             data = form.cleaned_data
-            batch = create_batch(
-                day_from=data["day"], day_to=data["day"], task_types=data["task_types"], limit=data.get("limit"),
-                provider=data.get("provider") or None, model=data.get("model") or None, concurrency=data["concurrency"],
-                actor=request.user.get_username(),
-            )
+            try:
+                batch = create_batch(
+                    day_from=data["day"], day_to=data["day"], task_types=data["task_types"], limit=data.get("limit"),
+                    provider=data.get("provider") or None, model=data.get("model") or None, concurrency=data["concurrency"],
+                    actor=request.user.get_username(),
+                )
+            except DomainError as exc:  # the broker down: the batch is already marked failed
+                self.message_user(request, f"Not queued: {exc}", messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:replay_replaybatch_changelist"))
             self.message_user(request, f"Replay batch {batch.batch_id} queued for {data['day']}; it runs in the Celery worker.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:replay_replaybatch_changelist"))
         context = {**self.admin_site.each_context(request), "title": "Replay a day of evidence", "form": form, "opts": self.model._meta}
@@ -307,3 +307,18 @@ def _candidates_table(candidates: list[dict[str, Any]]) -> SafeString:
             row["worker_id"] = format_html('<a href="{}">{}</a>', admin_url(Worker, pks[worker_id]), worker_id)
         rows.append(row)
     return records_table(rows)
+
+
+# ------------------------------------------------- "Replay this evidence" on the evidence records list
+# Registered with apps.evidence.registry in ReplayConfig.ready(), so evidence imports nothing from here.
+
+
+def may_replay(request: HttpRequest) -> bool:
+    return is_operator(request.user)
+
+
+@admin.action(description="Replay this evidence (queues a replay batch)")
+def replay_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset) -> None:
+    ids = list(queryset.values_list("evidence_id", flat=True)[:10_000])
+    batch = create_batch(evidence_ids=ids, actor=request.user.get_username())
+    modeladmin.message_user(request, f"Replay batch {batch.batch_id} queued for {len(ids)} evidence record(s).", messages.SUCCESS)

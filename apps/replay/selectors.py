@@ -33,28 +33,19 @@ def run_as_dict(run: ReplayRun) -> dict[str, Any]:
     }
 
 
+def run_detail(run: ReplayRun) -> dict[str, Any]:
+    """The full run: its replay_run.v1 line plus the bundle that was sent to the model."""
+    return {**run_as_dict(run), "bundle": run.bundle}
+
+
 def batch_summary(batch: ReplayBatch) -> dict[str, Any]:
-    """SPEC §4.8 batch body."""
+    """SPEC §4.8 batch body: the common job detail (SPEC §3.6) plus latency, tokens and skips."""
     return {
-        "batch_id": batch.batch_id,
-        "status": batch.status,
-        "total": batch.total,
-        "passed": batch.passed,
-        "failed": batch.failed,
-        "errors": batch.errors,
-        "skipped": batch.skipped,
-        "regressions": batch.regressions,
-        "pass_rate": batch.pass_rate,
+        **batch.as_job_dict(),
         "latency_ms": {"p50": batch.latency_p50_ms, "p95": batch.latency_p95_ms},
         "prompt_tokens": batch.prompt_tokens,
         "completion_tokens": batch.completion_tokens,
-        "provider": batch.provider,
-        "model": batch.model,
         "skipped_by_type": batch.skipped_by_type,
-        "created_at": batch.created_at,
-        "started_at": batch.started_at,
-        "finished_at": batch.finished_at,
-        "error": batch.error,
     }
 
 
@@ -75,7 +66,7 @@ def batch_list():
 
 
 def run_list(*, batch_id: str | None = None):
-    runs = ReplayRun.objects.order_by("-started_at")
+    runs = ReplayRun.objects.defer("bundle").order_by("-started_at")
     return runs.filter(batch_id=batch_id) if batch_id else runs
 
 

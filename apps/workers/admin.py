@@ -8,10 +8,11 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from rest_framework.exceptions import APIException
 
-from apps.core.admin import InspectionAdmin
-from apps.core.admin_display import check_launch_permission, kv_table, progress_bar, status_badge
+from apps.core.admin import JobAdmin
+from apps.core.admin_display import kv_table
+from apps.core.errors import DomainError
+from apps.core.roles import is_operator
 from apps.workers import services
 from apps.workers.models import IngestJob, Worker
 
@@ -72,7 +73,7 @@ class IngestForm(forms.Form):
 
 
 @admin.register(IngestJob)
-class IngestJobAdmin(InspectionAdmin):
+class IngestJobAdmin(JobAdmin):
     deletable = True
     list_display = ["id", "source_name", "status_display", "progress_display", "rows_display", "rows_per_s", "created_at"]
     list_filter = ["status", "format"]
@@ -87,14 +88,6 @@ class IngestJobAdmin(InspectionAdmin):
     @admin.display(description="source")
     def source_name(self, obj: IngestJob) -> str:
         return obj.source.rsplit("/", 1)[-1]
-
-    @admin.display(description="progress")
-    def progress_display(self, obj: IngestJob) -> str:
-        return progress_bar(obj.progress)
-
-    @admin.display(description="status", ordering="status")
-    def status_display(self, obj: IngestJob) -> str:
-        return status_badge(obj.status)
 
     @admin.display(description="errors (first 1,000)")
     def errors_table(self, obj: IngestJob) -> str:
@@ -112,7 +105,8 @@ class IngestJobAdmin(InspectionAdmin):
         return [path("launch/", self.admin_site.admin_view(self.launch_view), name="workers_ingestjob_launch")] + super().get_urls()
 
     def launch_view(self, request):
-        check_launch_permission(request, "workers.add_ingestjob")
+        if not is_operator(request.user):
+            return HttpResponseRedirect(reverse("admin:index"))
         form = IngestForm(request.POST or None, request.FILES or None, workers_in_corpus=Worker.objects.count())
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -121,8 +115,8 @@ class IngestJobAdmin(InspectionAdmin):
                 job = services.create_ingest_job(
                     path=source, fmt=data.get("format") or None, drop=data["drop"], limit=data.get("limit"), actor=request.user.get_username()
                 )
-            except APIException as exc:
-                form.add_error(None, str(exc.detail))
+            except DomainError as exc:
+                form.add_error(None, str(exc))
             else:
                 url = reverse("admin:workers_ingestjob_change", args=[job.pk])
                 self.message_user(request, format_html('Ingest job <a href="{}">{}</a> queued; it runs in the Celery worker.', url, job.pk), messages.SUCCESS)

@@ -32,10 +32,10 @@ def test_inspection_pages_render_read_only(kb_dir, admin_client, every_kind):
     record = EvidenceRecord.objects.get(transform="sms_draft")
     interaction = every_kind["validate_sms"]
 
-    page = admin_client.get("/admin/evidence/interaction/?kind=validate_sms&ok__exact=1")
+    page = admin_client.get("/admin/interactions/interaction/?kind=validate_sms&ok__exact=1")
     assert page.status_code == 200 and str(interaction.id) in page.content.decode()
     assert "Add interaction" not in page.content.decode()
-    detail = admin_client.get(f"/admin/evidence/interaction/{interaction.id}/change/").content.decode()
+    detail = admin_client.get(f"/admin/interactions/interaction/{interaction.id}/change/").content.decode()
     assert "Reply STOP to opt out" in detail and 'name="kind"' not in detail  # shown, not editable
 
     records = admin_client.get(f"/admin/evidence/evidencerecord/?task_type=draft_sms&transform=sms_draft&verdict_ok__exact=1&day={DAY}")
@@ -43,7 +43,7 @@ def test_inspection_pages_render_read_only(kb_dir, admin_client, every_kind):
     assert admin_client.get("/admin/evidence/evidencerecord/?transform=search_session").content.decode().count(record.evidence_id) == 0
     shown = admin_client.get(f"/admin/evidence/evidencerecord/{record.pk}/change/").content.decode()
     assert "draft_sms" in shown and 'class="lh-kv"' in shown  # JSON fields as key/value tables
-    assert f'/admin/evidence/interaction/{record.source_id}/change/' in shown  # the source is a link
+    assert f'/admin/interactions/interaction/{record.source_id}/change/' in shown  # the source is a link
 
     runs = admin_client.get("/admin/evidence/materializerun/").content.decode()
     assert run.run_id in runs and "Materialize now" in runs

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from apps.evidence.models import Interaction
+from apps.interactions.models import Interaction
 from apps.orders.models import FillProposal, JobOrder
 from apps.workers.models import Worker
 
@@ -109,8 +109,7 @@ def test_a_matching_fill_passes_and_each_single_field_mismatch_fails(coordinator
     _worker("W-0008", available_from=date(2027, 1, 1))
 
     ok = coordinator_client.post("/api/v1/validate/fill", {"order_id": "JO-1", "worker_ids": ["W-0001", "W-0002"]}, format="json").json()
-    assert ok["ok"] is True and ok["errors"] == []
-    assert FillProposal.objects.get(pk=ok["proposal_id"]).ok
+    assert ok == {"ok": True, "errors": []}
 
     cases = {
         "W-0003": "LOCATION_MISMATCH",
@@ -129,16 +128,18 @@ def test_a_matching_fill_passes_and_each_single_field_mismatch_fails(coordinator
     dup = coordinator_client.post("/api/v1/validate/fill", {"order_id": "JO-1", "worker_ids": ["W-0001", "W-0001"]}, format="json").json()
     assert {e["code"] for e in dup["errors"]} == {"DUPLICATE_WORKER", "HEADCOUNT_MISMATCH"}
     assert Interaction.objects.filter(kind="validate_fill").count() == 1 + len(cases) + 1
+    assert not FillProposal.objects.exists()  # validating proposes nothing (SPEC §4.8a step 2)
 
 
 def test_inline_order_and_double_booking(coordinator_client, order):
     _worker("W-0001")
     _worker("W-0002")
-    proposal = coordinator_client.post("/api/v1/validate/fill", {"order_id": "JO-1", "worker_ids": ["W-0001", "W-0002"]}, format="json").json()
-    accepted = coordinator_client.post(f"/api/v1/orders/JO-1/proposals/{proposal['proposal_id']}/accept/")
+    proposal = coordinator_client.post("/api/v1/orders/JO-1/proposals/", {"worker_ids": ["W-0001", "W-0002"]}, format="json").json()
+    accepted = coordinator_client.post(f"/api/v1/orders/JO-1/proposals/{proposal['id']}/accept/")
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
-    again = coordinator_client.post(f"/api/v1/orders/JO-1/proposals/{proposal['proposal_id']}/accept/")
+    again = coordinator_client.post(f"/api/v1/orders/JO-1/proposals/{proposal['id']}/accept/")
     assert again.status_code == 409
+    assert again.json()["error"]["code"] == "proposal_decided"
 
     inline = {
         "city": "Columbus", "state": "oh", "role": "forklift_operator", "headcount": 1, "shift": "night",
@@ -166,3 +167,58 @@ def test_malformed_fill_requests_are_400(coordinator_client, order, payload, fie
     assert response.status_code == 400, response.content
     assert field in response.json()["error"]["fields"]
     assert not Interaction.objects.exists() and not FillProposal.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_conflicting_accepts_at_once_book_the_worker_once():
+    """Two orders on the same night propose the same worker; both accepts arrive together. Exactly one
+    books the worker, the other is a 409 proposal_invalid (double booking), never a 500 or two bookings."""
+    import threading
+
+    from rest_framework.test import APIClient
+
+    from apps.core.services import issue_api_token
+
+    _worker("W-0001")
+    for order_id in ("JO-A", "JO-B"):
+        JobOrder.objects.create(
+            order_id=order_id, client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1,
+            shift="night", start_date=date(2026, 12, 7), required_certifications=["OSHA-10"],
+        )
+    _, key = issue_api_token(username="racer", staff=False)
+
+    def client() -> APIClient:
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return api
+
+    proposals = {
+        order_id: client().post(f"/api/v1/orders/{order_id}/proposals/", {"worker_ids": ["W-0001"]}, format="json").json()
+        for order_id in ("JO-A", "JO-B")
+    }
+    assert all(p["ok"] for p in proposals.values()), proposals
+    start = threading.Barrier(2)
+    answers: dict[str, tuple[int, dict]] = {}
+
+    def accept(order_id: str) -> None:
+        from django.db import connection
+
+        api = client()
+        start.wait()
+        try:
+            response = api.post(f"/api/v1/orders/{order_id}/proposals/{proposals[order_id]['id']}/accept/")
+            answers[order_id] = (response.status_code, response.json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accept, args=(order_id,)) for order_id in proposals]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    statuses = sorted(status for status, _ in answers.values())
+    assert statuses == [200, 409], answers
+    loser = next(body for status, body in answers.values() if status == 409)
+    assert loser["error"]["code"] == "proposal_invalid" and "DOUBLE_BOOKED" in loser["error"]["message"]
+    assert FillProposal.objects.filter(status="accepted").count() == 1

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from apps.evidence import selectors, transforms
 from apps.evidence.choices import FeedbackVerdict, MaterializeMode, MaterializeStatus, SourceKind
 from apps.evidence.models import MaterializeRun
-from apps.workers.api.serializers import StrictSerializer
+from apps.core.api.serializers import StrictSerializer
 
 
 class MaterializeRequestSerializer(StrictSerializer):
@@ -19,11 +19,6 @@ class MaterializeRequestSerializer(StrictSerializer):
         if attrs.get("rebuild_day") and (attrs.get("since") or attrs.get("day")):
             raise serializers.ValidationError({"rebuild_day": ["Give rebuild_day on its own (not with since or day)."]})
         return attrs
-
-
-class JobAcceptedSerializer(serializers.Serializer):
-    job_id = serializers.CharField(help_text="the run id: poll GET /api/v1/evidence/runs/{job_id}/")
-    task_id = serializers.CharField(allow_null=True)
 
 
 class FeedbackRequestSerializer(StrictSerializer):

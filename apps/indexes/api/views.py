@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.permissions import IsStaff
+from apps.core.api.permissions import IsOperator
+from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.indexes import selectors, services
 from apps.indexes.models import IndexJob
 from apps.indexes.registry import get_spec
@@ -22,17 +22,17 @@ def _known(name: str) -> str:
 
 
 class IndexListView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     def get(self, request: Request) -> Response:
         return Response(selectors.list_indexes())
 
 
 class IndexDetailView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     def get(self, request: Request, name: str) -> Response:
-        return Response(selectors.describe_index(services.ensure_vector_index(_known(name))))
+        return Response(selectors.describe_index(selectors.get_index(_known(name))))
 
     @extend_schema(parameters=[OpenApiParameter("confirm", str, description="the index name; required for workers")])
     def delete(self, request: Request, name: str) -> Response:
@@ -41,23 +41,25 @@ class IndexDetailView(APIView):
 
 
 class IndexRebuildView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     def post(self, request: Request, name: str) -> Response:
         job = services.start_rebuild(_known(name), actor=request.user.get_username())
-        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(job)
 
 
 class IndexReembedView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     def post(self, request: Request, name: str) -> Response:
         job = services.start_reembed(_known(name), actor=request.user.get_username())
-        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(job)
 
 
 class IndexJobView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     def get(self, request: Request, job_id: int) -> Response:
         job = IndexJob.objects.select_related("index").filter(pk=job_id).first()
