@@ -16,17 +16,15 @@ from django.conf import settings
 from django.db import connection
 
 from apps.core.admin_display import admin_url
-from apps.core.selectors import check_health
+from apps.core.selectors import check_health, list_jobs
 from apps.evidence.models import EvidenceRecord, MaterializeRun
 from apps.interactions.models import Interaction
-from apps.indexes.models import IndexJob, VectorIndex
+from apps.indexes.models import VectorIndex
 from apps.indexes.selectors import describe_index
 from apps.replay.models import ReplayBatch
-from apps.workers.models import IngestJob
 
 PROBE_TIMEOUT_S = 0.5
 RECENT_JOBS = 8
-IN_FLIGHT = ("queued", "running")
 
 
 def _redis_probe() -> redis.Redis:
@@ -77,37 +75,29 @@ class JobLine:
         return admin_url(self.model, self.pk)
 
 
-# ---------------------------------------------------------------------------------------------------
-# JOBS PANEL SOURCE — a stand-in over the four job models until the unified `list_jobs()` of the jobs
-# framework lands; swap this function for it at merge (the template reads only JobLine's fields).
-# ---------------------------------------------------------------------------------------------------
 def recent_jobs(limit: int = RECENT_JOBS, *, user: Any = None) -> list[JobLine]:
-    """Running and recent jobs of every kind the user may view (all kinds without a user)."""
+    """Running jobs, then the most recent, of every kind the user may view (all kinds without a user),
+    from the job framework's one listing."""
 
-    def visible(model: type) -> bool:
-        return user is None or user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
+    def visible(job: Any) -> bool:
+        opts = job._meta
+        return user is None or user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
 
+    seen: set[tuple[str, Any]] = set()
     lines: list[JobLine] = []
-    for job in IngestJob.objects.order_by("-created_at").defer("errors", "warnings")[:limit if visible(IngestJob) else 0]:
-        lines.append(JobLine("ingest", f"ingest {job.pk}", IngestJob, job.pk, job.status, job.progress,
-                             f"{job.source.rsplit('/', 1)[-1]}: {job.rows_written:,} written, {job.rows_rejected:,} rejected",
-                             job.created_at, job.finished_at))
-    for job in IndexJob.objects.select_related("index").order_by("-created_at")[:limit if visible(IndexJob) else 0]:
-        lines.append(JobLine(job.kind, f"{job.kind} {job.index.name} {job.pk}", IndexJob, job.pk, job.status, job.progress,
-                             f"{job.rows_done:,} / {job.rows_total:,} rows", job.created_at, job.finished_at))
-    for run in MaterializeRun.objects.order_by("-created_at").only(
-        "run_id", "status", "mode", "records_written", "errors_count", "created_at", "finished_at"
-    )[:limit if visible(MaterializeRun) else 0]:
-        lines.append(JobLine("materialize", run.run_id, MaterializeRun, run.pk, run.status, None,
-                             f"{run.mode}: {run.records_written:,} records, {run.errors_count:,} errors", run.created_at, run.finished_at))
-    for batch in ReplayBatch.objects.order_by("-created_at")[:limit if visible(ReplayBatch) else 0]:
-        done = batch.passed + batch.failed + batch.errors + batch.skipped
-        lines.append(JobLine("replay", batch.batch_id, ReplayBatch, batch.pk, batch.status,
-                             100.0 * done / batch.total if batch.total else None,
-                             f"{done:,} / {batch.total:,} runs, {batch.regressions:,} regressions", batch.created_at, batch.finished_at))
-    # In-flight first, then newest.
-    lines.sort(key=lambda line: (line.status not in IN_FLIGHT, -line.created_at.timestamp()))
+    for job in [*list_jobs(status="running", limit=limit), *list_jobs(limit=limit)]:
+        key = (job.job_kind, job.pk)
+        if key in seen or not visible(job):
+            continue
+        seen.add(key)
+        lines.append(JobLine(job.job_kind, str(job), type(job), job.pk, job.status, job.progress, _summary(job), job.created_at, job.finished_at))
     return lines[:limit]
+
+
+def _summary(job: Any) -> str:
+    """The kind's first few numeric counters, as an operator reads them ("rows_written 1,200")."""
+    counters = [(name, value) for name, value in job.job_counters().items() if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    return ", ".join(f"{name.replace('_', ' ')} {value:,.0f}" for name, value in counters[:4])
 
 
 def corpus() -> dict[str, Any]:

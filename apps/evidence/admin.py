@@ -93,7 +93,7 @@ class MaterializeRunAdmin(JobAdmin):
         # Admin URLs carry quoted primary keys ("_40" in a run id would otherwise read as "@").
         url = reverse("admin:evidence_materializerun_change", args=[quote(run.run_id)])
         self.message_user(request, format_html('Materialize run <a href="{}">{}</a> queued.', url, run.run_id), level=messages.SUCCESS)
-        return HttpResponseRedirect(changelist)
+        return HttpResponseRedirect(url)  # the run's page follows it live
 
 
 def _date_or_none(raw: str | None, label: str) -> date | None:

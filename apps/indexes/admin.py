@@ -7,6 +7,7 @@ TRUNCATE and runs inline once the operator has typed the index name.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
@@ -81,20 +82,24 @@ class VectorIndexAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
 
     @admin.action(description="Rebuild HNSW index (REINDEX CONCURRENTLY, in the worker)", permissions=["change"])
     def rebuild_selected(self, request, queryset):
-        self._start(request, queryset, services.start_rebuild, "rebuild")
+        return self._start(request, queryset, services.start_rebuild, "rebuild")
 
     @admin.action(description="Re-embed with the current provider (in the worker)", permissions=["change"])
     def reembed_selected(self, request, queryset):
-        self._start(request, queryset, services.start_reembed, "re-embed")
+        return self._start(request, queryset, services.start_reembed, "re-embed")
 
-    def _start(self, request, queryset, start, label: str) -> None:
+    def _start(self, request, queryset, start, label: str):
+        started = []
         for index in queryset:
             try:
                 job = start(index.name, actor=request.user.get_username())
             except DomainError as exc:
                 self.message_user(request, f"{index.name}: {exc}", messages.ERROR)
             else:
+                started.append(job)
                 self.message_user(request, format_html('{}: {} job <a href="{}">{}</a> queued.', index.name, label, admin_url(job), job.pk), messages.SUCCESS)
+        # One job started: land on its page, which follows it live (several: the list, each linked).
+        return HttpResponseRedirect(admin_url(started[0])) if len(started) == 1 else None
 
 
 @admin.register(IndexJob)

@@ -145,8 +145,9 @@ class ReplayBatchAdmin(JobAdmin):
             except DomainError as exc:  # the broker down: the batch is already marked failed
                 self.message_user(request, f"Not queued: {exc}", messages.ERROR)
                 return HttpResponseRedirect(reverse("admin:replay_replaybatch_changelist"))
-            self.message_user(request, f"Replay batch {batch.batch_id} queued for {data['day']}; it runs in the Celery worker.", messages.SUCCESS)
-            return HttpResponseRedirect(reverse("admin:replay_replaybatch_changelist"))
+            url = admin_url(batch)
+            self.message_user(request, format_html('Replay batch <a href="{}">{}</a> queued for {}; it runs in the Celery worker.', url, batch.batch_id, data["day"]), messages.SUCCESS)
+            return HttpResponseRedirect(url)  # the batch's page follows it live
         context = {**self.admin_site.each_context(request), "title": "Replay a day of evidence", "form": form, "opts": self.model._meta}
         return TemplateResponse(request, "admin/replay/replay_day.html", context)
 
@@ -318,7 +319,13 @@ def may_replay(request: HttpRequest) -> bool:
 
 
 @admin.action(description="Replay this evidence (queues a replay batch)")
-def replay_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset) -> None:
+def replay_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset) -> HttpResponseRedirect | None:
     ids = list(queryset.values_list("evidence_id", flat=True)[:10_000])
-    batch = create_batch(evidence_ids=ids, actor=request.user.get_username())
-    modeladmin.message_user(request, f"Replay batch {batch.batch_id} queued for {len(ids)} evidence record(s).", messages.SUCCESS)
+    try:
+        batch = create_batch(evidence_ids=ids, actor=request.user.get_username())
+    except DomainError as exc:  # the broker down: the batch is already marked failed
+        modeladmin.message_user(request, f"Not queued: {exc}", messages.ERROR)
+        return None
+    url = admin_url(batch)
+    modeladmin.message_user(request, format_html('Replay batch <a href="{}">{}</a> queued for {} evidence record(s).', url, batch.batch_id, len(ids)), messages.SUCCESS)
+    return HttpResponseRedirect(url)  # the batch's page follows it live
