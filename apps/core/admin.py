@@ -58,6 +58,15 @@ class JobAdmin(InspectionAdmin):
     def progress_display(self, obj: Any) -> str:
         return progress_bar(obj.progress)
 
+    # On a page listing the model's own fields, the raw status and percent become the badge and the bar.
+    _SHOWN_AS = {"status": "status_display", "progress": "progress_display"}
+
+    def get_fields(self, request: HttpRequest, obj: Any = None):
+        return list(dict.fromkeys(self._SHOWN_AS.get(name, name) for name in super().get_fields(request, obj)))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
+        return [*super().get_readonly_fields(request, obj), *self._SHOWN_AS.values()]
+
     def has_operate_permission(self, request: HttpRequest) -> bool:
         from apps.core.roles import is_operator
 

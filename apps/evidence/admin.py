@@ -31,7 +31,7 @@ from apps.interactions.models import Interaction
 @admin.register(MaterializeRun)
 class MaterializeRunAdmin(JobAdmin):
     change_list_template = "admin/evidence/materializerun/change_list.html"
-    list_display = ("run_id", "status_display", "progress_display", "mode", "finished", "records_written", "duplicates_skipped", "errors_count")
+    list_display = ("run_id", "status_display", "progress_display", "mode", "finished", "records_written", "errors_count")
     list_filter = ("status", "mode")
     search_fields = ("=run_id", "created_by")
     search_help_text = "Run id (exact) or who started it."

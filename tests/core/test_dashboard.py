@@ -35,7 +35,7 @@ def test_recent_jobs_lists_every_kind_in_flight_first():
     IngestJob.objects.all().delete()  # the session's search corpus may have committed its ingest job
     ReplayBatch.objects.all().delete()
     IngestJob.objects.create(source="/d/done.csv", format="csv", status="succeeded", progress=100.0)
-    ReplayBatch.objects.create(batch_id="rb_x", provider="local", status="running", total=4, passed=1, started_at=timezone.now())
+    ReplayBatch.objects.create(batch_id="rb_x", provider="local", status="running", total=4, passed=1, progress=25.0, started_at=timezone.now())
     lines = recent_jobs()
     assert [line.kind for line in lines] == ["replay", "ingest"]
     assert lines[0].progress == 25.0 and lines[0].url.endswith("/admin/replay/replaybatch/rb_5Fx/change/")  # the admin quotes "_"
