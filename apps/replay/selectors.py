@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterator
 
+from django.db import connection
+
 from apps.replay.models import ReplayBatch, ReplayRun
 
 
@@ -66,3 +68,28 @@ def batch_list():
 def run_list(*, batch_id: str | None = None):
     runs = ReplayRun.objects.defer("bundle").order_by("-started_at")
     return runs.filter(batch_id=batch_id) if batch_id else runs
+
+
+def batch_breakdown(batch: ReplayBatch) -> dict[str, dict[str, int]]:
+    """A batch's runs counted by status, by validator error code and by task type (the batch page's
+    three groupings). A run with several error codes counts once under each."""
+    by_status: dict[str, int] = {}
+    by_code: dict[str, int] = {}
+    by_task: dict[str, int] = {}
+    for status, task_type, validation in batch.runs.values_list("status", "task_type", "validation").iterator(chunk_size=2000):
+        by_status[status] = by_status.get(status, 0) + 1
+        by_task[task_type] = by_task.get(task_type, 0) + 1
+        for code in {error.get("code") for error in (validation or {}).get("errors", []) if isinstance(error, dict)}:
+            by_code[code or "?"] = by_code.get(code or "?", 0) + 1
+    ordered = lambda counts: dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))  # noqa: E731
+    return {"status": ordered(by_status), "error_code": ordered(by_code), "task_type": ordered(by_task)}
+
+
+def error_codes_seen() -> list[str]:
+    """Every validator error code that appears on a run (the run list's "error code" filter)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT e->>'code' FROM replay_replayrun, jsonb_array_elements(validation->'errors') e "
+            "WHERE jsonb_typeof(validation->'errors') = 'array' ORDER BY 1"
+        )
+        return [row[0] for row in cursor.fetchall() if row[0]]
