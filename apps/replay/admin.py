@@ -18,11 +18,20 @@ from apps.core.admin import InspectionAdmin, JobAdmin
 from apps.core.roles import is_operator
 from apps.replay.choices import REPLAYED_TASK_TYPES
 from apps.replay.models import ReplayBatch, ReplayRun
+from apps.replay.selectors import cost_by_day
 from apps.replay.services import create_batch
 
 
 def _pretty(value) -> str:
     return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def format_cost(cost_usd, unpriced_runs: int) -> str:
+    """"$0.001234", "unpriced" (unknown, not free) or "≥ $0.001234 (2 runs unpriced)"."""
+    if cost_usd is None:
+        return "unpriced"
+    amount = f"${float(cost_usd):.6f}"
+    return f"≥ {amount} ({unpriced_runs} run{'s' if unpriced_runs != 1 else ''} unpriced)" if unpriced_runs else amount
 
 
 class ReplayDayForm(forms.Form):
@@ -38,9 +47,9 @@ class ReplayDayForm(forms.Form):
 class ReplayBatchAdmin(JobAdmin):
     deletable = True  # a batch goes with its runs (the JSONL log keeps their lines)
 
-    list_display = ["batch_id", "status_display", "progress_display", "regressions", "pass_rate_display", "total", "passed", "failed", "errors", "skipped", "provider", "model", "created_at"]
+    list_display = ["batch_id", "status_display", "progress_display", "regressions", "pass_rate_display", "cost_display", "total", "passed", "failed", "errors", "skipped", "provider", "model", "created_at"]
     list_filter = ["status", "provider"]
-    readonly_fields = [f.name for f in ReplayBatch._meta.fields] + ["pass_rate_display"]
+    readonly_fields = [f.name for f in ReplayBatch._meta.fields if f.name != "cost_usd"] + ["pass_rate_display", "cost_display"]
     change_list_template = "admin/replay/replaybatch/change_list.html"
 
     def get_queryset(self, request):
@@ -50,6 +59,15 @@ class ReplayBatchAdmin(JobAdmin):
     @admin.display(description="pass rate")
     def pass_rate_display(self, obj: ReplayBatch) -> str:
         return "—" if obj.pass_rate is None else f"{obj.pass_rate:.1%}"
+
+    @admin.display(description="cost (USD)", ordering="cost_usd")
+    def cost_display(self, obj: ReplayBatch) -> str:
+        return format_cost(obj.cost_usd, obj.unpriced_runs)
+
+    def changelist_view(self, request, extra_context=None):
+        # What replay's model calls cost per day, above the batches (SPEC §4.8).
+        days = [{**row, "cost": format_cost(row["cost_usd"], row["unpriced_runs"])} for row in cost_by_day()[:14]]
+        return super().changelist_view(request, {**(extra_context or {}), "cost_by_day": days})
 
     def get_urls(self):
         return [path("replay-day/", self.admin_site.admin_view(self.replay_day_view), name="replay_replaybatch_replay_day")] + super().get_urls()
@@ -75,7 +93,7 @@ class ReplayBatchAdmin(JobAdmin):
 
 @admin.register(ReplayRun)
 class ReplayRunAdmin(InspectionAdmin):
-    list_display = ["run_id", "batch", "task_type", "status", "regression", "baseline_ok", "evidence_id", "finished_at"]
+    list_display = ["run_id", "batch", "task_type", "status", "regression", "baseline_ok", "cost_display", "evidence_id", "finished_at"]
     list_filter = ["status", "regression", "task_type"]
     search_fields = ["run_id", "evidence_id", "batch__batch_id"]
     list_select_related = ["batch"]
@@ -86,6 +104,10 @@ class ReplayRunAdmin(InspectionAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).order_by(F("regression").desc(), "-started_at")
+
+    @admin.display(description="cost (USD)", ordering="cost_usd")
+    def cost_display(self, obj: ReplayRun) -> str:
+        return format_cost(obj.cost_usd, 0)
 
     @admin.display(description="validation")
     def validation_errors(self, obj: ReplayRun) -> str:

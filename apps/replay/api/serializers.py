@@ -50,6 +50,8 @@ class ReplayRunSerializer(serializers.Serializer):
     regression = serializers.BooleanField()
     status = serializers.ChoiceField(choices=RunStatus.values)
     error = serializers.CharField(allow_null=True)
+    cost_usd = serializers.FloatField(allow_null=True, help_text="USD by CHAT_PRICES; null when the model is unpriced")
+    unpriced = serializers.BooleanField(help_text="the model has no price in CHAT_PRICES (unknown cost, not free)")
 
 
 class ReplayRunDetailSerializer(ReplayRunSerializer):
