@@ -87,3 +87,5 @@ def test_cost_per_batch_and_per_day_with_unpriced_runs_marked(admin_client_logge
     assert "$0.012500" in page and "unpriced" in page
     per_day = page[page.index('id="replay-cost-by-day"'):]
     assert "2026-11-28" in per_day and "≥ $0.002500 (2 runs unpriced)" in per_day and "$0.010000" in per_day
+    detail = admin_client_logged_in.get("/admin/replay/replaybatch/rb_unpriced/change/")
+    assert detail.status_code == 200 and '<div class="readonly">unpriced</div>' in detail.content.decode()

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from apps.core.api.serializers import JobAcceptedSerializer
 from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, RunStatus
+from apps.replay.models import ReplayBatch
 from apps.workers.api.serializers import StrictSerializer
 
 
@@ -18,6 +19,10 @@ class ReplayBatchRequestSerializer(StrictSerializer):
     provider = serializers.ChoiceField(choices=["local", "openai", "ollama"], required=False)
     model = serializers.CharField(required=False, max_length=128, allow_blank=True)
     concurrency = serializers.IntegerField(required=False, min_value=1, max_value=32, default=4)
+    baseline_batch = serializers.PrimaryKeyRelatedField(
+        queryset=ReplayBatch.objects.all(), required=False, allow_null=True,
+        help_text="compare with this earlier batch's run outcomes (passed there, fails now = regression)",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("day_from") and attrs.get("day_to") and attrs["day_to"] < attrs["day_from"]:
