@@ -129,3 +129,46 @@ def test_baseline_batch_compares_with_that_batchs_run_outcomes(evidence, setting
 
     code, _ = _gate(settings, "http://127.0.0.1:9", None, "--baseline-batch", "rb_nope")
     assert code == 3  # a usage mistake reads as neither a regression nor a dead model
+
+
+@pytest.mark.django_db(transaction=True)  # committed evidence: the command runs in another process
+def test_manage_py_replay_exits_with_the_gate_codes_as_a_real_process(coordinator_client, settings, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    from apps.evidence.services import build_evidence_index
+    from apps.workers.models import Worker
+    from tests.conftest import BASE_DIR, _test_database_url
+    from tests.replay.test_replay import _coordinator_work
+
+    settings.KB_DIR = tmp_path / "kb"
+    Worker.objects.all().delete()
+    _coordinator_work(coordinator_client)
+    assert build_evidence_index().status == "succeeded"
+    env = dict(
+        os.environ, DATABASE_URL=_test_database_url(), REDIS_URL=django_settings.REDIS_URL, DB_POOL="false", KB_DIR=str(tmp_path / "kb"),
+        CHAT_RETRIES="0", CHAT_PRICES="gpt-4o-mini=0.15/0.6",
+    )
+
+    def manage_replay(url: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", "replay", "--provider", "openai", "--model", "gpt-4o-mini", "--task-type", "draft_sms",
+             "--concurrency", "1", "--fail-on-regression", "--junit-xml", str(tmp_path / "replay.xml")],
+            cwd=BASE_DIR, env={**env, "CHAT_BASE_URL": url}, capture_output=True, text=True, timeout=300,
+        )
+
+    with ModelServer(chat_reply=_regressing) as server:
+        regressed = manage_replay(server.url)
+    assert regressed.returncode == 1, regressed.stderr
+    assert "regression" in regressed.stderr and "cost $" in regressed.stdout
+    assert _cases(tmp_path / "replay.xml")["draft_sms"].find("failure").get("type") == "PII_SSN"
+
+    with ModelServer(chat_reply=_well_behaved) as server:
+        assert manage_replay(server.url).returncode == 0
+
+    down = manage_replay("http://127.0.0.1:9")
+    assert down.returncode == 2 and "no run reached the model" in down.stderr
+    assert _cases(tmp_path / "replay.xml")["draft_sms"].find("error") is not None
