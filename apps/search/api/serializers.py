@@ -4,6 +4,20 @@ from rest_framework import serializers
 
 from apps.core.api.serializers import StrictSerializer
 from apps.workers.api.serializers import SearchFiltersSerializer
+from apps.workers.geo import zip_coordinates
+from apps.workers.search import RADIUS_MAX_MILES, RADIUS_MIN_MILES
+
+
+class NearSerializer(StrictSerializer):
+    """Radius search (SPEC §4.3): a ZIP the `zipcodes` package knows and a radius in miles."""
+
+    zip = serializers.RegexField(r"^\d{5}(-\d{4})?$", max_length=10)
+    radius_miles = serializers.FloatField(min_value=RADIUS_MIN_MILES, max_value=RADIUS_MAX_MILES)
+
+    def validate_zip(self, value: str) -> str:
+        if zip_coordinates(value) is None:
+            raise serializers.ValidationError(f"unknown ZIP {value!r}")
+        return value
 
 
 class SearchRequestSerializer(StrictSerializer):
@@ -18,3 +32,4 @@ class SearchRequestSerializer(StrictSerializer):
     )
     use_playbook = serializers.BooleanField(required=False, default=False)
     explain = serializers.BooleanField(required=False, default=False)
+    near = NearSerializer(required=False, allow_null=True, default=None)
