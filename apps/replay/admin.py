@@ -26,8 +26,17 @@ from apps.evidence.models import EvidenceRecord
 from apps.replay import selectors
 from apps.replay.choices import REPLAYED_TASK_TYPES
 from apps.replay.models import ReplayBatch, ReplayRun
+from apps.replay.selectors import cost_by_day
 from apps.replay.services import create_batch
 from apps.workers.models import Worker
+
+
+def format_cost(cost_usd, unpriced_runs: int) -> str:
+    """"$0.001234", "unpriced" (unknown, not free) or "≥ $0.001234 (2 runs unpriced)"."""
+    if cost_usd is None:
+        return "unpriced"
+    amount = f"${float(cost_usd):.6f}"
+    return f"≥ {amount} ({unpriced_runs} run{'s' if unpriced_runs != 1 else ''} unpriced)" if unpriced_runs else amount
 
 
 class ReplayDayForm(forms.Form):
@@ -53,12 +62,13 @@ class ReplayBatchAdmin(JobAdmin):
     search_help_text = "Batch id (rb_…, exact) or who launched it."
     fieldsets = [
         (None, {"fields": ["batch_id", "status_display", "progress_display", "regressions_display", "pass_rate_display", "runs_grouped", "regressed_runs"]}),
-        ("Counts", {"fields": [("total", "passed", "failed", "errors", "skipped"), "skipped_by_type_table", ("latency_p50_ms", "latency_p95_ms"), ("prompt_tokens", "completion_tokens")]}),
+        ("Counts", {"fields": [("total", "passed", "failed", "errors", "skipped"), "skipped_by_type_table", ("latency_p50_ms", "latency_p95_ms"), ("prompt_tokens", "completion_tokens"), "cost_display"]}),
         ("What was replayed", {"fields": ["day_from", "day_to", "task_types", "evidence_ids", "limit", "provider", "model", "concurrency"]}),
         ("Lifecycle", {"fields": ["created_by", "created_at", "started_at", "finished_at", "heartbeat_at", "attempts", "retry_of", "task_id", "error"]}),
     ]
     readonly_fields = [f.name for f in ReplayBatch._meta.fields] + [
         "status_display", "progress_display", "regressions_display", "pass_rate_display", "runs_grouped", "regressed_runs", "skipped_by_type_table",
+        "cost_display",
     ]
     change_list_template = "admin/replay/replaybatch/change_list.html"
 
@@ -129,6 +139,15 @@ class ReplayBatchAdmin(JobAdmin):
         ]
         return format_html('<div id="regressed-runs">{}{}</div>', alert(f"{obj.regressions} regression{'s' if obj.regressions != 1 else ''}"), records_table(rows))
 
+    @admin.display(description="cost (USD)", ordering="cost_usd")
+    def cost_display(self, obj: ReplayBatch) -> str:
+        return format_cost(obj.cost_usd, obj.unpriced_runs)
+
+    def changelist_view(self, request, extra_context=None):
+        # What replay's model calls cost per day, above the batches (SPEC §4.8).
+        days = [{**row, "cost": format_cost(row["cost_usd"], row["unpriced_runs"])} for row in cost_by_day()[:14]]
+        return super().changelist_view(request, {**(extra_context or {}), "cost_by_day": days})
+
     def get_urls(self):
         return [path("replay-day/", self.admin_site.admin_view(self.replay_day_view), name="replay_replaybatch_replay_day")] + super().get_urls()
 
@@ -180,11 +199,11 @@ class ReplayRunAdmin(InspectionAdmin):
         ("Response and baseline", {"fields": ["response_vs_baseline"]}),
         ("Bundle", {"fields": ["conversation", "bundle_sha256"]}),
         ("Retrieval", {"fields": ["retrieval_table"]}),
-        ("Run", {"fields": [("provider", "model"), ("started_at", "finished_at")]}),
+        ("Run", {"fields": [("provider", "model"), "cost_display", ("started_at", "finished_at")]}),
     ]
     readonly_fields = [f.name for f in ReplayRun._meta.fields if f.name not in ("bundle", "response", "validation", "retrieval")] + [
         "batch_link", "evidence_link", "status_display", "regression_display", "baseline_display",
-        "validation_errors", "response_vs_baseline", "conversation", "retrieval_table",
+        "validation_errors", "response_vs_baseline", "conversation", "retrieval_table", "cost_display",
     ]
 
     def get_queryset(self, request):
@@ -226,6 +245,11 @@ class ReplayRunAdmin(InspectionAdmin):
     @admin.display(description="baseline ok", ordering="baseline_ok")
     def baseline_display(self, obj: ReplayRun) -> str:
         return boolean_mark(obj.baseline_ok)
+
+
+    @admin.display(description="cost (USD)", ordering="cost_usd")
+    def cost_display(self, obj: ReplayRun) -> str:
+        return format_cost(obj.cost_usd, 0)
 
     @admin.display(description="errors by code")
     def validation_errors(self, obj: ReplayRun) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterator
 
 from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
 
 from apps.replay.models import ReplayBatch, ReplayRun
 
@@ -30,6 +32,8 @@ def run_as_dict(run: ReplayRun) -> dict[str, Any]:
         "regression": run.regression,
         "status": run.status,
         "error": run.error,
+        "cost_usd": None if run.cost_usd is None else float(run.cost_usd),
+        "unpriced": run.cost_usd is None,
     }
 
 
@@ -65,6 +69,11 @@ def batch_list():
     return ReplayBatch.objects.order_by("-created_at")
 
 
+def batch_run_dicts(batch_id: str) -> list[dict[str, Any]]:
+    """Every run of a batch as its replay_run.v1 dict (for the gate's JUnit XML)."""
+    return [run_as_dict(run) for run in run_list(batch_id=batch_id).iterator(chunk_size=500)]
+
+
 def run_list(*, batch_id: str | None = None):
     runs = ReplayRun.objects.defer("bundle").order_by("-started_at")
     return runs.filter(batch_id=batch_id) if batch_id else runs
@@ -93,3 +102,23 @@ def error_codes_seen() -> list[str]:
             "WHERE jsonb_typeof(validation->'errors') = 'array' ORDER BY 1"
         )
         return [row[0] for row in cursor.fetchall() if row[0]]
+
+
+def cost_by_day(*, day_from: date | None = None, day_to: date | None = None) -> list[dict[str, Any]]:
+    """Replay's model cost per day (runs by the day they finished, UTC), newest first:
+    `{"day", "runs", "cost_usd", "unpriced_runs"}`. As for a batch, `cost_usd` sums the priced runs,
+    is null when none was priced, and `unpriced_runs` > 0 says it is a lower bound."""
+    runs = ReplayRun.objects.annotate(day=TruncDate("finished_at"))
+    if day_from:
+        runs = runs.filter(day__gte=day_from)
+    if day_to:
+        runs = runs.filter(day__lte=day_to)
+    rows = (
+        runs.values("day")
+        .annotate(runs=Count("run_id"), unpriced_runs=Count("run_id", filter=Q(cost_usd=None)), cost=Sum("cost_usd"))
+        .order_by("-day")
+    )
+    return [
+        {"day": row["day"], "runs": row["runs"], "cost_usd": None if row["cost"] is None else float(row["cost"]), "unpriced_runs": row["unpriced_runs"]}
+        for row in rows
+    ]
