@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -121,6 +122,13 @@ def test_a_queued_task_survives_a_crash_of_the_embedded_redis(own_redis):
     with Connection(broker_url) as connection:
         sent = describe_worker_environment.apply_async(("kept",), queue=queue, connection=connection, ignore_result=True)
 
+    # Redis writes its AOF buffer to the file before replying, except while a background fsync is slow
+    # (a busy disk), when `appendfsync everysec` postpones the write by up to 2 s: wait until the buffer
+    # is empty, which is what "queued" means for a process crash.
+    deadline = time.monotonic() + 30
+    while embedded._redis_client().info("persistence").get("aof_buffer_length", 0):
+        assert time.monotonic() < deadline, "the AOF buffer was never written"
+        time.sleep(0.05)
     # SIGKILL, not a shutdown: nothing gets a chance to write a snapshot on the way out.
     os.kill(int((own_redis / "redis.pid").read_text()), signal.SIGKILL)
     assert not embedded._redis_ping()
