@@ -7,7 +7,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.openapi import error_responses
 from apps.core.api.permissions import IsOperator
+from apps.core.api.serializers import QueuedJobSerializer
+from apps.indexes.api.serializers import IndexJobSerializer, VectorIndexSerializer
 from apps.indexes import selectors, services
 from apps.indexes.models import IndexJob
 from apps.indexes.registry import get_spec
@@ -24,6 +27,7 @@ def _known(name: str) -> str:
 class IndexListView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(summary="Every vector index with its size and state", responses={200: VectorIndexSerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(selectors.list_indexes())
 
@@ -31,10 +35,15 @@ class IndexListView(APIView):
 class IndexDetailView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(summary="One vector index", responses={200: VectorIndexSerializer})
     def get(self, request: Request, name: str) -> Response:
         return Response(selectors.describe_index(services.ensure_vector_index(_known(name))))
 
-    @extend_schema(parameters=[OpenApiParameter("confirm", str, description="the index name; required for workers")])
+    @extend_schema(
+        summary="Reset an index: drop its rows (for workers only with ?confirm=workers)",
+        parameters=[OpenApiParameter("confirm", str, description="the index name; required for workers")],
+        responses={200: VectorIndexSerializer, **error_responses(409)},
+    )
     def delete(self, request: Request, name: str) -> Response:
         index = services.reset_index(_known(name), confirm=request.query_params.get("confirm"))
         return Response(selectors.describe_index(index))
@@ -43,6 +52,9 @@ class IndexDetailView(APIView):
 class IndexRebuildView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(
+        summary="Rebuild the HNSW index in the background", request=None, responses={202: QueuedJobSerializer, **error_responses(409)}
+    )
     def post(self, request: Request, name: str) -> Response:
         job = services.start_rebuild(_known(name), actor=request.user.get_username())
         return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
@@ -51,6 +63,11 @@ class IndexRebuildView(APIView):
 class IndexReembedView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(
+        summary="Recompute every embedding with the current provider, in the background",
+        request=None,
+        responses={202: QueuedJobSerializer, **error_responses(400, 409)},
+    )
     def post(self, request: Request, name: str) -> Response:
         job = services.start_reembed(_known(name), actor=request.user.get_username())
         return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
@@ -59,6 +76,7 @@ class IndexReembedView(APIView):
 class IndexJobView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(summary="Poll an index job", responses={200: IndexJobSerializer})
     def get(self, request: Request, job_id: int) -> Response:
         job = IndexJob.objects.select_related("index").filter(pk=job_id).first()
         if job is None:

@@ -17,9 +17,9 @@ class UpperCaseChoiceField(serializers.ChoiceField):
         return super().to_internal_value(data.strip().upper() if isinstance(data, str) else data)
 
 
+# Validation is the model's (field validators and clean, run by the order services); this serializer
+# only shapes the request and the response.
 class JobOrderSerializer(serializers.ModelSerializer):
-    """Validation is the model's (field validators and clean, run by the order services); this
-    serializer only shapes the request and the response."""
 
     state = UpperCaseChoiceField(choices=USPS_STATE_CHOICES)
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, RunStatus
+from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, BatchStatus, RunStatus
 from apps.workers.api.serializers import StrictSerializer
 
 
@@ -49,3 +49,37 @@ class ReplayRunSerializer(serializers.Serializer):
 
 class ReplayRunDetailSerializer(ReplayRunSerializer):
     bundle = serializers.JSONField(help_text="the chat messages sent to the model")
+
+
+class LatencySerializer(serializers.Serializer):
+    p50 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+
+
+class ReplayBatchSerializer(serializers.Serializer):
+    """SPEC §4.8 batch body (apps.replay.selectors.batch_summary builds it)."""
+
+    batch_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=BatchStatus.values)
+    total = serializers.IntegerField()
+    passed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    regressions = serializers.IntegerField()
+    pass_rate = serializers.FloatField(allow_null=True, help_text="null when no run reached the model")
+    latency_ms = LatencySerializer()
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    provider = serializers.CharField()
+    model = serializers.CharField(allow_blank=True)
+    skipped_by_type = serializers.DictField(child=serializers.IntegerField())
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+
+
+class ReplayBatchQueuedSerializer(serializers.Serializer):
+    batch_id = serializers.CharField(help_text="poll GET /api/v1/replay/batches/{batch_id}/")
+    task_id = serializers.CharField(allow_null=True)

@@ -5,9 +5,9 @@ from rest_framework import serializers
 from apps.workers.api.serializers import SearchFiltersSerializer, StrictSerializer
 
 
+# Shape and bounds; `apps.workers.search.search_request_from_dict` turns the validated dict into a
+# normalized `SearchRequest`.
 class SearchRequestSerializer(StrictSerializer):
-    """Shape and bounds; `apps.workers.search.search_request_from_dict` turns the validated dict into
-    a normalized `SearchRequest`."""
 
     query = serializers.CharField(max_length=1000, allow_blank=False, trim_whitespace=True)
     k = serializers.IntegerField(required=False, default=10, min_value=1, max_value=100)
@@ -17,3 +17,32 @@ class SearchRequestSerializer(StrictSerializer):
     )
     use_playbook = serializers.BooleanField(required=False, default=False)
     explain = serializers.BooleanField(required=False, default=False)
+
+
+class SearchResultSerializer(serializers.Serializer):
+    worker_id = serializers.CharField()
+    score = serializers.FloatField(help_text="similarity plus β × playbook boost; results are sorted by it")
+    distance = serializers.FloatField(help_text="cosine distance of the query and the worker's profile")
+    playbook_boost = serializers.FloatField()
+    worker = serializers.DictField(
+        child=serializers.JSONField(), help_text="the worker's record (status, sms_opt_out, zip, contact and profile fields)"
+    )
+    explain = serializers.DictField(child=serializers.JSONField(), required=False, help_text="only with explain=true")
+
+
+class SearchIndexUsedSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    ef_search = serializers.IntegerField(allow_null=True)
+    path = serializers.CharField()
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    results = SearchResultSerializer(many=True)
+    k = serializers.IntegerField()
+    took_ms = serializers.FloatField()
+    embedding_cache = serializers.CharField()
+    result_cache = serializers.ChoiceField(choices=["hit", "miss"])
+    index = SearchIndexUsedSerializer()
+    playbooks_used = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()))
+    interaction_id = serializers.UUIDField(help_text="give it to POST /api/v1/evidence/feedback/ as target_id")

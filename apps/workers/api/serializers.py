@@ -9,8 +9,9 @@ from apps.workers.models import IngestJob, Worker
 from apps.workers.vocabulary import SHIFTS
 
 
+# Rejects keys it does not know, so a typo is a 400 that names the field, not a silent no-op.
+# (A comment, not a docstring: the schema would show a docstring as every request body's description.)
 class StrictSerializer(serializers.Serializer):
-    """Rejects keys it does not know, so a typo is a 400 that names the field, not a silent no-op."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -20,9 +21,9 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+# Shape and bounds of search filters only; `apps.workers.search.search_filters_from_dict` normalizes
+# the values (the one place a filter dict becomes `SearchFilters`).
 class SearchFiltersSerializer(StrictSerializer):
-    """Shape and bounds of search filters only; `apps.workers.search.search_filters_from_dict`
-    normalizes the values (the one place a filter dict becomes `SearchFilters`)."""
 
     city = serializers.CharField(required=False, max_length=100)
     state = serializers.CharField(required=False, min_length=2, max_length=2)
