@@ -55,6 +55,12 @@ class LakehouseAutoSchema(AutoSchema):
         parts = type(self.view).__module__.split(".")
         return [parts[1]] if len(parts) > 2 and parts[0] == "apps" else super().get_tags()
 
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and getattr(serializer, "rejects_unknown_fields", False):
+            schema["additionalProperties"] = False
+        return schema
+
     def get_operation(self, path, path_regex, path_prefix, method, registry) -> dict[str, Any] | None:
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:

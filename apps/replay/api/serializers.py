@@ -3,7 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, BatchStatus, RunStatus
-from apps.workers.api.serializers import StrictSerializer
+from apps.core.api.serializers import StrictSerializer
 
 
 class ReplayBatchRequestSerializer(StrictSerializer):

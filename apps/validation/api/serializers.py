@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from apps.orders.api.serializers import FillErrorSerializer
 from apps.orders.choices import Shift
-from apps.workers.api.serializers import StrictSerializer
+from apps.core.api.serializers import StrictSerializer
 
 
 class OutreachValidationSerializer(StrictSerializer):

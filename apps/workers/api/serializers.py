@@ -4,21 +4,12 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.api.serializers import StrictSerializer
 from apps.workers.choices import IngestFormat, WorkerStatus
 from apps.workers.models import IngestJob, Worker
 from apps.workers.vocabulary import SHIFTS
 
 
-# Rejects keys it does not know, so a typo is a 400 that names the field, not a silent no-op.
-# (A comment, not a docstring: the schema would show a docstring as every request body's description.)
-class StrictSerializer(serializers.Serializer):
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
 
 
 # Shape and bounds of search filters only; `apps.workers.search.search_filters_from_dict` normalizes
