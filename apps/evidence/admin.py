@@ -17,9 +17,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.core.admin import InspectionAdmin
+from apps.core.admin import InspectionAdmin, JobAdmin
 from apps.core.roles import is_operator
-from apps.core.api.errors import BadRequest, Conflict
+from apps.core.api.errors import BadRequest, Conflict, ServiceUnavailable
 from apps.evidence import selectors, services, transforms
 from apps.evidence.models import EvidenceRecord, InboxFile, Interaction, MaterializeRun
 
@@ -54,15 +54,18 @@ class InteractionAdmin(InspectionAdmin):
 
 
 @admin.register(MaterializeRun)
-class MaterializeRunAdmin(InspectionAdmin):
+class MaterializeRunAdmin(JobAdmin):
     change_list_template = "admin/evidence/materializerun/change_list.html"
     list_display = (
-        "run_id", "status", "mode", "created_by", "started_at", "finished_at", "records_written", "duplicates_skipped",
+        "run_id", "status_display", "progress_display", "mode", "created_by", "started_at", "finished_at", "records_written", "duplicates_skipped",
         "errors_count",
     )
     list_filter = ("status", "mode")
     search_fields = ("=run_id",)
-    fields = ("run_id", "status", "mode", "created_by", "created_at", "started_at", "finished_at", "error", "receipt_pretty")
+    fields = (
+        "run_id", "status", "progress", "mode", "created_by", "created_at", "started_at", "finished_at", "heartbeat_at", "attempts",
+        "retry_of", "error", "receipt_pretty",
+    )
     readonly_fields = fields
 
     @admin.display(description="receipt (materialize_receipt.v1)")
@@ -107,7 +110,7 @@ class MaterializeRunAdmin(InspectionAdmin):
             day = _date_or_none(request.POST.get("day"), "Day")
             rebuild_day = _date_or_none(request.POST.get("rebuild_day"), "Rebuild day")
             run = services.start_materialize_run(day=day, rebuild_day=rebuild_day, actor=request.user.get_username())
-        except (BadRequest, Conflict) as exc:
+        except (BadRequest, Conflict, ServiceUnavailable) as exc:  # the broker down: the run is already marked failed
             self.message_user(request, f"Not queued: {exc.detail}", level=messages.ERROR)
             return HttpResponseRedirect(changelist)
         # Admin URLs carry quoted primary keys ("_40" in a run id would otherwise read as "@").

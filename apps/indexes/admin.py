@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from rest_framework.exceptions import APIException
 
-from apps.core.admin import InspectionAdmin
+from apps.core.admin import JobAdmin
 from apps.indexes import services
 from apps.indexes.models import IndexJob, VectorIndex
 from apps.indexes.selectors import describe_index
@@ -101,13 +101,9 @@ class VectorIndexAdmin(admin.ModelAdmin):
 
 
 @admin.register(IndexJob)
-class IndexJobAdmin(InspectionAdmin):
+class IndexJobAdmin(JobAdmin):
     deletable = True
-    list_display = ["id", "index", "kind", "status", "progress_bar", "rows_done", "rows_total", "created_by", "created_at", "finished_at"]
+    list_display = ["id", "index", "kind", "status_display", "progress_display", "rows_done", "rows_total", "created_by", "created_at", "finished_at"]
     list_filter = ["kind", "status", "index"]
     readonly_fields = [f.name for f in IndexJob._meta.fields]
     list_select_related = ["index"]
-
-    @admin.display(description="progress")
-    def progress_bar(self, obj: IndexJob) -> str:
-        return format_html('<progress max="100" value="{}"></progress> {}%', obj.progress, round(obj.progress))

@@ -12,8 +12,9 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from rest_framework.exceptions import APIException
 
-from apps.core.admin import InspectionAdmin
+from apps.core.admin import InspectionAdmin, JobAdmin
 from apps.core.roles import is_operator
 from apps.replay.choices import REPLAYED_TASK_TYPES
 from apps.replay.models import ReplayBatch, ReplayRun
@@ -34,10 +35,10 @@ class ReplayDayForm(forms.Form):
 
 
 @admin.register(ReplayBatch)
-class ReplayBatchAdmin(InspectionAdmin):
+class ReplayBatchAdmin(JobAdmin):
     deletable = True  # a batch goes with its runs (the JSONL log keeps their lines)
 
-    list_display = ["batch_id", "status", "regressions", "pass_rate_display", "total", "passed", "failed", "errors", "skipped", "provider", "model", "created_at"]
+    list_display = ["batch_id", "status_display", "progress_display", "regressions", "pass_rate_display", "total", "passed", "failed", "errors", "skipped", "provider", "model", "created_at"]
     list_filter = ["status", "provider"]
     readonly_fields = [f.name for f in ReplayBatch._meta.fields] + ["pass_rate_display"]
     change_list_template = "admin/replay/replaybatch/change_list.html"
@@ -57,11 +58,15 @@ class ReplayBatchAdmin(InspectionAdmin):
         form = ReplayDayForm(request.POST or None)
         if request.method == "POST" and is_operator(request.user) and form.is_valid():
             data = form.cleaned_data
-            batch = create_batch(
-                day_from=data["day"], day_to=data["day"], task_types=data["task_types"], limit=data.get("limit"),
-                provider=data.get("provider") or None, model=data.get("model") or None, concurrency=data["concurrency"],
-                actor=request.user.get_username(),
-            )
+            try:
+                batch = create_batch(
+                    day_from=data["day"], day_to=data["day"], task_types=data["task_types"], limit=data.get("limit"),
+                    provider=data.get("provider") or None, model=data.get("model") or None, concurrency=data["concurrency"],
+                    actor=request.user.get_username(),
+                )
+            except APIException as exc:  # the broker down: the batch is already marked failed
+                self.message_user(request, f"Not queued: {exc.detail}", messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:replay_replaybatch_changelist"))
             self.message_user(request, f"Replay batch {batch.batch_id} queued for {data['day']}; it runs in the Celery worker.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:replay_replaybatch_changelist"))
         context = {**self.admin_site.each_context(request), "title": "Replay a day of evidence", "form": form, "opts": self.model._meta}

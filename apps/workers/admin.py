@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from rest_framework.exceptions import APIException
 
-from apps.core.admin import InspectionAdmin
+from apps.core.admin import JobAdmin
 from apps.core.roles import is_operator
 from apps.workers import services
 from apps.workers.models import IngestJob, Worker
@@ -47,9 +47,9 @@ class IngestForm(forms.Form):
 
 
 @admin.register(IngestJob)
-class IngestJobAdmin(InspectionAdmin):
+class IngestJobAdmin(JobAdmin):
     deletable = True
-    list_display = ["id", "source_name", "format", "status", "progress_bar", "rows_read", "rows_written", "rows_unchanged", "rows_rejected", "rows_per_s", "created_at"]
+    list_display = ["id", "source_name", "format", "status_display", "progress_display", "rows_read", "rows_written", "rows_unchanged", "rows_rejected", "rows_per_s", "created_at"]
     list_filter = ["status", "format"]
     readonly_fields = [f.name for f in IngestJob._meta.fields if f.name not in ("errors", "warnings", "timings")] + ["errors_table", "warnings_table", "timings_pretty"]
     exclude = ["errors", "warnings", "timings"]
@@ -58,10 +58,6 @@ class IngestJobAdmin(InspectionAdmin):
     @admin.display(description="source")
     def source_name(self, obj: IngestJob) -> str:
         return obj.source.rsplit("/", 1)[-1]
-
-    @admin.display(description="progress")
-    def progress_bar(self, obj: IngestJob) -> str:
-        return format_html('<progress max="100" value="{}"></progress> {}%', obj.progress, round(obj.progress))
 
     @admin.display(description="errors (first 1,000)")
     def errors_table(self, obj: IngestJob) -> str:

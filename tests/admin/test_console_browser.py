@@ -4,6 +4,7 @@ log in, reset an index with its typed confirmation, launch an ingest and inspect
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
@@ -106,6 +107,11 @@ def test_launch_an_ingest_and_inspect_the_run(live_server, operator, browser_pag
 
     job = IngestJob.objects.order_by("-pk").first()
     run_ingest(job.pk)  # what the Celery worker would do with the queued job
+    # (when a test worker took the job first, run_ingest leaves it to that runner: wait for its end)
+    deadline = time.monotonic() + 60
+    while not IngestJob.objects.get(pk=job.pk).is_finished:
+        assert time.monotonic() < deadline, "the ingest never ended"
+        time.sleep(0.1)
     page.goto(f"{live_server.url}/admin/workers/ingestjob/{job.pk}/change/")
     content = page.content()
     assert "succeeded" in content

@@ -211,7 +211,7 @@ def test_a_short_multitier_run_materializes_and_replays_with_the_local_provider(
 
     batch = run_batch(create_batch(provider="local", concurrency=4, dispatch=False).batch_id)
 
-    assert batch.status == "finished" and batch.errors == 0
+    assert batch.status == "succeeded" and batch.errors == 0
     assert batch.total > 0 and batch.pass_rate is not None
     lines = [json.loads(line) for line in replay_log_path().read_text().splitlines()]
     assert len(lines) == ReplayRun.objects.filter(batch=batch).count() == batch.total

@@ -1,6 +1,60 @@
+"""The job API shapes (SPEC §3.6): one 202 body for every launch, one detail for every kind."""
+
+from __future__ import annotations
+
 from typing import Any
 
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from apps.core.choices import JobStatus
+
+
+class JobAcceptedSerializer(serializers.Serializer):
+    """`202 {"job_id", "task_id"}`; poll `GET /api/v1/jobs/{kind}/{job_id}/`."""
+
+    job_id = serializers.CharField(help_text="the job's id (an integer for ingest and index jobs)")
+    task_id = serializers.CharField(allow_null=True, help_text="the Celery task id (null until the request's transaction commits)")
+
+
+def job_accepted(job: Any, **aliases: Any) -> Response:
+    """The 202 of a launched job. `aliases` keep older names for one release (replay's `batch_id`)."""
+    body = {"job_id": job.pk, "task_id": job.task_id or None, **aliases}
+    return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class JobSerializer(serializers.Serializer):
+    """The detail of a job of any kind: the common fields, then the kind's own counters."""
+
+    job_id = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    progress = serializers.FloatField()
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    retry_of = serializers.CharField(allow_null=True)
+    task_id = serializers.CharField(allow_null=True)
+    attempts = serializers.IntegerField()
+    cancel_requested = serializers.BooleanField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        body = instance.as_job_dict()
+        for name in ("created_at", "started_at", "finished_at", "heartbeat_at"):
+            body[name] = serializers.DateTimeField().to_representation(body[name]) if body[name] else None
+        return body
+
+
+class JobPageSerializer(serializers.Serializer):
+    """One page of `GET /api/v1/jobs/`."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = JobSerializer(many=True)
 
 
 # Rejects keys it does not know, so a typo is a 400 that names the field, not a silent no-op; the
@@ -15,10 +69,3 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
         return super().to_internal_value(data)
-
-
-class QueuedJobSerializer(serializers.Serializer):
-    """A long job was queued (SPEC §5): poll it by `job_id`."""
-
-    job_id = serializers.IntegerField()
-    task_id = serializers.CharField(allow_null=True, help_text="the Celery task id, null if not yet dispatched")

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,7 +8,7 @@ from rest_framework.views import APIView
 
 from apps.core.api.openapi import error_responses
 from apps.core.api.permissions import IsOperator
-from apps.core.api.serializers import QueuedJobSerializer
+from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.indexes.api.serializers import IndexJobSerializer, VectorIndexSerializer
 from apps.indexes import selectors, services
 from apps.indexes.models import IndexJob
@@ -53,11 +52,11 @@ class IndexRebuildView(APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(
-        summary="Rebuild the HNSW index in the background", request=None, responses={202: QueuedJobSerializer, **error_responses(409)}
+        summary="Rebuild the HNSW index in the background", request=None, responses={202: JobAcceptedSerializer, **error_responses(409)}
     )
     def post(self, request: Request, name: str) -> Response:
         job = services.start_rebuild(_known(name), actor=request.user.get_username())
-        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(job)
 
 
 class IndexReembedView(APIView):
@@ -66,11 +65,11 @@ class IndexReembedView(APIView):
     @extend_schema(
         summary="Recompute every embedding with the current provider, in the background",
         request=None,
-        responses={202: QueuedJobSerializer, **error_responses(400, 409)},
+        responses={202: JobAcceptedSerializer, **error_responses(400, 409)},
     )
     def post(self, request: Request, name: str) -> Response:
         job = services.start_reembed(_known(name), actor=request.user.get_username())
-        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(job)
 
 
 class IndexJobView(APIView):

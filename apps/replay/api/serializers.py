@@ -2,8 +2,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.api.serializers import JobAcceptedSerializer, StrictSerializer
 from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, BatchStatus, RunStatus
-from apps.core.api.serializers import StrictSerializer
 
 
 class ReplayBatchRequestSerializer(StrictSerializer):
@@ -22,6 +22,10 @@ class ReplayBatchRequestSerializer(StrictSerializer):
         if attrs.get("day_from") and attrs.get("day_to") and attrs["day_to"] < attrs["day_from"]:
             raise serializers.ValidationError({"day_to": ["Must not be before day_from."]})
         return attrs
+
+
+class ReplayBatchAcceptedSerializer(JobAcceptedSerializer):
+    batch_id = serializers.CharField(help_text="deprecated alias of job_id, kept for one release")
 
 
 class ReplayRunSerializer(serializers.Serializer):
@@ -78,8 +82,3 @@ class ReplayBatchSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     error = serializers.CharField(allow_blank=True)
-
-
-class ReplayBatchQueuedSerializer(serializers.Serializer):
-    batch_id = serializers.CharField(help_text="poll GET /api/v1/replay/batches/{batch_id}/")
-    task_id = serializers.CharField(allow_null=True)

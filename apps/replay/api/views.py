@@ -1,14 +1,15 @@
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.permissions import IsCoordinator, IsOperator
+from apps.core.api.serializers import job_accepted
 from apps.replay import selectors, services
 from apps.core.api.openapi import request_example
 from apps.replay.api.serializers import (
-    ReplayBatchQueuedSerializer,
+    ReplayBatchAcceptedSerializer,
     ReplayBatchRequestSerializer,
     ReplayBatchSerializer,
     ReplayRunDetailSerializer,
@@ -36,14 +37,14 @@ class ReplayBatchListCreateView(generics.ListAPIView):
     @extend_schema(
         summary="Replay recorded evidence against a model, in the background (SPEC §4.8)",
         request=ReplayBatchRequestSerializer,
-        responses={202: ReplayBatchQueuedSerializer},
+        responses={202: ReplayBatchAcceptedSerializer},
         examples=[request_example("last week's drafts", {"day_from": "2026-11-20", "day_to": "2026-11-27", "task_types": ["draft_email"], "limit": 50})],
     )
     def post(self, request: Request) -> Response:
         serializer = ReplayBatchRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         batch = services.create_batch(**serializer.validated_data, actor=request.user.get_username())
-        return Response({"batch_id": batch.batch_id, "task_id": batch.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(batch, batch_id=batch.batch_id)  # batch_id: the old name, kept for one release
 
 
 class ReplayBatchDetailView(generics.GenericAPIView):
