@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from apps.core.choices import JobStatus
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
+class JobIdField(serializers.Field):
+    """A job's id as its kind has it: an integer (ingest, index jobs) or a string (replay, materialize)."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class JobAcceptedSerializer(serializers.Serializer):
     """`202 {"job_id", "task_id"}`; poll `GET /api/v1/jobs/{kind}/{job_id}/`."""
 
-    job_id = serializers.CharField(help_text="the job's id (an integer for ingest and index jobs)")
+    job_id = JobIdField(help_text="the job's id (an integer for ingest and index jobs)")
     task_id = serializers.CharField(allow_null=True, help_text="the Celery task id (null until the request's transaction commits)")
 
 
@@ -26,7 +35,7 @@ def job_accepted(job: Any, **aliases: Any) -> Response:
 class JobSerializer(serializers.Serializer):
     """The detail of a job of any kind: the common fields, then the kind's own counters."""
 
-    job_id = serializers.CharField()
+    job_id = JobIdField()
     kind = serializers.CharField()
     status = serializers.ChoiceField(choices=JobStatus.choices)
     progress = serializers.FloatField()
