@@ -32,6 +32,7 @@ def _success(operation: dict) -> dict[str, dict]:
         ("post", "/api/v1/ingest/", "202"),
         ("post", "/api/v1/replay/batches/", "202"),
         ("post", "/api/v1/orders/{order_id}/proposals/", "201"),
+        ("post", "/api/v1/jobs/{kind}/{job_id}/retry/", "202"),
     ],
 )
 def test_the_declared_success_status_is_the_real_one(schema, method, path, status):
@@ -76,3 +77,8 @@ def test_operations_are_tagged_by_app_and_request_bodies_share_no_boilerplate(sc
     descriptions = [c.get("description") for name, c in schema["components"]["schemas"].items() if name.endswith("Request")]
     assert not any(d and descriptions.count(d) > 1 for d in descriptions), descriptions
     assert schema["components"]["schemas"]["SearchRequestRequest"]["additionalProperties"] is False
+
+
+def test_a_retry_declares_the_launch_body_it_answers(schema):
+    body = _op(schema, "post", "/api/v1/jobs/{kind}/{job_id}/retry/")["responses"]["202"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/JobAccepted"}
