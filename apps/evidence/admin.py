@@ -1,6 +1,6 @@
-"""Operators' console for the evidence app: the interaction log and evidence records (read-only
-inspection), materialize runs with their receipts, and a "Materialize now" button that queues a run
-on the Celery worker — the admin never runs one inline."""
+"""Operators' console for the evidence app: evidence records (read-only inspection), materialize
+runs with their receipts, and a "Materialize now" button that queues a run on the Celery worker — the
+admin never runs one inline. (The interaction log's admin is apps.interactions.admin.)"""
 
 from __future__ import annotations
 
@@ -18,39 +18,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.core.admin import InspectionAdmin, JobAdmin
+from apps.core.errors import DomainError, InvalidInput
 from apps.core.roles import is_operator
-from apps.core.api.errors import BadRequest, Conflict, ServiceUnavailable
-from apps.evidence import selectors, services, transforms
-from apps.evidence.models import EvidenceRecord, InboxFile, Interaction, MaterializeRun
+from apps.evidence import registry, selectors, services, transforms
+from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
 
 
 def _pretty(value: Any) -> str:
     return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str))
-
-
-@admin.register(Interaction)
-class InteractionAdmin(InspectionAdmin):
-    list_display = ("occurred_at", "kind", "ok", "actor", "latency_ms", "model", "seq")
-    list_filter = ("kind", "ok")
-    date_hierarchy = "occurred_at"
-    search_fields = ("actor",)
-    fields = (
-        "id", "seq", "kind", "occurred_at", "actor", "ok", "latency_ms", "model", "prompt_tokens", "completion_tokens",
-        "request_pretty", "response_pretty", "errors_pretty",
-    )
-    readonly_fields = fields
-
-    @admin.display(description="request")
-    def request_pretty(self, obj: Interaction) -> str:
-        return _pretty(obj.request)
-
-    @admin.display(description="response")
-    def response_pretty(self, obj: Interaction) -> str:
-        return _pretty(obj.response)
-
-    @admin.display(description="errors")
-    def errors_pretty(self, obj: Interaction) -> str:
-        return _pretty(obj.errors)
 
 
 @admin.register(MaterializeRun)
@@ -110,8 +85,8 @@ class MaterializeRunAdmin(JobAdmin):
             day = _date_or_none(request.POST.get("day"), "Day")
             rebuild_day = _date_or_none(request.POST.get("rebuild_day"), "Rebuild day")
             run = services.start_materialize_run(day=day, rebuild_day=rebuild_day, actor=request.user.get_username())
-        except (BadRequest, Conflict, ServiceUnavailable) as exc:  # the broker down: the run is already marked failed
-            self.message_user(request, f"Not queued: {exc.detail}", level=messages.ERROR)
+        except DomainError as exc:
+            self.message_user(request, f"Not queued: {exc}", level=messages.ERROR)
             return HttpResponseRedirect(changelist)
         # Admin URLs carry quoted primary keys ("_40" in a run id would otherwise read as "@").
         url = reverse("admin:evidence_materializerun_change", args=[quote(run.run_id)])
@@ -125,7 +100,7 @@ def _date_or_none(raw: str | None, label: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise BadRequest(f"{label} {raw!r} is not a date (YYYY-MM-DD).") from None
+        raise InvalidInput(f"{label} {raw!r} is not a date (YYYY-MM-DD).") from None
 
 
 class _ChoicesFilter(admin.SimpleListFilter):
@@ -163,18 +138,14 @@ class EvidenceRecordAdmin(InspectionAdmin):
     fields = ("evidence_id", "day", "transform", "task_type", "verdict_ok", "source_kind", "source_id", "run", "record_pretty")
     readonly_fields = fields
 
-    actions = ["replay_selected"]
-
-    def has_replay_permission(self, request: HttpRequest) -> bool:
-        return is_operator(request.user)
-
-    @admin.action(description="Replay this evidence (queues a replay batch)", permissions=["replay"])
-    def replay_selected(self, request: HttpRequest, queryset) -> None:
-        from apps.replay.services import create_batch
-
-        ids = list(queryset.values_list("evidence_id", flat=True)[:10_000])
-        batch = create_batch(evidence_ids=ids, actor=request.user.get_username())
-        self.message_user(request, f"Replay batch {batch.batch_id} queued for {len(ids)} evidence record(s).", messages.SUCCESS)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """Django's actions plus those other apps registered (apps.evidence.registry), for users they allow."""
+        actions = super().get_actions(request)
+        for registered in registry.record_actions():
+            if registered.allowed(request):
+                description = getattr(registered.action, "short_description", registered.name.replace("_", " "))
+                actions[registered.name] = (registered.action, registered.name, description)
+        return actions
 
     @admin.display(description="record (evidence_record.v1)")
     def record_pretty(self, obj: EvidenceRecord) -> str:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest
-from rest_framework.exceptions import APIException
+from django.http import HttpRequest
 
+from apps.core.errors import DomainError
 from apps.orders import services
 from apps.orders.models import FillProposal, JobOrder
 
@@ -15,9 +15,8 @@ def _run_decision(modeladmin: admin.ModelAdmin, request: HttpRequest, items, dec
     for item in items:
         try:
             decide(item)
-        except (APIException, Http404, ValidationError) as exc:
-            detail = exc.detail if isinstance(exc, APIException) else exc
-            modeladmin.message_user(request, f"{item}: {detail}", messages.ERROR)
+        except (DomainError, ValidationError) as exc:
+            modeladmin.message_user(request, f"{item}: {exc}", messages.ERROR)
         else:
             done += 1
     if done:

@@ -8,12 +8,12 @@ from datetime import date
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from rest_framework.exceptions import APIException
 
+from apps.core.errors import DomainError
 from apps.core.admin import InspectionAdmin, JobAdmin
 from apps.core.roles import is_operator
 from apps.replay.choices import REPLAYED_TASK_TYPES
@@ -64,8 +64,8 @@ class ReplayBatchAdmin(JobAdmin):
                     provider=data.get("provider") or None, model=data.get("model") or None, concurrency=data["concurrency"],
                     actor=request.user.get_username(),
                 )
-            except APIException as exc:  # the broker down: the batch is already marked failed
-                self.message_user(request, f"Not queued: {exc.detail}", messages.ERROR)
+            except DomainError as exc:  # the broker down: the batch is already marked failed
+                self.message_user(request, f"Not queued: {exc}", messages.ERROR)
                 return HttpResponseRedirect(reverse("admin:replay_replaybatch_changelist"))
             self.message_user(request, f"Replay batch {batch.batch_id} queued for {data['day']}; it runs in the Celery worker.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:replay_replaybatch_changelist"))
@@ -102,3 +102,18 @@ class ReplayRunAdmin(InspectionAdmin):
     @admin.display(description="retrieval")
     def retrieval_pretty(self, obj: ReplayRun) -> str:
         return _pretty(obj.retrieval)
+
+
+# ------------------------------------------------- "Replay this evidence" on the evidence records list
+# Registered with apps.evidence.registry in ReplayConfig.ready(), so evidence imports nothing from here.
+
+
+def may_replay(request: HttpRequest) -> bool:
+    return is_operator(request.user)
+
+
+@admin.action(description="Replay this evidence (queues a replay batch)")
+def replay_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset) -> None:
+    ids = list(queryset.values_list("evidence_id", flat=True)[:10_000])
+    batch = create_batch(evidence_ids=ids, actor=request.user.get_username())
+    modeladmin.message_user(request, f"Replay batch {batch.batch_id} queued for {len(ids)} evidence record(s).", messages.SUCCESS)

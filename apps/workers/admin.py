@@ -10,10 +10,10 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from rest_framework.exceptions import APIException
 
 from apps.core.admin import JobAdmin
 from apps.core.roles import is_operator
+from apps.core.errors import DomainError
 from apps.workers import services
 from apps.workers.models import IngestJob, Worker
 
@@ -85,8 +85,8 @@ class IngestJobAdmin(JobAdmin):
                 job = services.create_ingest_job(
                     path=source, fmt=data.get("format") or None, drop=data["drop"], limit=data.get("limit"), actor=request.user.get_username()
                 )
-            except APIException as exc:
-                form.add_error(None, str(exc.detail))
+            except DomainError as exc:
+                form.add_error(None, str(exc))
             else:
                 self.message_user(request, f"Ingest job {job.pk} queued; it runs in the Celery worker.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:workers_ingestjob_change", args=[job.pk]))

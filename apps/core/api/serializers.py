@@ -1,4 +1,4 @@
-"""The job API shapes (SPEC §3.6): one 202 body for every launch, one detail for every kind."""
+"""Serializer pieces every app's API shares: the strict request base and the job shapes (SPEC §3.6)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ class IndexDetailView(APIView):
 
     @extend_schema(summary="One vector index", responses={200: VectorIndexSerializer})
     def get(self, request: Request, name: str) -> Response:
-        return Response(selectors.describe_index(services.ensure_vector_index(_known(name))))
+        return Response(selectors.describe_index(selectors.get_index(_known(name))))
 
     @extend_schema(
         summary="Reset an index: drop its rows (for workers only with ?confirm=workers)",

@@ -10,8 +10,6 @@ from apps.workers.models import IngestJob, Worker
 from apps.workers.vocabulary import SHIFTS
 
 
-
-
 # Shape and bounds of search filters only; `apps.workers.search.search_filters_from_dict` normalizes
 # the values (the one place a filter dict becomes `SearchFilters`).
 class SearchFiltersSerializer(StrictSerializer):
