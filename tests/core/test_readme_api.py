@@ -28,7 +28,7 @@ def workflow_commands() -> str:
 @pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None, reason="the README's commands need curl and jq")
 def test_the_readme_coordinator_workflow_runs_as_written(live_server, transactional_db, tmp_path):
     from apps.core.services import issue_api_token
-    from apps.evidence.models import Interaction
+    from apps.interactions.models import Interaction
     from apps.orders.models import FillProposal, JobOrder
     from apps.playbooks.models import Playbook
     from apps.workers.models import Worker
