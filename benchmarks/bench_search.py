@@ -8,11 +8,15 @@ over real HTTP with one keep-alive client:
 * throughput at concurrency 8 (threads, one client each);
 * recall@10 of every query against exact cosine ranking computed with numpy over the stored vectors;
 * the same queries as raw SQL over one psycopg connection, to show the API's overhead;
-* relevance of the `hash` embedder on a labelled set (relevant = same role and city): nDCG@10, P@10.
+* relevance of the `hash` embedder on a labelled set (relevant = same role and city): nDCG@10, P@10;
+* radius search (`near` one of the query city's ZIPs) at 10, 25 and 50 miles: p99 and recall@10.
 
 Every query string is distinct so that the result cache never answers: these are cold searches.
 
-    python -m benchmarks.bench_search [--queries 300] [--json-out PATH]
+    python -m benchmarks.bench_search [--queries 300] [--json-out PATH] [--only radius] [--quick]
+
+`--only` keeps the scenarios whose name contains one of the given words; `--quick` skips the
+throughput, raw SQL and relevance parts (for a loaded machine).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from apps.core.services import issue_api_token  # noqa: E402
 from apps.core.stats import percentile as nearest_rank  # noqa: E402
 from apps.indexes.embedders import get_embedder  # noqa: E402
 from apps.workers import vocabulary as vocab  # noqa: E402
+from apps.workers.geo import EARTH_RADIUS_MILES, zip_coordinates  # noqa: E402
 from apps.workers.models import Worker  # noqa: E402
 
 
@@ -72,9 +77,9 @@ class Corpus:
 
     def __init__(self) -> None:
         rows = Worker.objects.filter(embedding__isnull=False).values_list(
-            "worker_id", "embedding", "status", "city", "state", "role"
+            "worker_id", "embedding", "status", "city", "state", "role", "latitude", "longitude"
         )
-        ids, vectors, status, city, state, role = [], [], [], [], [], []
+        ids, vectors, status, city, state, role, lat, lon = [], [], [], [], [], [], [], []
         for r in rows.iterator(chunk_size=5000):
             ids.append(r[0])
             vectors.append(np.asarray(r[1], dtype=np.float32))
@@ -82,16 +87,27 @@ class Corpus:
             city.append(r[3])
             state.append(r[4])
             role.append(r[5])
+            lat.append(np.nan if r[6] is None else r[6])
+            lon.append(np.nan if r[7] is None else r[7])
         self.ids = np.array(ids)
         self.matrix = np.vstack(vectors)
         self.matrix /= np.linalg.norm(self.matrix, axis=1, keepdims=True) + 1e-12
         self.status, self.city, self.state, self.role = map(np.array, (status, city, state, role))
+        self.lat, self.lon = np.radians(np.array(lat)), np.radians(np.array(lon))
 
-    def exact(self, vector: np.ndarray, filters: dict[str, Any], exclude: list[str], k: int = 10) -> list[str]:
+    def miles_from(self, zip_code: str) -> np.ndarray:
+        """Haversine miles of every worker from a ZIP (NaN without coordinates), vectorized."""
+        lat0, lon0 = (np.radians(x) for x in zip_coordinates(zip_code))
+        a = np.sin((self.lat - lat0) / 2) ** 2 + np.cos(lat0) * np.cos(self.lat) * np.sin((self.lon - lon0) / 2) ** 2
+        return 2 * EARTH_RADIUS_MILES * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+
+    def exact(self, vector: np.ndarray, filters: dict[str, Any], exclude: list[str], k: int = 10, near: dict[str, Any] | None = None) -> list[str]:
         mask = self.status == filters.get("status", "active")
         for key, column in (("city", self.city), ("state", self.state), ("role", self.role)):
-            if key in filters:
+            if key in filters and not (near and key == "city"):  # near replaces the city match
                 mask &= column == filters[key]
+        if near:
+            mask &= self.miles_from(near["zip"]) <= near["radius_miles"]  # NaN compares False
         if exclude:
             mask &= ~np.isin(self.ids, exclude)
         candidates = np.flatnonzero(mask)
@@ -113,7 +129,7 @@ def make_queries(n: int, seed: int) -> list[dict[str, Any]]:
         city = rng.choice(vocab.CITIES)
         shift = rng.choice(vocab.SHIFTS)
         text = f"{role.replace('_', ' ')} {skill} {shift} shift {city.name} #{i}"
-        queries.append({"text": text, "role": role, "city": city.name, "state": city.state})
+        queries.append({"text": text, "role": role, "city": city.name, "state": city.state, "zip": city.zips[0]})
     return queries
 
 
@@ -122,6 +138,9 @@ SCENARIOS: dict[str, Callable[[dict[str, Any], list[str]], dict[str, Any]]] = {
     "one city (≈3 %)": lambda q, top: {"filters": {"city": vocab.BENCHMARK_CITY[0], "state": vocab.BENCHMARK_CITY[1]}},
     "role + city": lambda q, top: {"filters": {"city": q["city"], "state": q["state"], "role": q["role"]}},
     "50 excluded ids": lambda q, top: {"exclude_ids": top[:50]},
+    # Radius around one of the query city's ZIPs (SPEC §4.3 `near`); cities are 3–15 miles across.
+    **{f"radius {miles} mi": (lambda miles: lambda q, top: {"near": {"zip": q["zip"], "radius_miles": miles}})(miles) for miles in (10, 25, 50)},
+    "radius 25 mi + role": lambda q, top: {"filters": {"role": q["role"]}, "near": {"zip": q["zip"], "radius_miles": 25}},
 }
 
 
@@ -146,7 +165,7 @@ def start_gunicorn(port: int) -> subprocess.Popen:
 # ------------------------------------------------------------------------------------- measuring
 
 
-def run_single_client(base_url: str, token: str, queries: list[dict[str, Any]], corpus: Corpus) -> dict[str, Any]:
+def run_single_client(base_url: str, token: str, queries: list[dict[str, Any]], corpus: Corpus, only: list[str] | None = None) -> dict[str, Any]:
     embedder = get_embedder()
     headers = {"Authorization": f"Token {token}"}
     results: dict[str, Any] = {}
@@ -157,6 +176,8 @@ def run_single_client(base_url: str, token: str, queries: list[dict[str, Any]], 
             body = client.post("/api/v1/workers/search", json={"query": q["text"] + " warm", "k": 50}).json()
             tops.append([r["worker_id"] for r in body["results"]])
         for name, build in SCENARIOS.items():
+            if only and not any(word in name for word in only):
+                continue
             # Time every request first, then score recall: the numpy oracle (300 MB of vectors) run
             # between requests would evict the server's working set from the CPU caches.
             latencies, answered, paths = [], [], {}
@@ -172,7 +193,9 @@ def run_single_client(base_url: str, token: str, queries: list[dict[str, Any]], 
                 paths[body["index"]["path"]] = paths.get(body["index"]["path"], 0) + 1
             recalls, short = [], 0
             for payload, extra, got in answered:
-                expected = corpus.exact(embedder.embed([payload["query"]])[0], extra.get("filters", {}), extra.get("exclude_ids", []))
+                expected = corpus.exact(
+                    embedder.embed([payload["query"]])[0], extra.get("filters", {}), extra.get("exclude_ids", []), near=extra.get("near")
+                )
                 short += len(got) < min(10, len(expected))
                 if expected:
                     recalls.append(len(set(got) & set(expected)) / len(expected))
@@ -262,6 +285,8 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json-out", default=None)
+    parser.add_argument("--only", default="", help="comma-separated words: run only the scenarios whose name contains one")
+    parser.add_argument("--quick", action="store_true", help="skip throughput, raw SQL and relevance")
     args = parser.parse_args()
 
     rows = Worker.objects.count()
@@ -275,14 +300,18 @@ def main() -> int:
         print(f"loading {rows} vectors for the exact oracle ...", file=sys.stderr)
         corpus = Corpus()
         queries = make_queries(args.queries, args.seed)
+        only = [word.strip() for word in args.only.split(",") if word.strip()]
         report = {
             "workers": rows,
             "dim": settings.EMBEDDING_DIM,
-            "single_client": run_single_client(base_url, token, queries, corpus),
-            "concurrency_8": run_concurrent(base_url, token, queries),
-            "raw_sql": run_raw_sql(queries[:200]),
-            "relevance": run_relevance(base_url, token, 200, args.seed),
+            "single_client": run_single_client(base_url, token, queries, corpus, only),
         }
+        if not args.quick:
+            report |= {
+                "concurrency_8": run_concurrent(base_url, token, queries),
+                "raw_sql": run_raw_sql(queries[:200]),
+                "relevance": run_relevance(base_url, token, 200, args.seed),
+            }
     finally:
         if server is not None:
             server.terminate()
@@ -299,6 +328,8 @@ def render(report: dict[str, Any]) -> str:
     for name, r in report["single_client"].items():
         plan = ", ".join(f"{k} {v}" for k, v in sorted(r["paths"].items()))
         lines.append(f"| {name} | {r['p50']} | {r['p95']} | {r['p99']} | {r['recall@10']} | {r['short']} | {plan} |")
+    if "concurrency_8" not in report:
+        return "\n".join(lines)
     c = report["concurrency_8"]
     lines += ["", f"Throughput, {c['clients']} clients, {c['seconds']} s: **{c['req_per_s']} searches/s**, p50 {c['p50']} ms, p99 {c['p99']} ms, {c['errors']} errors.", ""]
     lines += ["Raw SQL on one connection (same kind of queries):", "", "| query | p50 ms | p95 ms | p99 ms |", "| --- | ---: | ---: | ---: |"]

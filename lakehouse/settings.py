@@ -300,6 +300,12 @@ EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")
 EMBEDDING_TIMEOUT_S = env_float("EMBEDDING_TIMEOUT_S", 10.0, minimum=0.1)
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64, minimum=1)
 EMBEDDING_CACHE_TTL_S = env_int("EMBEDDING_CACHE_TTL_S", 7 * 86400, minimum=60)
+# The optional semantic vector (issue 19): a second embedding of the profile text, with its own
+# dimension, for hybrid ranking. "" = off (the default: it needs torch, requirements-semantic.txt).
+# EMBEDDING_DIM stays the lexical (`hash`) vector's; playbook memory stays on the lexical vectors.
+SEMANTIC_EMBEDDING_PROVIDER = env_str("SEMANTIC_EMBEDDING_PROVIDER", "")
+SEMANTIC_EMBEDDING_MODEL = env_str("SEMANTIC_EMBEDDING_MODEL", "sentence-transformers/all-MiniLM-L6-v2")
+SEMANTIC_EMBEDDING_DIM = env_int("SEMANTIC_EMBEDDING_DIM", 384, minimum=8, maximum=16000)
 OLLAMA_URL = env_str("OLLAMA_URL", "http://127.0.0.1:11434")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "http://127.0.0.1:8080")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
@@ -332,6 +338,10 @@ SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 120, minimum=1, maximum=1000)
 # Filters estimated to keep at most this many rows take the exact path (B-tree/GIN → distances → sort).
 SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 5000, minimum=0)
 SEARCH_RESULT_CACHE_TTL_S = env_int("SEARCH_RESULT_CACHE_TTL_S", 300, minimum=0)
+# Hybrid ranking (SEMANTIC_EMBEDDING_PROVIDER set): each ranking's depth fused by RRF.
+SEARCH_HYBRID_DEPTH = env_int("SEARCH_HYBRID_DEPTH", 50, minimum=1, maximum=1000)
+# Orders with a site_zip find candidates within this many miles of it (SPEC §4.8a).
+ORDER_RADIUS_MILES = env_int("ORDER_RADIUS_MILES", 25, minimum=1, maximum=250)
 
 PLAYBOOK_MIN_SIMILARITY = env_float("PLAYBOOK_MIN_SIMILARITY", 0.75, minimum=-1.0, maximum=1.0)
 PLAYBOOK_BETA = env_float("PLAYBOOK_BETA", 0.15, minimum=0.0)

@@ -232,13 +232,14 @@ def search_corpus(django_db_setup, django_db_blocker, tmp_path_factory):
         assert job.status == "succeeded", job.error
         rows = list(
             Worker.objects.values_list(
-                "worker_id", "embedding", "status", "city", "state", "role", "skills", "certifications", "shift_preference", "available_from"
+                "worker_id", "embedding", "status", "city", "state", "role", "skills", "certifications", "shift_preference", "available_from",
+                "latitude", "longitude",
             )
         )
     ids = [r[0] for r in rows]
     matrix = np.array([r[1] for r in rows], dtype=np.float32)
     meta = [
-        dict(zip(("status", "city", "state", "role", "skills", "certifications", "shift_preference", "available_from"), r[2:]))
+        dict(zip(("status", "city", "state", "role", "skills", "certifications", "shift_preference", "available_from", "latitude", "longitude"), r[2:]))
         for r in rows
     ]
     return {"ids": ids, "matrix": matrix, "meta": meta}

@@ -4,10 +4,15 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _ensure_registry_rows(**kwargs: Any) -> None:
+def _ensure_registry_rows(using: str = "default", **kwargs: Any) -> None:
     """Registry rows exist once the schema does, so reads (selectors, the admin list) never create them."""
+    from django.db import connections
+
+    from apps.indexes.models import VectorIndex
     from apps.indexes.services import ensure_all_vector_indexes
 
+    if VectorIndex._meta.db_table not in connections[using].introspection.table_names():
+        return  # a partial migrate (`migrate auth`) has not created the registry table yet
     ensure_all_vector_indexes()
 
 

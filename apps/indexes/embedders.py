@@ -43,3 +43,37 @@ def embed_query(text: str) -> tuple[np.ndarray, str]:
     if not np.any(vector):
         raise InvalidInput("The query has nothing to search on.", fields={"query": ["has no searchable words"]})
     return vector, state
+
+
+# ------------------------------------------------------------------------- the optional semantic vector
+
+
+def semantic_enabled() -> bool:
+    """Whether workers carry a second, semantic vector and searches fuse both rankings (issue 19)."""
+    return bool(settings.SEMANTIC_EMBEDDING_PROVIDER)
+
+
+@lru_cache(maxsize=1)
+def get_semantic_embedder() -> Embedder:
+    """The SEMANTIC_EMBEDDING_PROVIDER embedder (e.g. sentence-transformers with the packaged
+    all-MiniLM-L6-v2), at SEMANTIC_EMBEDDING_DIM; `hash` is accepted too (no model)."""
+    provider = settings.SEMANTIC_EMBEDDING_PROVIDER
+    model = None if provider == "hash" else settings.SEMANTIC_EMBEDDING_MODEL or None
+    return build_embedder(
+        provider,
+        dim=settings.SEMANTIC_EMBEDDING_DIM,
+        ollama_url=settings.OLLAMA_URL,
+        openai_base_url=settings.OPENAI_BASE_URL,
+        openai_api_key=settings.OPENAI_API_KEY or None,
+        model=model,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_semantic_embedding_cache() -> EmbeddingCache:
+    return EmbeddingCache(get_semantic_embedder(), get_redis(), ttl_s=settings.EMBEDDING_CACHE_TTL_S)
+
+
+def embed_semantic_query(text: str) -> tuple[np.ndarray, str]:
+    """A query's semantic vector through its own cache (keys carry the provider/model/dim)."""
+    return get_semantic_embedding_cache().embed_query(text)

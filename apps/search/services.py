@@ -19,13 +19,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.indexes.embedders import embed_query, get_embedding_cache
+from apps.indexes.embedders import embed_query, embed_semantic_query, get_embedding_cache, get_semantic_embedder, semantic_enabled
 from apps.indexes.selectors import index_version
 from apps.interactions.choices import InteractionKind
 from apps.interactions.services import log_interaction
 from apps.playbooks.boost import rerank, worker_boosts, worker_playbooks
 from apps.playbooks.selectors import nearest_playbooks
 from apps.search.explain import explain_result
+from apps.search.fusion import RRF_K, reciprocal_rank_fusion
 from apps.workers.search import SearchPlan, SearchRequest
 from apps.workers.selectors import nearest_workers, workers_passing_filters
 
@@ -42,6 +43,10 @@ def search_workers(request: SearchRequest) -> dict[str, Any]:
     vector, embedding_cache = embed_query(request.query)
     version = index_version("workers")
     versions: list[Any] = [version, get_embedding_cache().embedder.key]
+    semantic_vector = None
+    if semantic_enabled():
+        semantic_vector, _ = embed_semantic_query(request.query)
+        versions.append(get_semantic_embedder().key)
     if request.use_playbook:
         versions.append(index_version("playbook_memory"))
     key = "search:" + request.cache_key(*versions)
@@ -51,20 +56,22 @@ def search_workers(request: SearchRequest) -> dict[str, Any]:
         return cached
 
     if request.use_playbook:
-        results, plan, playbooks_used, playbooks_by_worker = _boosted_search(request, vector, version=version)
+        results, plan, playbooks_used, playbooks_by_worker = _boosted_search(request, vector, semantic_vector, version=version)
     else:
-        results, plan = nearest_workers(request, vector, version=version)
+        results, plan = _nearest(request, vector, semantic_vector, version=version)
         playbooks_used, playbooks_by_worker = [], {}
-    if request.explain:
-        for result in results:
+    for result in results:
+        if request.explain:
             result["explain"] = explain_result(result, request.filters, playbooks_by_worker.get(result["worker_id"], []))
+        result.pop("similarity_parts", None)  # shown through `explain` only
     body = {
         "results": results,
         "k": request.k,
         "took_ms": 0.0,
         "embedding_cache": embedding_cache,
         "result_cache": "miss",
-        "index": {"name": "workers", "version": version, "ef_search": plan.ef_search, "path": plan.path},
+        "index": {"name": "workers", "version": version, "ef_search": plan.ef_search, "path": plan.path,
+                  "ranking": "hybrid" if semantic_vector is not None else "lexical"},
         "playbooks_used": playbooks_used,
     }
     _cache_set(key, body)
@@ -72,8 +79,52 @@ def search_workers(request: SearchRequest) -> dict[str, Any]:
     return body
 
 
+def _nearest(
+    request: SearchRequest, vector: np.ndarray, semantic_vector: np.ndarray | None, *, version: int, k: int | None = None
+) -> tuple[list[dict[str, Any]], SearchPlan]:
+    """The plain nearest workers: by the lexical vector, or (semantic column on) both rankings fused."""
+    if semantic_vector is None:
+        return nearest_workers(request, vector, version=version, k=k)
+    return _hybrid_nearest(request, vector, semantic_vector, version=version, k=k or request.k)
+
+
+def _hybrid_nearest(
+    request: SearchRequest, vector: np.ndarray, semantic_vector: np.ndarray, *, version: int, k: int
+) -> tuple[list[dict[str, Any]], SearchPlan]:
+    """Reciprocal rank fusion of the lexical and the semantic top `depth` (issue 19).
+
+    Both lists come from `nearest_workers` with the same WHERE clause, so filters, exclusions and
+    exact-k hold for the union: each list holds min(depth, matching) ≥ min(k, matching) workers. Each
+    result carries both similarities (the one a list lacks is looked up for exactly those ids);
+    `score` is the fused score on a 0..1 scale and `distance` is 1 - score.
+    """
+    depth = max(k, settings.SEARCH_HYBRID_DEPTH)
+    lexical, plan = nearest_workers(request, vector, version=version, k=depth)
+    semantic, _ = nearest_workers(request, semantic_vector, version=version, k=depth, column="semantic_embedding")
+    fused = reciprocal_rank_fusion([[r["worker_id"] for r in lexical], [r["worker_id"] for r in semantic]], k=k)
+    by_id = {r["worker_id"]: r for r in lexical}
+    semantic_distance = {r["worker_id"]: r["distance"] for r in semantic}
+    ids = [worker_id for worker_id, _ in fused]
+    for result in workers_passing_filters([i for i in ids if i not in by_id], request, vector):
+        by_id[result["worker_id"]] = result
+    for result in workers_passing_filters([i for i in ids if i not in semantic_distance], request, semantic_vector, column="semantic_embedding"):
+        semantic_distance[result["worker_id"]] = result["distance"]
+    results = []
+    for worker_id, score in fused:
+        result = by_id[worker_id]
+        semantic_part = semantic_distance.get(worker_id)
+        result["similarity_parts"] = {
+            "lexical": round(1.0 - result["distance"], 6),
+            "semantic": None if semantic_part is None else round(1.0 - semantic_part, 6),
+        }
+        # score = 1 - distance as in a lexical search, so the playbook re-rank adds to the fused score.
+        result["score"], result["distance"] = round(score, 6), round(1.0 - score, 6)
+        results.append(result)
+    return results, plan
+
+
 def _boosted_search(
-    request: SearchRequest, vector: np.ndarray, *, version: int
+    request: SearchRequest, vector: np.ndarray, semantic_vector: np.ndarray | None, *, version: int
 ) -> tuple[list[dict[str, Any]], SearchPlan, list[dict[str, Any]], dict[str, list[int]]]:
     """Nearest workers re-ranked by similarity + β × playbook boost.
 
@@ -87,11 +138,15 @@ def _boosted_search(
     boosts = worker_boosts(hits, now=now, half_life_days=settings.PLAYBOOK_HALF_LIFE_DAYS)
     negatives = sum(1 for b in boosts.values() if b < 0)
     # A demoted worker may leave the top k, so fetch enough plain candidates to refill it.
-    candidates, plan = nearest_workers(request, vector, version=version, k=min(request.k + negatives, request.k + 100))
+    candidates, plan = _nearest(request, vector, semantic_vector, version=version, k=min(request.k + negatives, request.k + 100))
     by_id = {r["worker_id"]: r for r in candidates}
     excluded = set(request.exclude_ids)
     missing = [w for w, b in boosts.items() if b > 0 and w not in by_id and w not in excluded]
     for result in workers_passing_filters(missing, request, vector):
+        if semantic_vector is not None:
+            # Outside both fused lists: at best just past their ends, on the fused 0..1 scale.
+            depth = max(request.k, settings.SEARCH_HYBRID_DEPTH) + 1
+            result["distance"] = round(1.0 - (1.0 / (RRF_K + depth)) * (RRF_K + 1), 6)
         by_id[result["worker_id"]] = result
     ranked = rerank(list(by_id.values()), boosts, beta=settings.PLAYBOOK_BETA, k=request.k)
     used = [
@@ -141,6 +196,7 @@ def search_and_log(request: SearchRequest, *, actor: str = "") -> dict[str, Any]
             "filters": request.filters.to_dict(),
             "exclude_ids": list(request.exclude_ids),
             "use_playbook": request.use_playbook,
+            **({"near": request.near.to_dict()} if request.near else {}),
         },
         # Ids and scores are what evidence and replay need; the full worker records stay in the table.
         response={

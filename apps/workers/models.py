@@ -8,6 +8,7 @@ from apps.core.models import Job
 from apps.workers.choices import IngestFormat, WorkerStatus
 
 WORKER_EMBEDDING_INDEX = "worker_embedding_hnsw"
+WORKER_SEMANTIC_INDEX = "worker_semantic_hnsw"
 
 
 class Worker(models.Model):
@@ -21,6 +22,9 @@ class Worker(models.Model):
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=2, blank=True)
     zip = models.CharField(max_length=10, blank=True)
+    # From the ZIP at ingest (apps.workers.geo); null when the ZIP is empty or unknown (SPEC §4.3 `near`).
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
     role = models.CharField(max_length=64, blank=True)
     skills = ArrayField(models.TextField(), default=list, blank=True)
     certifications = ArrayField(models.TextField(), default=list, blank=True)
@@ -34,6 +38,10 @@ class Worker(models.Model):
     bio = models.TextField(blank=True)
     embedding = VectorField(dimensions=settings.EMBEDDING_DIM, null=True, blank=True)
     embedding_model = models.CharField(max_length=128, blank=True)
+    # Optional second vector of the same profile text from SEMANTIC_EMBEDDING_PROVIDER (hybrid ranking,
+    # issue 19); null when that provider is off. Never mixed with `embedding`: its own space and index.
+    semantic_embedding = VectorField(dimensions=settings.SEMANTIC_EMBEDDING_DIM, null=True, blank=True)
+    semantic_model = models.CharField(max_length=128, blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
     raw = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -49,8 +57,17 @@ class Worker(models.Model):
                 ef_construction=settings.HNSW_EF_CONSTRUCTION,
                 opclasses=["vector_cosine_ops"],
             ),
+            HnswIndex(
+                name=WORKER_SEMANTIC_INDEX,
+                fields=["semantic_embedding"],
+                m=settings.HNSW_M,
+                ef_construction=settings.HNSW_EF_CONSTRUCTION,
+                opclasses=["vector_cosine_ops"],
+            ),
             models.Index(fields=["state", "city", "role"], name="worker_state_city_role"),
             models.Index(fields=["role"], name="worker_role"),
+            # The bounding-box prefilter of radius search; exact great-circle miles are checked after it.
+            models.Index(fields=["latitude", "longitude"], name="worker_lat_lon"),
             models.Index(fields=["status"], name="worker_status"),
             # Outreach validation looks up whose phone/email a draft mentions (PII_OTHER_WORKER).
             models.Index(fields=["phone"], name="worker_phone", condition=~models.Q(phone="")),

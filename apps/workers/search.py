@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Mapping
 
+from apps.workers.geo import bounding_box, great_circle_miles, great_circle_sql, zip_coordinates
 from apps.workers.normalize import normalize_city, normalize_role
 
 FILTER_KEYS = ("city", "state", "role", "skills", "certifications", "shift", "available_on", "status")
@@ -62,6 +63,45 @@ def search_filters_from_dict(data: Mapping[str, Any] | None) -> SearchFilters:
     )
 
 
+RADIUS_MIN_MILES, RADIUS_MAX_MILES = 1, 250
+
+
+@dataclass(frozen=True)
+class Near:
+    """Radius search (SPEC §4.3 `near`): workers whose ZIP lies within `radius_miles` of `zip`.
+
+    It replaces the exact city match (a Columbus order reaches Dublin, OH); other filters still apply.
+    """
+
+    zip: str
+    radius_miles: float
+    latitude: float
+    longitude: float
+
+    def miles_to(self, latitude: float | None, longitude: float | None) -> float | None:
+        if latitude is None or longitude is None:
+            return None
+        return round(great_circle_miles(self.latitude, self.longitude, latitude, longitude), 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"zip": self.zip, "radius_miles": self.radius_miles}
+
+
+def near_from_dict(data: Mapping[str, Any] | None) -> Near | None:
+    """A `near` dict → `Near` with the ZIP's coordinates; ValueError for an unknown ZIP (the API's
+    serializer reports that as a 400 before it gets here)."""
+    if not data:
+        return None
+    zip_code = str(data.get("zip") or "").strip()
+    coordinates = zip_coordinates(zip_code)
+    if coordinates is None:
+        raise ValueError(f"unknown ZIP {zip_code!r}")
+    radius = float(data.get("radius_miles") or 0)
+    if not RADIUS_MIN_MILES <= radius <= RADIUS_MAX_MILES:
+        raise ValueError(f"radius_miles must be between {RADIUS_MIN_MILES} and {RADIUS_MAX_MILES}")
+    return Near(zip_code, radius, *coordinates)
+
+
 @dataclass(frozen=True)
 class SearchRequest:
     query: str
@@ -70,6 +110,7 @@ class SearchRequest:
     exclude_ids: tuple[str, ...] = ()
     use_playbook: bool = False
     explain: bool = False  # add per-result explanations (SPEC §4.3)
+    near: Near | None = None
 
     def cache_key(self, *versions: Any) -> str:
         """Identical requests against identical index versions share a key; any write changes it."""
@@ -83,6 +124,8 @@ class SearchRequest:
         }
         if self.explain:  # only when asked, so the keys of plain searches stay what they were
             payload["e"] = True
+        if self.near:
+            payload["n"] = self.near.to_dict()
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -96,18 +139,39 @@ def search_request_from_dict(data: Mapping[str, Any]) -> SearchRequest:
         exclude_ids=tuple(dict.fromkeys(data.get("exclude_ids") or ())),
         use_playbook=bool(data.get("use_playbook")),
         explain=bool(data.get("explain")),
+        near=near_from_dict(data.get("near")),
     )
 
 
-def filter_sql(filters: SearchFilters, exclude_ids: tuple[str, ...]) -> tuple[str, list[Any]]:
-    """WHERE clause (without the keyword) and its parameters. Every value is a bound parameter."""
-    clauses = ["embedding IS NOT NULL", "status = %s"]
+VECTOR_COLUMNS = ("embedding", "semantic_embedding")  # lexical (the default) and the optional semantic one
+
+
+def filter_sql(
+    filters: SearchFilters, exclude_ids: tuple[str, ...], near: Near | None = None, vector_column: str = "embedding"
+) -> tuple[str, list[Any]]:
+    """WHERE clause (without the keyword) and its parameters. Every value is a bound parameter.
+
+    With `near`, the radius replaces the city match: a latitude/longitude box the B-tree answers,
+    then the exact great-circle distance on the rows inside it.
+    """
+    if vector_column not in VECTOR_COLUMNS:
+        raise ValueError(f"unknown vector column {vector_column!r}")
+    clauses = [f"{vector_column} IS NOT NULL", "status = %s"]
     params: list[Any] = [filters.status]
-    for column in ("state", "city", "role"):
+    for column in ("state", "role") if near else ("state", "city", "role"):
         value = getattr(filters, column)
         if value:
             clauses.append(f"{column} = %s")
             params.append(value)
+    if near:
+        box = bounding_box(near.latitude, near.longitude, near.radius_miles)
+        clauses.append("latitude BETWEEN %s AND %s")
+        params += [box.min_lat, box.max_lat]
+        if box.min_lon is not None:
+            clauses.append("longitude BETWEEN %s AND %s")
+            params += [box.min_lon, box.max_lon]
+        clauses.append(f"{great_circle_sql('latitude', 'longitude')} <= %s")
+        params += [near.latitude, near.latitude, near.longitude, near.radius_miles]
     if filters.skills:
         clauses.append("skills && %s::text[]")  # any of
         params.append(list(filters.skills))
@@ -138,19 +202,31 @@ class CorpusStats:
     skill_rows: dict[str, int]
     cert_rows: dict[str, int]
     shift_rows: dict[str, int]
+    # (latitude, longitude, state, role, status) → rows: radius estimates are exact too.
+    by_place: dict[tuple[float, float, str, str, str], int] = field(default_factory=dict)
 
-    def estimate(self, filters: SearchFilters) -> float:
-        """Estimated matching rows: exact for state/city/role/status, independence for the rest."""
+    def estimate(self, filters: SearchFilters, near: Near | None = None) -> float:
+        """Estimated matching rows: exact for state/city/role/status and radius, independence for the rest."""
         if self.total == 0:
             return 0.0
-        base = sum(
-            n
-            for (state, city, role, status), n in self.by_key.items()
-            if status == filters.status
-            and (not filters.state or state == filters.state)
-            and (not filters.city or city == filters.city)
-            and (not filters.role or role == filters.role)
-        )
+        if near:
+            base = sum(
+                n
+                for (latitude, longitude, state, role, status), n in self.by_place.items()
+                if status == filters.status
+                and (not filters.state or state == filters.state)
+                and (not filters.role or role == filters.role)
+                and great_circle_miles(near.latitude, near.longitude, latitude, longitude) <= near.radius_miles
+            )
+        else:
+            base = sum(
+                n
+                for (state, city, role, status), n in self.by_key.items()
+                if status == filters.status
+                and (not filters.state or state == filters.state)
+                and (not filters.city or city == filters.city)
+                and (not filters.role or role == filters.role)
+            )
         fraction = 1.0
         if filters.skills:
             any_of = sum(self.skill_rows.get(s, 0) for s in filters.skills) / self.total
@@ -180,7 +256,7 @@ def plan_search(
     candidate list is expected to hold k survivors twice over. The caller still checks for a short
     result and falls back to the exact path, so the plan only decides speed, never correctness.
     """
-    estimated = max(0.0, stats.estimate(request.filters) - len(request.exclude_ids))
+    estimated = max(0.0, stats.estimate(request.filters, request.near) - len(request.exclude_ids))
     if estimated <= exact_max_rows:
         return SearchPlan("exact", base_ef, estimated)
     selectivity = max(estimated / max(stats.total, 1), 1e-6)

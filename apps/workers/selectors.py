@@ -16,7 +16,7 @@ from apps.core.selectors import pgvector_version
 from apps.core.vectors import vector_literal
 from apps.indexes.selectors import index_version
 from apps.workers.models import Worker
-from apps.workers.search import CorpusStats, SearchPlan, SearchRequest, filter_sql, plan_search
+from apps.workers.search import CorpusStats, Near, SearchPlan, SearchRequest, filter_sql, plan_search
 
 # The worker fields a search result carries (SPEC §4.3 response).
 RESULT_FIELDS = (
@@ -35,7 +35,8 @@ RESULT_FIELDS = (
     "status",
     "sms_opt_out",
 )
-RESULT_SELECT = ", ".join(("worker_id",) + RESULT_FIELDS)
+# Coordinates are selected for the result's `miles` (radius search), not shown in `worker`.
+RESULT_SELECT = ", ".join(("worker_id",) + RESULT_FIELDS + ("latitude", "longitude"))
 
 
 # ------------------------------------------------------------------------------ corpus statistics
@@ -61,7 +62,12 @@ def corpus_stats(version: int) -> CorpusStats:
             for column in ("skills", "certifications", "shift_preference"):
                 cursor.execute(f"SELECT v, count(*) FROM {table}, unnest({column}) AS v GROUP BY v")
                 counts.append(dict(cursor.fetchall()))
-        stats = CorpusStats(sum(by_key.values()), by_key, *counts)
+            cursor.execute(
+                f"SELECT latitude, longitude, state, role, status, count(*) FROM {table} "
+                "WHERE embedding IS NOT NULL AND latitude IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+            )
+            by_place = {(lat, lon, s, r, st): n for lat, lon, s, r, st, n in cursor.fetchall()}
+        stats = CorpusStats(sum(by_key.values()), by_key, *counts, by_place=by_place)
         _stats_cache["workers"] = (version, stats)
         return stats
 
@@ -69,15 +75,17 @@ def corpus_stats(version: int) -> CorpusStats:
 # ---------------------------------------------------------------------------------------- search
 
 
-def _knn(sql_where: str, params: list[Any], vector: str, k: int, *, exact: bool, ef_search: int, iterative: bool) -> list[tuple]:
+def _knn(
+    sql_where: str, params: list[Any], vector: str, k: int, *, exact: bool, ef_search: int, iterative: bool, column: str = "embedding"
+) -> list[tuple]:
     """Run one nearest-neighbour query. SET LOCAL only lasts for the transaction, so the query is
     evaluated inside the same atomic block (a lazy queryset evaluated later would ignore it)."""
     table = Worker._meta.db_table
     # `+ 0` hides the ORDER BY from the HNSW index: the planner otherwise keeps the graph walk even when
     # a B-tree on the filter would find every matching row far more cheaply (and exactly).
-    order = "(embedding <=> %s::vector) + 0" if exact else "embedding <=> %s::vector"
+    order = f"({column} <=> %s::vector) + 0" if exact else f"{column} <=> %s::vector"
     sql = (
-        f"SELECT {RESULT_SELECT}, embedding <=> %s::vector AS distance FROM {table} "
+        f"SELECT {RESULT_SELECT}, {column} <=> %s::vector AS distance FROM {table} "
         f"WHERE {sql_where} ORDER BY {order} LIMIT %s"
     )
     with transaction.atomic():
@@ -94,33 +102,38 @@ def _knn(sql_where: str, params: list[Any], vector: str, k: int, *, exact: bool,
             return cursor.fetchall()
 
 
-def result_from_row(row: tuple) -> dict[str, Any]:
-    worker = dict(zip(RESULT_FIELDS, row[1:-1]))
+def result_from_row(row: tuple, near: Near | None = None) -> dict[str, Any]:
+    """A result from a row of RESULT_SELECT + distance; with `near`, its great-circle `miles`."""
+    worker = dict(zip(RESULT_FIELDS, row[1:-3]))
     if worker["available_from"] is not None:
         worker["available_from"] = worker["available_from"].isoformat()
     distance = float(row[-1])
     if math.isnan(distance):  # a worker stored with a zero vector: undefined, ranked as unrelated
         distance = 1.0
-    return {"worker_id": row[0], "score": round(1.0 - distance, 6), "distance": round(distance, 6), "playbook_boost": 0.0, "worker": worker}
+    result = {"worker_id": row[0], "score": round(1.0 - distance, 6), "distance": round(distance, 6), "playbook_boost": 0.0, "worker": worker}
+    if near is not None:
+        result["miles"] = near.miles_to(row[-3], row[-2])
+    return result
 
 
 def nearest_workers(
-    request: SearchRequest, vector: np.ndarray, *, version: int | None = None, k: int | None = None
+    request: SearchRequest, vector: np.ndarray, *, version: int | None = None, k: int | None = None, column: str = "embedding"
 ) -> tuple[list[dict[str, Any]], SearchPlan]:
-    """Exactly min(k, matching rows) nearest workers that pass every filter and exclusion."""
+    """Exactly min(k, matching rows) nearest workers that pass every filter and exclusion, by the
+    lexical `embedding` or (hybrid ranking) the `semantic_embedding` column."""
     k = k or request.k
     version = index_version("workers") if version is None else version
     plan = plan_search(request, corpus_stats(version), base_ef=settings.SEARCH_EF_SEARCH, exact_max_rows=settings.SEARCH_EXACT_MAX_ROWS)
-    where, params = filter_sql(request.filters, request.exclude_ids)
+    where, params = filter_sql(request.filters, request.exclude_ids, request.near, column)
     literal = vector_literal(vector)
     iterative = _has_iterative_scan()
-    rows = _knn(where, params, literal, k, exact=plan.path == "exact", ef_search=plan.ef_search, iterative=iterative)
+    rows = _knn(where, params, literal, k, exact=plan.path == "exact", ef_search=plan.ef_search, iterative=iterative, column=column)
     if len(rows) < k and plan.path == "hnsw":
         # Short: the graph walk ran out of candidates that pass the filter. The exact path over the
         # filtered rows is always right; its cost is bounded by the number of matching rows.
-        rows = _knn(where, params, literal, k, exact=True, ef_search=plan.ef_search, iterative=False)
+        rows = _knn(where, params, literal, k, exact=True, ef_search=plan.ef_search, iterative=False, column=column)
         plan = SearchPlan("exact-fallback", plan.ef_search, plan.estimated_rows)
-    return [result_from_row(row) for row in rows], plan
+    return [result_from_row(row, request.near) for row in rows], plan
 
 
 _iterative_scan: bool | None = None
@@ -135,20 +148,22 @@ def _has_iterative_scan() -> bool:
     return _iterative_scan
 
 
-def workers_passing_filters(worker_ids: list[str], request: SearchRequest, vector: np.ndarray) -> list[dict[str, Any]]:
+def workers_passing_filters(
+    worker_ids: list[str], request: SearchRequest, vector: np.ndarray, column: str = "embedding"
+) -> list[dict[str, Any]]:
     """Those of `worker_ids` that pass every filter and exclusion of `request`, as results with their
     distance to `vector` (unordered). The same WHERE clause as `nearest_workers`, so nothing it would
     refuse can enter a result list this way."""
     if not worker_ids:
         return []
-    where, params = filter_sql(request.filters, request.exclude_ids)
+    where, params = filter_sql(request.filters, request.exclude_ids, request.near, column)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {RESULT_SELECT}, embedding <=> %s::vector AS distance FROM {Worker._meta.db_table} "
+            f"SELECT {RESULT_SELECT}, {column} <=> %s::vector AS distance FROM {Worker._meta.db_table} "
             f"WHERE {where} AND worker_id = ANY(%s::text[])",
             [vector_literal(vector), *params, list(worker_ids)],
         )
-        return [result_from_row(row) for row in cursor.fetchall()]
+        return [result_from_row(row, request.near) for row in cursor.fetchall()]
 
 
 # ------------------------------------------------------------------------------------- lookups

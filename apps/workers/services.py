@@ -26,10 +26,11 @@ from pgvector.psycopg import register_vector
 from apps.core.choices import TERMINAL_STATUSES
 from apps.core.errors import InvalidInput
 from apps.core.jobs import JobCancelled, JobContext, enqueue_after_commit, run_job
-from apps.indexes.embedders import get_embedder
+from apps.indexes.embedders import get_embedder, get_semantic_embedder, semantic_enabled
 from apps.indexes.services import bump_index_version
 from apps.workers.profile import profile_text
 from apps.workers.choices import IngestFormat
+from apps.workers.geo import zip_coordinates
 from apps.workers.models import WORKER_EMBEDDING_INDEX, IngestJob, Worker
 from apps.workers.normalize import NormalizedRow, Rejection, normalize_row
 from apps.workers.sources import count_rows, detect_format, read_rows
@@ -65,8 +66,13 @@ _COLUMNS: list[tuple[str, str]] = [
     ("embedding_model", "text"),
     ("content_hash", "text"),
     ("raw", "jsonb"),
+    ("latitude", "float8"),
+    ("longitude", "float8"),
+    ("semantic_embedding", "vector"),
+    ("semantic_model", "text"),
 ]
-_FIELDS = [name for name, _ in _COLUMNS if name not in {"embedding", "embedding_model", "content_hash", "raw"}]
+_DERIVED = {"embedding", "embedding_model", "content_hash", "raw", "latitude", "longitude", "semantic_embedding", "semantic_model"}
+_FIELDS = [name for name, _ in _COLUMNS if name not in _DERIVED]
 
 
 # ------------------------------------------------------------------------------------------ jobs
@@ -235,6 +241,9 @@ def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress, co
             first_line[result.worker_id] = line
             for warning in result.warnings:
                 progress.warn(line, result.worker_id, warning)
+            if result.zip and zip_coordinates(result.zip) is None:
+                # Not a rejection: the worker is still searchable, just not by radius (SPEC §4.3).
+                progress.warn(line, result.worker_id, f"zip {result.zip!r} is not a known US ZIP: no coordinates, not found by radius search")
             accepted.append((line, result))
         progress.timings["read_normalize_s"] += time.monotonic() - t0
         _write_batch(accepted, progress, embedder)
@@ -266,19 +275,28 @@ def _write_batch(rows: list[tuple[int, NormalizedRow]], progress: _Progress, emb
     if not changed:
         return
     t0 = time.monotonic()
-    vectors = embedder.embed([profile_text(row.worker_fields()) for _, row in changed])
+    texts = [profile_text(row.worker_fields()) for _, row in changed]
+    vectors = embedder.embed(texts)
     progress.texts_embedded += len(changed)
     progress.timings["embed_s"] += time.monotonic() - t0
+    semantic, semantic_model = [None] * len(changed), ""
+    if semantic_enabled():
+        # A changed profile always gets a fresh semantic vector (or none): a stale one would rank it
+        # by text it no longer has.
+        t0 = time.monotonic()
+        semantic_embedder = get_semantic_embedder()
+        semantic, semantic_model = list(semantic_embedder.embed(texts)), semantic_embedder.key
+        progress.timings["semantic_embed_s"] = progress.timings.get("semantic_embed_s", 0.0) + time.monotonic() - t0
     t0 = time.monotonic()
     try:
-        _upsert([row for _, row in changed], vectors, embedder.key)
+        _upsert([row for _, row in changed], vectors, embedder.key, semantic, semantic_model)
         progress.rows_written += len(changed)
     except _REFUSED_VALUE:
         # A value the normalizer let through but the database refuses (a name longer than its
         # column): the batch rolled back; write its rows one by one so only the bad ones are lost.
-        for (line, row), vector in zip(changed, vectors):
+        for (line, row), vector, semantic_vector in zip(changed, vectors, semantic):
             try:
-                _upsert([row], vector[None, :], embedder.key)
+                _upsert([row], vector[None, :], embedder.key, [semantic_vector], semantic_model)
             except _REFUSED_VALUE as exc:
                 progress.reject(line, row.worker_id, f"the database refused a value: {_first_line(exc)}")
             else:
@@ -300,7 +318,7 @@ def _raw_connection():
     return conn
 
 
-def _upsert(rows: list[NormalizedRow], vectors: np.ndarray, embedding_model: str) -> None:
+def _upsert(rows: list[NormalizedRow], vectors: np.ndarray, embedding_model: str, semantic: list, semantic_model: str) -> None:
     """Binary COPY into a staging table, then one INSERT … ON CONFLICT: ~10x the ORM's row rate."""
     names = [name for name, _ in _COLUMNS]
     column_list = ", ".join(names)
@@ -316,10 +334,13 @@ def _upsert(rows: list[NormalizedRow], vectors: np.ndarray, embedding_model: str
             cursor.execute("TRUNCATE worker_stage")  # the batch may share an outer transaction with the last one
             with cursor.copy(f"COPY worker_stage ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types([pg_type for _, pg_type in _COLUMNS])
-                for row, vector in zip(rows, vectors):
+                for row, vector, semantic_vector in zip(rows, vectors, semantic):
                     fields = row.worker_fields()
+                    latitude, longitude = zip_coordinates(row.zip) or (None, None)
                     copy.write_row(
-                        [fields[name] for name in _FIELDS] + [vector, embedding_model, row.content_hash, _jsonb(row.raw)]
+                        [fields[name] for name in _FIELDS]
+                        + [vector, embedding_model, row.content_hash, _jsonb(row.raw), latitude, longitude]
+                        + [semantic_vector, semantic_model if semantic_vector is not None else ""]
                     )
             cursor.execute(
                 f"INSERT INTO {table} ({column_list}, created_at, updated_at) "
@@ -361,6 +382,29 @@ def build_worker_hnsw_index() -> None:
         bump_index_version("workers")
 
 
+# ---------------------------------------------------------------------------------- coordinates
+
+
+def backfill_worker_coordinates(conn=None) -> int:
+    """Set latitude/longitude from the ZIP on every worker that has a ZIP but no coordinates (rows
+    ingested before coordinates existed). One UPDATE over the distinct ZIPs; returns rows updated.
+    ZIPs unknown to `zipcodes` stay without coordinates."""
+    conn = conn or connection
+    table = Worker._meta.db_table
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT zip FROM {table} WHERE latitude IS NULL AND zip <> ''")
+        known = [(z, *coordinates) for (z,) in cursor.fetchall() if (coordinates := zip_coordinates(z))]
+        if not known:
+            return 0
+        values = ", ".join(["(%s, %s::float8, %s::float8)"] * len(known))
+        cursor.execute(
+            f"UPDATE {table} AS w SET latitude = c.lat, longitude = c.lon FROM (VALUES {values}) AS c(zip, lat, lon) "
+            f"WHERE w.zip = c.zip AND w.latitude IS NULL",
+            [value for row in known for value in row],
+        )
+        return cursor.rowcount
+
+
 # ------------------------------------------------------------------------------------ re-embed
 
 
@@ -374,6 +418,19 @@ def reembed_workers(pks: list[int]) -> int:
         worker.embedding = vector
         worker.embedding_model = embedder.key
     Worker.objects.bulk_update(workers, ["embedding", "embedding_model"], batch_size=500)
+    return len(workers)
+
+
+def embed_semantic_column(pks: list[int]) -> int:
+    """(Re)compute only the semantic vectors of the given workers (the lexical vector and everything
+    else stay): what switching SEMANTIC_EMBEDDING_PROVIDER on, or changing its model, needs."""
+    embedder = get_semantic_embedder()
+    workers = list(Worker.objects.filter(pk__in=pks).defer("embedding").order_by("pk"))
+    vectors = embedder.embed([profile_text(worker_as_dict(worker)) for worker in workers])
+    for worker, vector in zip(workers, vectors):
+        worker.semantic_embedding = vector
+        worker.semantic_model = embedder.key
+    Worker.objects.bulk_update(workers, ["semantic_embedding", "semantic_model"], batch_size=500)
     return len(workers)
 
 

