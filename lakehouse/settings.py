@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "apps.loadtest",
     "apps.playbooks",
     "apps.replay",
+    "apps.alerts",
 ]
 
 MIDDLEWARE = [
@@ -187,9 +188,18 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_lakehouse{'_' + TEST_RUN_ID if TE
 
 # -------------------------------------------------------------------------------- Redis, cache, Celery
 
+def redis_tls_url(url: str) -> str:
+    """A `rediss://` URL with `ssl_cert_reqs` set: Celery's result backend refuses one without it,
+    and the default here is the safe one (verify the server's certificate). Other URLs unchanged."""
+    if not url.startswith("rediss://") or "ssl_cert_reqs=" in url:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}ssl_cert_reqs=required"
+
+
 REDIS_DB = env_int("REDIS_DB", 1 if TESTING else 0, minimum=0, maximum=15)
 if os.environ.get("REDIS_URL"):
-    REDIS_URL = os.environ["REDIS_URL"]
+    # Password (redis://:PASSWORD@host:6379/0) and TLS (rediss://) come from the URL itself.
+    REDIS_URL = redis_tls_url(os.environ["REDIS_URL"])
     EMBEDDED_REDIS = False
 else:
     from lakehouse import embedded
@@ -326,6 +336,8 @@ INGEST_DIRS = [Path(p).resolve() for p in env_list("INGEST_DIRS", [str(BASE_DIR 
 INGEST_UPLOAD_DIR = Path(env_str("INGEST_UPLOAD_DIR", str(BASE_DIR / "var" / "uploads"))).resolve()
 INGEST_KEEP_UPLOADS = env_bool("INGEST_KEEP_UPLOADS", False)
 INGEST_MAX_UPLOAD_MB = env_int("INGEST_MAX_UPLOAD_MB", 512, minimum=1)
+# An order import's CSV is stored on its job row (so a retry or a redelivered task reads the same rows).
+ORDER_IMPORT_MAX_MB = env_int("ORDER_IMPORT_MAX_MB", 20, minimum=1)
 INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 2000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -352,5 +364,21 @@ PLAYBOOK_EXACT_SCAN_MAX_ROWS = env_int("PLAYBOOK_EXACT_SCAN_MAX_ROWS", 5000, min
 # The agency's own contact points: never flagged as another worker's phone/email in outreach.
 AGENCY_PHONES = env_list("AGENCY_PHONES", ["+15551234567"])
 AGENCY_EMAILS = env_list("AGENCY_EMAILS", ["jobs@lakehouse-staffing.example"])
+
+# Alerts (a failed job, replay regressions): email through Django's backend — the console by default,
+# SMTP with EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST/PORT/... — plus an
+# optional webhook that gets a retried JSON POST.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+ALERT_EMAILS = env_list("ALERT_EMAILS", ["ops@lakehouse-staffing.example"])
+ALERT_FROM_EMAIL = env_str("ALERT_FROM_EMAIL", "alerts@lakehouse-staffing.example")
+ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL", "")
+ALERT_WEBHOOK_TIMEOUT_S = env_float("ALERT_WEBHOOK_TIMEOUT_S", 5.0, minimum=0.1)
+ALERT_WEBHOOK_RETRIES = env_int("ALERT_WEBHOOK_RETRIES", 3, minimum=0)
+ALERT_WEBHOOK_BACKOFF_S = env_float("ALERT_WEBHOOK_BACKOFF_S", 0.5, minimum=0.0)
 
 REPLAY_MIN_OVERLAP = env_float("REPLAY_MIN_OVERLAP", 0.6, minimum=0.0, maximum=1.0)

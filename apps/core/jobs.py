@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from django.conf import settings
+from django.dispatch import Signal
 from django.db import InterfaceError, OperationalError, connection, connections, models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -100,6 +101,10 @@ def enqueue_after_commit(job: models.Model) -> None:
 
 # ------------------------------------------------------------------------------------ terminal
 
+# Sent once per job, by the write that ended it: sender = the job model, pk, status, error. Listeners
+# (apps.alerts) must not fail the caller; they are called with send_robust.
+job_finished = Signal()
+
 
 def finish_job(model: type[models.Model], pk: Any, status: str, *, error: str = "", from_statuses=ACTIVE_STATUSES, **fields: Any) -> bool:
     """Set a terminal state (and `fields`) if the row is still in `from_statuses`; False when it had
@@ -108,7 +113,12 @@ def finish_job(model: type[models.Model], pk: Any, status: str, *, error: str = 
     values = {"status": status, "error": error[:10_000], "finished_at": timezone.now(), **fields}
     if status == JobStatus.SUCCEEDED:
         values.setdefault("progress", 100.0)
-    return bool(model.objects.filter(pk=pk, status__in=from_statuses).update(**values))
+    ended = bool(model.objects.filter(pk=pk, status__in=from_statuses).update(**values))
+    if ended:  # only the write that ended the job: a job ends, and is announced, once
+        for receiver, result in job_finished.send_robust(model, pk=pk, status=status, error=values["error"]):
+            if isinstance(result, Exception):
+                logger.error("job_finished listener %s failed for %s job %s: %s", receiver, model.job_kind, pk, result)
+    return ended
 
 
 # ------------------------------------------------------------------------------------- locking

@@ -140,25 +140,33 @@ def reap_dead_jobs() -> list[dict[str, Any]]:
                 beat = job.heartbeat_at or job.started_at
                 if beat is None or beat >= stale_before:
                     continue  # a live runner holds it
+            requeued = False
             try:
                 since = job.heartbeat_at.isoformat(timespec="seconds") if job.heartbeat_at else "never"
                 if kind.idempotent and job.attempts < settings.JOB_MAX_ATTEMPTS:
-                    action = _requeue(kind, model, job.pk, f"re-queued: its worker was lost (last heartbeat {since})")
+                    requeued = bool(
+                        model.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+                            status=JobStatus.QUEUED, error=f"re-queued: its worker was lost (last heartbeat {since})"
+                        )
+                    )
+                    action = "requeued" if requeued else "skipped"
                 else:
                     finish_job(model, job.pk, JobStatus.FAILED, error=f"worker lost: no heartbeat since {since}", from_statuses=(JobStatus.RUNNING,))
                     action = "failed"
             finally:
                 lock.release()
+            if requeued:
+                # Sent only after the lock is released: a worker that picks the task up at once must
+                # be able to take the job's lock, or it would see "held by a live runner" and drop it.
+                action = _send_requeued(kind, model, job.pk)
             logger.warning("reaper: %s job %s %s", kind.name, job.pk, action)
             reaped.append({"kind": kind.name, "job_id": job.pk, "action": action})
     return reaped
 
 
-def _requeue(kind, model, pk: Any, note: str) -> str:
+def _send_requeued(kind, model, pk: Any) -> str:
     from apps.core.jobs import finish_job
 
-    if not model.objects.filter(pk=pk, status=JobStatus.RUNNING).update(status=JobStatus.QUEUED, error=note):
-        return "skipped"
     try:
         result = kind.task().delay(pk)
     except Exception as exc:

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
+from apps.core.admin import JobAdmin
 from apps.core.errors import DomainError
+from apps.core.roles import is_operator
 from apps.orders import services
-from apps.orders.models import FillProposal, JobOrder
+from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
 
 
 def _run_decision(modeladmin: admin.ModelAdmin, request: HttpRequest, items, decide, verb: str) -> None:
@@ -35,6 +41,28 @@ class FillProposalInline(admin.TabularInline):
         return False
 
 
+class JobOrderForm(forms.ModelForm):
+    """The client is typed as a name, as in the API: an existing client in any case or spacing, or a
+    new one (created on first use)."""
+
+    client = forms.CharField(max_length=200)
+
+    class Meta:
+        model = JobOrder
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["client"] = self.instance.client.name
+
+    def clean_client(self) -> Client:
+        try:
+            return services.client_for_name(self.cleaned_data["client"])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict.get("client", exc.messages)) from exc
+
+
 @admin.register(JobOrder)
 class JobOrderAdmin(admin.ModelAdmin):
     """The form validates with the model (USPS state and role as selects, the order_id pattern); the
@@ -42,7 +70,9 @@ class JobOrderAdmin(admin.ModelAdmin):
 
     list_display = ["order_id", "client", "role", "headcount", "city", "state", "site_zip", "shift", "start_date", "status"]
     list_filter = ["status", "state", "role", "shift"]
-    search_fields = ["order_id", "client", "city"]
+    list_select_related = ["client"]
+    search_fields = ["order_id", "client__name", "city"]
+    form = JobOrderForm
     date_hierarchy = "start_date"
     readonly_fields = ["status", "created_by", "created_at", "updated_at"]
     inlines = [FillProposalInline]
@@ -87,3 +117,121 @@ class FillProposalAdmin(admin.ModelAdmin):
             self, request, queryset.select_related("order"),
             lambda p: services.proposal_reject(order_id=p.order.order_id, proposal_id=p.pk, actor=actor), "Rejected",
         )
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name", "key"]
+    readonly_fields = ["key", "created_at"]
+
+
+class DoNotAssignImportForm(forms.Form):
+    csv_file = forms.FileField(required=False, label="CSV file")
+    csv_text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 10, "cols": 80}), label="or paste CSV")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("csv_file") and not (data.get("csv_text") or "").strip():
+            raise forms.ValidationError("Upload a CSV file or paste its text.")
+        return data
+
+
+@admin.register(DoNotAssign)
+class DoNotAssignAdmin(admin.ModelAdmin):
+    """Adds go through the same service as the API (worker lock, duplicate check); deleting selected
+    entries uses Django's confirmation page."""
+
+    list_display = ["client", "worker_id", "reason", "created_by", "created_at"]
+    list_filter = ["client"]
+    list_select_related = ["client"]
+    search_fields = ["client__name", "worker_id", "reason"]
+    autocomplete_fields = ["client"]
+    raw_id_fields = ["worker"]
+    readonly_fields = ["created_by", "created_at"]
+    change_list_template = "admin/orders/donotassign/change_list.html"
+
+    def save_model(self, request, obj: DoNotAssign, form, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["reason"])
+            return
+        try:
+            entry = services.do_not_assign_add(
+                client=obj.client.name, worker_id=obj.worker_id, reason=obj.reason, actor=request.user.get_username()
+            )
+        except DomainError as exc:
+            raise ValidationError(str(exc)) from exc
+        obj.pk = entry.pk
+
+    def get_urls(self):
+        return [path("import/", self.admin_site.admin_view(self.import_view), name="orders_donotassign_import")] + super().get_urls()
+
+    def import_view(self, request):
+        if not is_operator(request.user):
+            raise PermissionDenied
+        form = DoNotAssignImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data.get("csv_file")
+            text = upload.read().decode("utf-8-sig", errors="replace") if upload else form.cleaned_data["csv_text"]
+            added, problems = services.do_not_assign_import_csv(text, actor=request.user.get_username())
+            self.message_user(request, f"Added {added} do-not-assign entr{'y' if added == 1 else 'ies'}.", messages.SUCCESS)
+            for problem in problems[:50]:
+                self.message_user(request, problem, messages.ERROR)
+            if len(problems) > 50:
+                self.message_user(request, f"... and {len(problems) - 50} more rejected rows.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:orders_donotassign_changelist"))
+        context = {**self.admin_site.each_context(request), "title": "Bulk add do-not-assign entries", "form": form, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/orders/donotassign/import.html", context)
+
+
+@admin.register(AssignmentEnd)
+class AssignmentEndAdmin(admin.ModelAdmin):
+    list_display = ["order", "worker_id", "reason", "ended_by", "ended_at"]
+    list_filter = ["reason"]
+    list_select_related = ["order"]
+    readonly_fields = ["order", "worker_id", "reason", "ended_by", "ended_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+class OrderImportForm(forms.Form):
+    csv_file = forms.FileField(label="CSV file")
+
+
+@admin.register(OrderImportJob)
+class OrderImportJobAdmin(JobAdmin):
+    deletable = True
+    list_display = ["id", "source_name", "status_display", "progress_display", "rows_read", "rows_created", "rows_existing", "rows_rejected", "created_at"]
+    list_filter = ["status"]
+    exclude = ["csv_text", "errors"]
+    readonly_fields = [f.name for f in OrderImportJob._meta.fields if f.name not in ("csv_text", "errors")] + ["errors_table"]
+    change_list_template = "admin/orders/orderimportjob/change_list.html"
+
+    @admin.display(description="rejected rows (first 1,000)")
+    def errors_table(self, obj: OrderImportJob) -> str:
+        if not obj.errors:
+            return "—"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", ((e.get("line"), e.get("order_id") or "—", e.get("reason")) for e in obj.errors))
+        return format_html("<table><tr><th>line</th><th>order_id</th><th>reason</th></tr>{}</table>", rows)
+
+    def get_urls(self):
+        return [path("launch/", self.admin_site.admin_view(self.launch_view), name="orders_orderimportjob_launch")] + super().get_urls()
+
+    def launch_view(self, request):
+        if not is_operator(request.user):
+            raise PermissionDenied
+        form = OrderImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["csv_file"]
+            try:
+                job = services.create_order_import_job(
+                    csv_text=upload.read().decode("utf-8-sig", errors="replace"), source_name=upload.name, actor=request.user.get_username()
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"Order import {job.pk} queued; it runs in the Celery worker.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:orders_orderimportjob_change", args=[job.pk]))
+        context = {**self.admin_site.each_context(request), "title": "Import orders from CSV", "form": form, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/orders/orderimportjob/launch.html", context)

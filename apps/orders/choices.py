@@ -16,6 +16,22 @@ class ProposalStatus(models.TextChoices):
     REJECTED = "rejected", "rejected"
 
 
+class AssignmentEndReason(models.TextChoices):
+    NO_SHOW = "no_show", "no show"
+    DECLINED = "declined", "declined"
+    COMPLETED = "completed", "completed"
+    CLIENT_REQUEST = "client_request", "client request"
+
+
+# A no-show or a decline leaves the seat empty: the order needs someone else (and the playbook learns).
+SEAT_FREEING_REASONS = frozenset({AssignmentEndReason.NO_SHOW, AssignmentEndReason.DECLINED})
+
+
+def client_key(name: str) -> str:
+    """The identity of a client name: trimmed, inner whitespace collapsed, case-folded."""
+    return " ".join(str(name or "").split()).casefold()
+
+
 class Shift(models.TextChoices):
     DAY = "day", "day"
     SWING = "swing", "swing"

@@ -1,16 +1,20 @@
-"""Reads of job orders and the bookings that FillValidator checks for double-booking."""
+"""Reads of job orders, clients, do-not-assign lists and the bookings that FillValidator checks for
+double-booking."""
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
-from apps.orders.choices import OrderStatus, ProposalStatus
-from apps.orders.models import FillProposal, JobOrder
+from django.db.models import Q
+
+from apps.orders.choices import SEAT_FREEING_REASONS, OrderStatus, ProposalStatus, client_key
+from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder
 
 
 def order_as_dict(order: JobOrder) -> dict[str, Any]:
     return {
         "order_id": order.order_id,
+        "client": order.client.name,
         "city": order.city,
         "state": order.state,
         "role": order.role,
@@ -36,10 +40,15 @@ def bookings_for(worker_ids: Iterable[str], *, exclude_order_id: str | None = No
     )
     if exclude_order_id:
         proposals = proposals.exclude(order__order_id=exclude_order_id)
+    proposals = list(proposals)
+    # An ended assignment books no one (SPEC §4.8a step 5): current assignments only.
+    ended = set(
+        AssignmentEnd.objects.filter(order_id__in={p.order_id for p in proposals}, worker_id__in=list(worker_ids)).values_list("order_id", "worker_id")
+    ) if proposals else set()
     return [
         {
             "order_id": p.order.order_id,
-            "worker_ids": list(p.worker_ids),
+            "worker_ids": [w for w in p.worker_ids if (p.order_id, w) not in ended],
             "start_date": p.order.start_date,
             "end_date": p.order.end_date,
         }
@@ -48,9 +57,56 @@ def bookings_for(worker_ids: Iterable[str], *, exclude_order_id: str | None = No
 
 
 def accepted_worker_ids(order: JobOrder) -> set[str]:
-    """The workers booked for this order by its accepted proposals."""
+    """Every worker ever accepted for this order (ended assignments included: nobody is proposed twice)."""
     rows = FillProposal.objects.filter(order=order, status=ProposalStatus.ACCEPTED).values_list("worker_ids", flat=True)
     return {worker_id for worker_ids in rows for worker_id in worker_ids}
+
+
+def ended_worker_ids(order: JobOrder, *, seat_freeing_only: bool = False) -> set[str]:
+    ends = AssignmentEnd.objects.filter(order=order)
+    if seat_freeing_only:
+        ends = ends.filter(reason__in=SEAT_FREEING_REASONS)
+    return set(ends.values_list("worker_id", flat=True))
+
+
+def seated_worker_ids(order: JobOrder) -> set[str]:
+    """The workers holding the order's seats: accepted, minus those who did not show or declined."""
+    return accepted_worker_ids(order) - ended_worker_ids(order, seat_freeing_only=True)
+
+
+def proposed_worker_ids(order: JobOrder) -> set[str]:
+    rows = FillProposal.objects.filter(order=order, status=ProposalStatus.PROPOSED).values_list("worker_ids", flat=True)
+    return {worker_id for worker_ids in rows for worker_id in worker_ids}
+
+
+# Clients and do-not-assign ---------------------------------------------------------------------------
+
+
+def client_named(name: str | None) -> Client | None:
+    """The client a name means, whatever its case and spacing."""
+    key = client_key(name or "")
+    return Client.objects.filter(key=key).first() if key else None
+
+
+def banned_workers(client: str | None, worker_ids: Iterable[str] | None = None) -> dict[str, str]:
+    """worker_id → reason for the workers on the named client's do-not-assign list (all of them, or
+    only those among `worker_ids`). An unknown or empty client bans no one."""
+    key = client_key(client or "")
+    if not key:
+        return {}
+    entries = DoNotAssign.objects.filter(client__key=key)
+    if worker_ids is not None:
+        entries = entries.filter(worker_id__in=list(worker_ids))
+    return dict(entries.values_list("worker_id", "reason"))
+
+
+def do_not_assign_list(*, client: str | None = None, worker_id: str | None = None):
+    entries = DoNotAssign.objects.select_related("client").order_by("-created_at", "-id")
+    if client:
+        entries = entries.filter(client__key=client_key(client))
+    if worker_id:
+        entries = entries.filter(worker_id=worker_id)
+    return entries
 
 
 def proposal_list(order: JobOrder):
@@ -58,4 +114,20 @@ def proposal_list(order: JobOrder):
 
 
 def order_list():
-    return JobOrder.objects.all().order_by("-created_at")
+    return JobOrder.objects.select_related("client").order_by("-created_at")
+
+
+def booked_worker_ids(*, start_date, end_date, exclude_order_id: str | None = None) -> set[str]:
+    """Workers with a current assignment on another live order overlapping these dates (one query for
+    the proposals, one for their ended assignments): the double-booked, for a search to leave out."""
+    end_date = end_date or start_date
+    proposals = FillProposal.objects.filter(
+        status=ProposalStatus.ACCEPTED,
+        order__status__in=[OrderStatus.OPEN, OrderStatus.FILLED],
+        order__start_date__lte=end_date,
+    ).filter(Q(order__end_date__gte=start_date) | Q(order__end_date__isnull=True, order__start_date__gte=start_date))
+    if exclude_order_id:
+        proposals = proposals.exclude(order__order_id=exclude_order_id)
+    rows = list(proposals.values_list("order_id", "worker_ids"))
+    ended = set(AssignmentEnd.objects.filter(order_id__in={o for o, _ in rows}).values_list("order_id", "worker_id")) if rows else set()
+    return {w for order_pk, ids in rows for w in ids if (order_pk, w) not in ended}

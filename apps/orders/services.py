@@ -11,15 +11,21 @@ against the first's committed booking (409); accepts that share nothing run in p
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict, InvalidInput, NotFound
-from apps.orders.choices import OrderStatus, ProposalStatus
-from apps.orders.models import FillProposal, JobOrder
-from apps.orders.selectors import accepted_worker_ids, bookings_for, order_as_dict
+from apps.core.jobs import JobContext, enqueue_after_commit, run_job
+from apps.orders.choices import SEAT_FREEING_REASONS, AssignmentEndReason, OrderStatus, ProposalStatus, client_key
+from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
+from apps.orders.selectors import (
+    accepted_worker_ids, banned_workers, bookings_for, ended_worker_ids, order_as_dict, seated_worker_ids,
+)
 from apps.validation.fill_validator import DUPLICATE_WORKER, FillValidator
 from apps.workers.models import Worker
 
@@ -34,6 +40,29 @@ ORDER_WRITABLE_FIELDS = (
 )
 
 
+# Clients --------------------------------------------------------------------------------------------
+
+
+def client_for_name(name: str) -> Client:
+    """The client a name means, created on first use. Operators type client names on orders and list
+    entries; requiring a separate "create client" step first would only add a way to fail, while the
+    key (case- and space-insensitive) already makes a respelling the same client. Concurrent first
+    uses meet at the unique key: the loser reads the winner's row."""
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise ValidationError({"client": ["A client name is required."]})
+    if len(name) > 200:
+        raise ValidationError({"client": ["At most 200 characters."]})
+    existing = Client.objects.filter(key=client_key(name)).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Client.objects.create(name=name)
+    except IntegrityError:
+        return Client.objects.get(key=client_key(name))
+
+
 # Orders ---------------------------------------------------------------------------------------------
 
 
@@ -42,6 +71,8 @@ def _normalized(fields: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise InvalidInput(f"Unknown order fields: {', '.join(sorted(unknown))}.", fields={k: ["Unknown field."] for k in sorted(unknown)})
     cleaned = dict(fields)
+    if "client" in cleaned and not isinstance(cleaned["client"], Client):
+        cleaned["client"] = client_for_name(cleaned["client"])
     if isinstance(cleaned.get("state"), str):
         cleaned["state"] = cleaned["state"].strip().upper()
     if cleaned.get("site_zip") is None and "site_zip" in cleaned:
@@ -50,10 +81,12 @@ def _normalized(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def order_create(*, actor: str = "", **fields: Any) -> JobOrder:
-    """Create an order; a Django ValidationError (field → messages) when it is not valid."""
-    order = JobOrder(created_by=actor, **_normalized(fields))
-    order.full_clean()
-    order.save()
+    """Create an order; a Django ValidationError (field → messages) when it is not valid. `client` is
+    a name (or a Client); a new name creates the client."""
+    with transaction.atomic():  # a new client is not left behind by an invalid order
+        order = JobOrder(created_by=actor, **_normalized(fields))
+        order.full_clean()
+        order.save()
     return order
 
 
@@ -89,14 +122,16 @@ def check_fill(*, order: dict[str, Any], worker_ids: list[str]) -> dict[str, Any
     the bookings that double-booking checks."""
     workers = {row["worker_id"]: row for row in Worker.objects.filter(worker_id__in=set(worker_ids)).values(*_FILL_WORKER_FIELDS)}
     bookings = bookings_for(workers, exclude_order_id=order.get("order_id"))
-    return _FILL_VALIDATOR.validate(order, worker_ids, workers, bookings).to_dict()
+    banned = banned_workers(order.get("client"), workers)
+    return _FILL_VALIDATOR.validate(order, worker_ids, workers, bookings, banned=banned).to_dict()
 
 
 def _check_open_seats(order: JobOrder, worker_ids: list[str]) -> dict[str, Any]:
     """The verdict for filling the order's open seats: the headcount the FillValidator checks is what
     accepted proposals have left, and a worker already accepted for this order counts as a duplicate."""
-    taken = accepted_worker_ids(order)
-    verdict = check_fill(order={**order_as_dict(order), "headcount": max(order.headcount - len(taken), 0)}, worker_ids=worker_ids)
+    seated = seated_worker_ids(order)
+    verdict = check_fill(order={**order_as_dict(order), "headcount": max(order.headcount - len(seated), 0)}, worker_ids=worker_ids)
+    taken = accepted_worker_ids(order)  # a worker who no-showed or declined is not proposed again
     again = [
         {"code": DUPLICATE_WORKER, "worker_id": w, "message": f"{w} is already accepted for order {order.order_id}."}
         for w in dict.fromkeys(worker_ids)
@@ -173,6 +208,166 @@ def proposal_reject(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
     return proposal
 
 
+# Assignments ----------------------------------------------------------------------------------------
+
+
+def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "") -> AssignmentEnd:
+    """End an accepted worker's assignment (SPEC §4.8a step 5). The worker stops booking; a no-show or
+    decline also frees the seat (a `filled` order reopens) and records a negative playbook, in the same
+    transaction. Ending twice is a 409."""
+    from apps.playbooks.services import record_playbook
+
+    if reason not in AssignmentEndReason.values:
+        raise InvalidInput(f"Unknown reason {reason!r}.", fields={"reason": [f"One of: {', '.join(AssignmentEndReason.values)}."]})
+    with transaction.atomic():
+        order = _locked_order(order_id)
+        if order.status == OrderStatus.CANCELLED:
+            raise Conflict(f"Order {order_id} is cancelled.", code="order_cancelled")
+        if worker_id not in accepted_worker_ids(order):
+            raise NotFound(f"{worker_id} has no accepted assignment on order {order_id}.")
+        if worker_id in ended_worker_ids(order):
+            raise Conflict(f"{worker_id}'s assignment on order {order_id} has already ended.", code="assignment_ended")
+        ended = AssignmentEnd.objects.create(order=order, worker_id=worker_id, reason=reason, ended_by=actor)
+        if _sync_fill_status(order):
+            order.save(update_fields=["status", "updated_at"])
+        if reason in SEAT_FREEING_REASONS:
+            record_playbook(
+                query=_fill_query(order),
+                worker_ids=[worker_id],
+                outcome=reason,
+                filters={"role": order.role, "state": order.state, "city": order.city},
+                order_id=order.order_id,
+                actor=actor,
+            )
+    return ended
+
+
+# Do-not-assign --------------------------------------------------------------------------------------
+
+
+def do_not_assign_add(*, client: str, worker_id: str, reason: str, actor: str = "") -> DoNotAssign:
+    """Ban a worker from a client (SPEC §3.2a). Takes the worker's row lock, the lock an accept takes
+    before it re-validates: an accept that races this add either commits first (the ban comes after
+    the booking) or waits and then sees the ban (409). Already banned is a 409."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("A reason is required.", fields={"reason": ["A reason is required."]})
+    with transaction.atomic():
+        worker = Worker.objects.select_for_update().filter(worker_id=worker_id).first()
+        if worker is None:
+            raise InvalidInput(f"No worker {worker_id!r}.", fields={"worker_id": ["No such worker."]})
+        try:
+            owner = client_for_name(client)
+        except ValidationError as exc:
+            raise InvalidInput("Invalid client.", fields={"client": exc.message_dict.get("client", exc.messages)}) from exc
+        if DoNotAssign.objects.filter(client=owner, worker=worker).exists():
+            raise Conflict(f"{worker_id} is already on {owner.name}'s do-not-assign list.", code="already_listed")
+        return DoNotAssign.objects.create(client=owner, worker=worker, reason=reason, created_by=actor)
+
+
+def do_not_assign_remove(*, entry_id: int) -> None:
+    deleted, _ = DoNotAssign.objects.filter(pk=entry_id).delete()
+    if not deleted:
+        raise NotFound(f"No do-not-assign entry {entry_id}.")
+
+
+def do_not_assign_import_csv(text: str, *, actor: str = "") -> tuple[int, list[str]]:
+    """Bulk add from CSV with a header `client,worker_id,reason`: each row through do_not_assign_add.
+    Returns (added, problems) — one problem line per rejected row, with its line number."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"client", "worker_id", "reason"} - set(reader.fieldnames or ())
+    if missing:
+        return 0, [f"line 1: missing column(s) {', '.join(sorted(missing))}"]
+    added, problems = 0, []
+    for row in reader:
+        try:
+            do_not_assign_add(client=row["client"] or "", worker_id=(row["worker_id"] or "").strip(), reason=row["reason"] or "", actor=actor)
+        except (InvalidInput, Conflict) as exc:
+            problems.append(f"line {reader.line_num}: {exc}")
+        else:
+            added += 1
+    return added, problems
+
+
+# Order import (a job of kind `orders`) ----------------------------------------------------------------
+
+ORDER_IMPORT_COLUMNS = ("order_id", "client", "city", "state", "role", "headcount", "shift", "start_date")
+_IMPORT_BATCH = 100  # rows between progress writes and cancel checks
+
+
+def create_order_import_job(
+    *, csv_text: str, source_name: str = "", actor: str = "", dispatch: bool = True, retry_of: OrderImportJob | None = None,
+) -> OrderImportJob:
+    """Record a queued import and (after commit) hand it to the Celery worker. A file without the
+    required columns is a 400 here, before any job exists."""
+    header = next(csv.reader(io.StringIO(csv_text)), [])
+    missing = [c for c in ORDER_IMPORT_COLUMNS if c not in {h.strip() for h in header}]
+    if missing:
+        raise InvalidInput(f"The CSV lacks column(s): {', '.join(missing)}.", fields={"file": [f"Missing column(s): {', '.join(missing)}."]})
+    job = OrderImportJob.objects.create(csv_text=csv_text, source_name=source_name[:255], created_by=actor, retry_of=retry_of)
+    if dispatch:
+        enqueue_after_commit(job)
+    job.refresh_from_db()
+    return job
+
+
+def relaunch_order_import_job(job: OrderImportJob, actor: str) -> OrderImportJob:
+    """A retry: the same CSV as a new job (the job-kind registry's relaunch)."""
+    return create_order_import_job(csv_text=job.csv_text, source_name=job.source_name, actor=actor, retry_of=job)
+
+
+def _order_fields_from_row(row: dict[str, str]) -> dict[str, Any]:
+    fields: dict[str, Any] = {k: (row.get(k) or "").strip() for k in ORDER_WRITABLE_FIELDS if k in row}
+    fields["required_certifications"] = [c.strip() for c in (row.get("required_certifications") or "").split(";") if c.strip()]
+    fields["end_date"] = fields.get("end_date") or None
+    fields["site_zip"] = fields.get("site_zip") or ""
+    return fields
+
+
+def _rejection(exc: Exception) -> str:
+    if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
+        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+    return str(exc)
+
+
+def run_order_import(job_id: int) -> OrderImportJob:
+    """Import the job's rows through the job runner: every row through order_create (one definition
+    of a valid order), each in its own savepoint so a bad row rejects only itself. Idempotent: an
+    order_id that exists is counted `existing` and left unchanged, so a re-run after a lost worker
+    converges. A cancel stops at the next batch boundary; the rows already imported stay."""
+
+    def work(job: OrderImportJob, context: JobContext) -> None:
+        rows = list(csv.DictReader(io.StringIO(job.csv_text)))
+        counts = {"rows_read": 0, "rows_created": 0, "rows_existing": 0, "rows_rejected": 0}
+        errors: list[dict[str, Any]] = []
+        OrderImportJob.objects.filter(pk=job.pk).update(rows_total=len(rows))
+        for number, row in enumerate(rows):
+            if number % _IMPORT_BATCH == 0 and number:
+                OrderImportJob.objects.filter(pk=job.pk).update(**counts, errors=errors)
+                context.set_progress(100.0 * number / len(rows))
+                context.raise_if_cancelled()
+            counts["rows_read"] += 1
+            line = number + 2  # the header is line 1
+            order_id = (row.get("order_id") or "").strip()
+            if order_id and JobOrder.objects.filter(order_id=order_id).exists():
+                counts["rows_existing"] += 1
+                continue
+            try:
+                with transaction.atomic():
+                    order_create(actor=job.created_by, **_order_fields_from_row(row))
+            except (ValidationError, InvalidInput, ValueError, TypeError) as exc:
+                counts["rows_rejected"] += 1
+                if len(errors) < OrderImportJob.MAX_ERRORS:
+                    errors.append({"line": line, "order_id": order_id or None, "reason": _rejection(exc)})
+            except IntegrityError:  # the same order_id created meanwhile (another import): it exists now
+                counts["rows_existing"] += 1
+            else:
+                counts["rows_created"] += 1
+        OrderImportJob.objects.filter(pk=job.pk).update(**counts, errors=errors)
+
+    return run_job(OrderImportJob, job_id, work)
+
+
 # Helpers --------------------------------------------------------------------------------------------
 
 
@@ -181,7 +376,7 @@ def _sync_fill_status(order: JobOrder) -> bool:
     cancelled). Returns whether the status changed; the caller saves."""
     if order.status == OrderStatus.CANCELLED or order.pk is None:
         return False
-    wanted = OrderStatus.FILLED if len(accepted_worker_ids(order)) >= order.headcount else OrderStatus.OPEN
+    wanted = OrderStatus.FILLED if len(seated_worker_ids(order)) >= order.headcount else OrderStatus.OPEN
     changed = order.status != wanted
     order.status = wanted
     return changed

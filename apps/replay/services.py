@@ -299,6 +299,7 @@ def _retrieve_for_model(record: EvidenceRecord) -> tuple[dict[str, Any], dict[st
                 query=f"{str(order.get('role', '')).replace('_', ' ')} {order.get('shift', '')} shift {order.get('city', '')}".strip() or "worker",
                 k=min(100, max(10, 5 * int(order.get("headcount") or 1))),
                 filters=search_filters_from_dict({key: order.get(key) for key in ("city", "state", "role", "shift")} | {"available_on": order.get("start_date")}),
+                client=order.get("client") or None,  # the client's do-not-assign list is never retrieved
             )
         )
         ids = [r["worker_id"] for r in found["results"]]

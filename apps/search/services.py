@@ -10,6 +10,7 @@ playbooks knows about the other.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -23,11 +24,13 @@ from apps.indexes.embedders import embed_query, embed_semantic_query, get_embedd
 from apps.indexes.selectors import index_version
 from apps.interactions.choices import InteractionKind
 from apps.interactions.services import log_interaction
+from apps.orders.models import JobOrder
+from apps.orders.selectors import accepted_worker_ids, banned_workers, booked_worker_ids, proposed_worker_ids
 from apps.playbooks.boost import rerank, worker_boosts, worker_playbooks
 from apps.playbooks.selectors import nearest_playbooks
 from apps.search.explain import explain_result
 from apps.search.fusion import RRF_K, reciprocal_rank_fusion
-from apps.workers.search import SearchPlan, SearchRequest
+from apps.workers.search import SearchPlan, SearchRequest, search_request_from_dict
 from apps.workers.selectors import nearest_workers, workers_passing_filters
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ def search_workers(request: SearchRequest) -> dict[str, Any]:
     which makes a stale cached result impossible.
     """
     started = time.perf_counter()
+    request = with_do_not_assign(request)
     vector, embedding_cache = embed_query(request.query)
     version = index_version("workers")
     versions: list[Any] = [version, get_embedding_cache().embedder.key]
@@ -77,6 +81,17 @@ def search_workers(request: SearchRequest) -> dict[str, Any]:
     _cache_set(key, body)
     body["took_ms"] = round((time.perf_counter() - started) * 1000, 3)
     return body
+
+
+def with_do_not_assign(request: SearchRequest) -> SearchRequest:
+    """The request with its client's do-not-assign list added to the excluded ids (SPEC §3.2a). The
+    cache key then holds the banned ids too, so a new entry can never be served a stale result."""
+    if not request.client:
+        return request
+    banned = sorted(set(banned_workers(request.client)) - set(request.exclude_ids))
+    if not banned:
+        return request
+    return dataclasses.replace(request, exclude_ids=tuple(request.exclude_ids) + tuple(banned))
 
 
 def _nearest(
@@ -196,6 +211,7 @@ def search_and_log(request: SearchRequest, *, actor: str = "") -> dict[str, Any]
             "filters": request.filters.to_dict(),
             "exclude_ids": list(request.exclude_ids),
             "use_playbook": request.use_playbook,
+            **({"client": request.client} if request.client else {}),
             **({"near": request.near.to_dict()} if request.near else {}),
         },
         # Ids and scores are what evidence and replay need; the full worker records stay in the table.
@@ -212,3 +228,36 @@ def search_and_log(request: SearchRequest, *, actor: str = "") -> dict[str, Any]
     )
     body["interaction_id"] = str(interaction.pk)
     return body
+
+
+# ------------------------------------------------------------------------------------- order searches
+
+
+def order_search_request(order: JobOrder, *, k: int = 10, use_playbook: bool = True, explain: bool = False) -> SearchRequest:
+    """The search for an order's candidates (SPEC §4.8a step 1): its role, place, shift, start date and
+    certifications, its client (do-not-assign), and without the workers already proposed, accepted
+    (ended ones included) or booked elsewhere over its dates."""
+    excluded = (
+        proposed_worker_ids(order)
+        | accepted_worker_ids(order)
+        | booked_worker_ids(start_date=order.start_date, end_date=order.end_date, exclude_order_id=order.order_id)
+    )
+    return search_request_from_dict({
+        "query": f"{order.get_role_display()} {order.shift} shift {order.city}",
+        "k": k,
+        "filters": {
+            "role": order.role, "state": order.state, "city": order.city, "shift": order.shift,
+            "available_on": order.start_date, "certifications": list(order.required_certifications),
+        },
+        "exclude_ids": sorted(excluded),
+        "use_playbook": use_playbook,
+        "explain": explain,
+        "client": order.client.name,
+    })
+
+
+def backfill_candidates(order_id: str, *, k: int = 10) -> list[dict[str, Any]]:
+    """Ranked replacements for an order's empty seats (SPEC §4.8a step 5): the order's search, so never
+    a proposed, accepted, ended, double-booked or banned worker."""
+    order = JobOrder.objects.select_related("client").get(order_id=order_id)
+    return search_workers(order_search_request(order, k=k))["results"]

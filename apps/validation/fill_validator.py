@@ -3,7 +3,8 @@
 ``FillValidator().validate(order, worker_ids, workers, bookings)`` works on plain data that the
 caller looked up once, in bulk: ``workers`` maps worker_id → worker dict (SPEC §3.1 fields) and
 ``bookings`` lists accepted fills of other open orders (``{"order_id", "worker_ids", "start_date",
-"end_date"?}``).
+"end_date"?}``) and ``banned`` maps worker_id → reason for the order's client's do-not-assign list
+(SPEC §3.2a).
 
 Decisions where the spec is silent:
 
@@ -42,6 +43,7 @@ __all__ = [
     "MISSING_CERTIFICATION",
     "ROLE_MISMATCH",
     "UNKNOWN_WORKER",
+    "WORKER_DO_NOT_ASSIGN",
     "WORKER_UNAVAILABLE",
 ]
 
@@ -53,6 +55,7 @@ LOCATION_MISMATCH = "LOCATION_MISMATCH"
 ROLE_MISMATCH = "ROLE_MISMATCH"
 MISSING_CERTIFICATION = "MISSING_CERTIFICATION"
 DOUBLE_BOOKED = "DOUBLE_BOOKED"
+WORKER_DO_NOT_ASSIGN = "WORKER_DO_NOT_ASSIGN"
 
 FillError = dict[str, Any]
 
@@ -133,6 +136,8 @@ class FillValidator:
         worker_ids: Iterable[Any],
         workers: Mapping[str, Mapping[str, Any]],
         bookings: Iterable[Mapping[str, Any]] = (),
+        *,
+        banned: Mapping[str, str] | None = None,
     ) -> FillVerdict:
         """Check ``worker_ids`` against ``order``; see the module docstring for the rules."""
         start = _parse_date(order.get("start_date"))
@@ -172,6 +177,14 @@ class FillValidator:
                 errors.append(_error(UNKNOWN_WORKER, worker_id, f"{worker_id} is not in the worker corpus."))
                 continue
             errors += self._worker_errors(worker_id, worker, order, start, required)
+            if banned and worker_id in banned:
+                errors.append(
+                    _error(
+                        WORKER_DO_NOT_ASSIGN,
+                        worker_id,
+                        f"{worker_id} is on {order.get('client') or 'the client'}'s do-not-assign list: {banned[worker_id]}",
+                    )
+                )
             if worker_id in bookings_by_worker:
                 other_orders = ", ".join(sorted(bookings_by_worker[worker_id]))
                 errors.append(

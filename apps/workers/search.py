@@ -110,6 +110,9 @@ class SearchRequest:
     exclude_ids: tuple[str, ...] = ()
     use_playbook: bool = False
     explain: bool = False  # add per-result explanations (SPEC §4.3)
+    # The client the search is for (SPEC §3.2a): apps.search adds its do-not-assign list to the
+    # excluded ids before the workers app runs the search; the workers app never reads the list.
+    client: str | None = None
     near: Near | None = None
 
     def cache_key(self, *versions: Any) -> str:
@@ -124,6 +127,8 @@ class SearchRequest:
         }
         if self.explain:  # only when asked, so the keys of plain searches stay what they were
             payload["e"] = True
+        if self.client:
+            payload["c"] = self.client
         if self.near:
             payload["n"] = self.near.to_dict()
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
@@ -139,6 +144,7 @@ def search_request_from_dict(data: Mapping[str, Any]) -> SearchRequest:
         exclude_ids=tuple(dict.fromkeys(data.get("exclude_ids") or ())),
         use_playbook=bool(data.get("use_playbook")),
         explain=bool(data.get("explain")),
+        client=" ".join(str(data.get("client") or "").split()) or None,
         near=near_from_dict(data.get("near")),
     )
 

@@ -12,11 +12,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from apps.core.api.slashes import api_path_for, other_slash_form
+from apps.orders.services import client_for_name
 from apps.orders.models import FillProposal, JobOrder
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE_VALUES = {"order_id": "JO-1", "proposal_id": "1", "name": "workers", "job_id": "1", "pk": "1", "kind": "ingest"}
+SAMPLE_VALUES = {"order_id": "JO-1", "proposal_id": "1", "name": "workers", "job_id": "1", "pk": "1", "kind": "ingest", "worker_id": "W-1"}
 COORDINATOR, OPERATOR = "coordinator", "operator"
 
 # Who may call what (SPEC §5). Every (route name, method) the walk finds must be listed here.
@@ -45,6 +46,12 @@ REQUIRED_ROLE: dict[tuple[str, str], str] = {
     ("order-proposals", "POST"): COORDINATOR,
     ("order-accept", "POST"): COORDINATOR,
     ("order-reject", "POST"): COORDINATOR,
+    ("order-end-assignment", "POST"): COORDINATOR,
+    ("order-import", "POST"): OPERATOR,
+    ("do-not-assign-list", "GET"): COORDINATOR,
+    ("do-not-assign-list", "POST"): OPERATOR,
+    ("do-not-assign-detail", "GET"): COORDINATOR,
+    ("do-not-assign-detail", "DELETE"): OPERATOR,
     ("validate-email", "POST"): COORDINATOR,
     ("validate-fill", "POST"): COORDINATOR,
     ("playbook-record", "POST"): COORDINATOR,
@@ -104,7 +111,7 @@ API_ENDPOINTS = [
 @pytest.fixture
 def order_and_proposal(db) -> None:
     order = JobOrder.objects.create(
-        order_id="JO-1", client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1, shift="night",
+        order_id="JO-1", client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator", headcount=1, shift="night",
         start_date=date(2026, 12, 7),
     )
     FillProposal.objects.create(pk=1, order=order, worker_ids=["W-1"], ok=True, verdict={"ok": True, "errors": []})

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from apps.core.services import issue_api_token
+from apps.orders.services import client_for_name
 from apps.orders.models import FillProposal, JobOrder
 from apps.playbooks.models import Playbook
 from apps.workers.models import Worker
@@ -52,7 +53,7 @@ def test_accept_and_reject_actions_call_the_services(operator_console):
         worker_id="W-1", first_name="Ana", city="Columbus", state="OH", role="forklift_operator", shift_preference=["night"], status="active",
     )
     order = JobOrder.objects.create(
-        order_id="JO-9", client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1, shift="night", start_date=date(2026, 12, 7),
+        order_id="JO-9", client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator", headcount=1, shift="night", start_date=date(2026, 12, 7),
     )
     proposal = FillProposal.objects.create(order=order, worker_ids=["W-1"], ok=True, verdict={"ok": True, "errors": []})
     accept = {"action": "accept_proposals", "_selected_action": [proposal.pk]}

@@ -15,6 +15,7 @@ from django.db import connection, connections, transaction
 
 from apps.core.errors import Conflict
 from apps.orders import services
+from apps.orders.services import client_for_name
 from apps.orders.models import FillProposal, JobOrder
 from apps.workers.models import Worker
 
@@ -43,7 +44,7 @@ def test_conflicting_accepts_at_once_give_one_409():
         )
     orders = [
         JobOrder.objects.create(
-            order_id=order_id, client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=2,
+            order_id=order_id, client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator", headcount=2,
             shift="night", start_date=date(2026, 12, 7),
         )
         for order_id in ("JO-A", "JO-B")

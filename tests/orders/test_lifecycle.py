@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from apps.orders.services import client_for_name
 from apps.orders.models import FillProposal, JobOrder
 from apps.playbooks.models import Playbook
 from apps.workers.models import Worker
@@ -25,7 +26,7 @@ def _worker(worker_id: str, **overrides) -> Worker:
 
 def _order(order_id: str = "JO-1", **overrides) -> JobOrder:
     fields = dict(
-        client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=2, shift="night",
+        client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator", headcount=2, shift="night",
         start_date=date(2026, 12, 7), required_certifications=["OSHA-10"],
     )
     return JobOrder.objects.create(order_id=order_id, **{**fields, **overrides})

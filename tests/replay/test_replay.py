@@ -13,6 +13,7 @@ from apps.evidence.models import EvidenceRecord
 from apps.evidence.services import build_evidence_index
 from apps.interactions.services import log_interaction
 from apps.indexes.embedders import get_embedder
+from apps.orders.services import client_for_name
 from apps.orders.models import JobOrder
 from apps.workers.profile import profile_text
 from apps.replay.local_drafter import LocalChat
@@ -41,7 +42,7 @@ def _coordinator_work(client) -> None:
         _worker(f"W-000{i}")
     _worker("W-0009", city="Dayton")
     JobOrder.objects.create(
-        order_id="JO-1", client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=2, shift="night",
+        order_id="JO-1", client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator", headcount=2, shift="night",
         start_date=date(2026, 12, 7), required_certifications=["OSHA-10"],
     )
     post = lambda url, body: client.post(url, body, format="json")  # noqa: E731

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from apps.interactions.models import Interaction
+from apps.orders.services import client_for_name
 from apps.orders.models import FillProposal, JobOrder
 from apps.workers.models import Worker
 
@@ -27,7 +28,7 @@ def _worker(worker_id: str, **overrides) -> Worker:
 @pytest.fixture
 def order(db) -> JobOrder:
     return JobOrder.objects.create(
-        order_id="JO-1", client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=2,
+        order_id="JO-1", client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator", headcount=2,
         shift="night", start_date=date(2026, 12, 7), required_certifications=["OSHA-10"],
     )
 
@@ -182,7 +183,7 @@ def test_two_conflicting_accepts_at_once_book_the_worker_once():
     _worker("W-0001")
     for order_id in ("JO-A", "JO-B"):
         JobOrder.objects.create(
-            order_id=order_id, client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1,
+            order_id=order_id, client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator", headcount=1,
             shift="night", start_date=date(2026, 12, 7), required_certifications=["OSHA-10"],
         )
     _, key = issue_api_token(username="racer", staff=False)

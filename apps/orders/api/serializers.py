@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 from apps.core.api.serializers import StrictSerializer
 from apps.orders import services
-from apps.orders.choices import USPS_STATE_CHOICES
-from apps.orders.models import FillProposal, JobOrder
+from apps.orders.choices import USPS_STATE_CHOICES, AssignmentEndReason
+from apps.orders.models import AssignmentEnd, DoNotAssign, FillProposal, JobOrder
 
 
 class UpperCaseChoiceField(serializers.ChoiceField):
@@ -17,11 +18,23 @@ class UpperCaseChoiceField(serializers.ChoiceField):
         return super().to_internal_value(data.strip().upper() if isinstance(data, str) else data)
 
 
+class ClientNameField(serializers.CharField):
+    """A client by name: the name in, the client's stored name out (SPEC §3.2). The order services turn
+    the name into a Client (created on first use, matched case- and space-insensitively)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=200, **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return getattr(value, "name", value)
+
+
 # Validation is the model's (field validators and clean, run by the order services); this serializer
 # only shapes the request and the response.
 class JobOrderSerializer(serializers.ModelSerializer):
 
     state = UpperCaseChoiceField(choices=USPS_STATE_CHOICES)
+    client = ClientNameField()
 
     class Meta:
         model = JobOrder
@@ -69,3 +82,59 @@ class FillProposalSerializer(serializers.ModelSerializer):
 
 class ProposalRequestSerializer(StrictSerializer):
     worker_ids = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=1000)
+
+
+class AssignmentEndRequestSerializer(StrictSerializer):
+    reason = serializers.ChoiceField(choices=AssignmentEndReason.choices)
+
+
+class AssignmentEndSerializer(serializers.ModelSerializer):
+    order_id = serializers.CharField(source="order.order_id", read_only=True)
+    order_status = serializers.CharField(source="order.status", read_only=True)
+
+    class Meta:
+        model = AssignmentEnd
+        fields = ["order_id", "worker_id", "reason", "ended_by", "ended_at", "order_status"]
+        read_only_fields = fields
+
+
+class DoNotAssignSerializer(serializers.ModelSerializer):
+    client = ClientNameField(read_only=True)
+    worker_id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = DoNotAssign
+        fields = ["id", "client", "worker_id", "reason", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class DoNotAssignRequestSerializer(StrictSerializer):
+    client = serializers.CharField(max_length=200)
+    worker_id = serializers.CharField(max_length=64)
+    reason = serializers.CharField(max_length=2000)
+
+
+class DoNotAssignQuerySerializer(serializers.Serializer):
+    client = serializers.CharField(required=False, max_length=200)
+    worker_id = serializers.CharField(required=False, max_length=64)
+
+
+class OrderImportRequestSerializer(StrictSerializer):
+    """A CSV of orders, uploaded as `file` (multipart) or given as `csv` text (JSON)."""
+
+    file = serializers.FileField(required=False)
+    csv = serializers.CharField(required=False, trim_whitespace=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("file" in attrs) == ("csv" in attrs):
+            raise serializers.ValidationError({"file": ["Give exactly one of 'file' or 'csv'."]})
+        upload = attrs.get("file")
+        if upload is not None:
+            if upload.size > settings.ORDER_IMPORT_MAX_MB * 1024 * 1024:
+                raise serializers.ValidationError({"file": [f"At most {settings.ORDER_IMPORT_MAX_MB} MB."]})
+            try:
+                attrs["csv"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise serializers.ValidationError({"file": ["Not UTF-8 text."]}) from None
+            attrs["source_name"] = upload.name
+        return attrs

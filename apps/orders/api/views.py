@@ -1,17 +1,24 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
-from rest_framework import serializers, status, viewsets
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.openapi import error_responses, request_example
+from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.permissions import IsCoordinator, IsOperator, IsOperatorOrReadOnly
+from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.orders import selectors, services
-from apps.orders.api.serializers import FillProposalSerializer, JobOrderSerializer, ProposalRequestSerializer
+from apps.orders.api.serializers import (
+    AssignmentEndRequestSerializer, AssignmentEndSerializer, DoNotAssignQuerySerializer, DoNotAssignRequestSerializer,
+    DoNotAssignSerializer, FillProposalSerializer, JobOrderSerializer, OrderImportRequestSerializer, ProposalRequestSerializer,
+)
 
 _PROPOSAL_ID = r"(?P<proposal_id>\d+)"
+_WORKER_ID = r"(?P<worker_id>[^/]+)"
 
 PROPOSAL_PAGE = inline_serializer(
     "PaginatedFillProposalList",
@@ -105,3 +112,55 @@ class JobOrderViewSet(viewsets.ModelViewSet):
             order_id=self.get_object().order_id, proposal_id=int(proposal_id), actor=request.user.get_username()
         )
         return Response(FillProposalSerializer(proposal).data)
+
+    @extend_schema(request=OrderImportRequestSerializer, responses={202: JobAcceptedSerializer})
+    @action(
+        detail=False, methods=["post"], url_path="import", url_name="import", permission_classes=[IsOperator],
+        parser_classes=[BoundedJSONParser, MultiPartParser, FormParser],
+    )
+    def import_orders(self, request: Request) -> Response:
+        """Import orders from a CSV as a job of kind `orders`; poll `GET /api/v1/jobs/orders/{job_id}/`."""
+        serializer = OrderImportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        job = services.create_order_import_job(csv_text=data["csv"], source_name=data.get("source_name", ""), actor=request.user.get_username())
+        return job_accepted(job)
+
+    @extend_schema(request=AssignmentEndRequestSerializer, responses={200: AssignmentEndSerializer})
+    @action(detail=True, methods=["post"], url_path=rf"assignments/{_WORKER_ID}/end", permission_classes=[IsCoordinator])
+    def end_assignment(self, request: Request, order_id: str | None = None, worker_id: str | None = None) -> Response:
+        serializer = AssignmentEndRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ended = services.assignment_end(
+            order_id=self.get_object().order_id, worker_id=worker_id, reason=serializer.validated_data["reason"],
+            actor=request.user.get_username(),
+        )
+        return Response(AssignmentEndSerializer(ended).data)
+
+
+class DoNotAssignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Clients' do-not-assign lists (SPEC §3.2a): operators add and remove entries, coordinators read."""
+
+    serializer_class = DoNotAssignSerializer
+    permission_classes = [IsOperatorOrReadOnly]
+
+    def get_queryset(self):
+        query = DoNotAssignQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.do_not_assign_list(**query.validated_data)
+
+    @extend_schema(parameters=[OpenApiParameter("client", str), OpenApiParameter("worker_id", str)])
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=DoNotAssignRequestSerializer, responses={201: DoNotAssignSerializer})
+    def create(self, request: Request) -> Response:
+        serializer = DoNotAssignRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = services.do_not_assign_add(**serializer.validated_data, actor=request.user.get_username())
+        return Response(DoNotAssignSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        services.do_not_assign_remove(entry_id=self.get_object().pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)

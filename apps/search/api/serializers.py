@@ -32,6 +32,7 @@ class SearchRequestSerializer(StrictSerializer):
     )
     use_playbook = serializers.BooleanField(required=False, default=False)
     explain = serializers.BooleanField(required=False, default=False)
+    client = serializers.CharField(required=False, allow_blank=True, max_length=200)  # its do-not-assign list is excluded
     near = NearSerializer(required=False, allow_null=True, default=None)
 
 

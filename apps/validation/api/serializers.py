@@ -18,6 +18,7 @@ class OutreachValidationSerializer(StrictSerializer):
 
 
 class InlineOrderSerializer(StrictSerializer):
+    client = serializers.CharField(required=False, max_length=200)  # names a do-not-assign list (SPEC §3.2a)
     city = serializers.CharField(max_length=100)
     state = serializers.CharField(min_length=2, max_length=2)
     role = serializers.CharField(max_length=64)
