@@ -30,6 +30,7 @@ def test_the_readme_coordinator_workflow_runs_as_written(live_server, transactio
     from apps.core.services import issue_api_token
     from apps.interactions.models import Interaction
     from apps.orders.models import FillProposal, JobOrder
+    from apps.orders.services import order_create
     from apps.playbooks.models import Playbook
     from apps.workers.models import Worker
     from apps.workers.services import reembed_workers
@@ -43,7 +44,7 @@ def test_the_readme_coordinator_workflow_runs_as_written(live_server, transactio
     ]
     reembed_workers([w.pk for w in workers])
     start = date.today() + timedelta(days=7)
-    JobOrder.objects.create(
+    order_create(
         order_id="ORD-README", client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=2,
         shift="night", start_date=start, required_certifications=["OSHA-10"],
     )

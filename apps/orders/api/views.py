@@ -126,7 +126,11 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         job = services.create_order_import_job(csv_text=data["csv"], source_name=data.get("source_name", ""), actor=request.user.get_username())
         return job_accepted(job)
 
-    @extend_schema(request=AssignmentEndRequestSerializer, responses={200: AssignmentEndSerializer})
+    @extend_schema(
+        request=AssignmentEndRequestSerializer,
+        responses={200: AssignmentEndSerializer},
+        examples=[request_example("the worker left", {"reason": "left the site after two shifts"})],
+    )
     @action(detail=True, methods=["post"], url_path=rf"assignments/{_WORKER_ID}/end", permission_classes=[IsCoordinator])
     def end_assignment(self, request: Request, order_id: str | None = None, worker_id: str | None = None) -> Response:
         serializer = AssignmentEndRequestSerializer(data=request.data)
@@ -153,7 +157,11 @@ class DoNotAssignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def list(self, request: Request, *args, **kwargs) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=DoNotAssignRequestSerializer, responses={201: DoNotAssignSerializer})
+    @extend_schema(
+        request=DoNotAssignRequestSerializer,
+        responses={201: DoNotAssignSerializer},
+        examples=[request_example("a client's ban", {"client": "Acme Logistics", "worker_id": "W-000001", "reason": "no-call no-show twice"})],
+    )
     def create(self, request: Request) -> Response:
         serializer = DoNotAssignRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
