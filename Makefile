@@ -17,6 +17,7 @@ run: venv
 	@$(PY) -m lakehouse.run
 
 test: venv
+	@$(VENV)/bin/lint-imports --no-cache  # the app layers (.importlinter) are a test, not a hope
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 # Two web+worker nodes and a database host in network namespaces on this machine (needs root; not in `make test`).

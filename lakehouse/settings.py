@@ -74,7 +74,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "lakehouse.admin_site.LakehouseAdminConfig",  # django.contrib.admin with the console as its site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -327,6 +327,19 @@ CHAT_BASE_URL = env_str("CHAT_BASE_URL", "")
 CHAT_TIMEOUT_S = env_float("CHAT_TIMEOUT_S", 60.0, minimum=0.1)
 CHAT_RETRIES = env_int("CHAT_RETRIES", 3, minimum=0)
 CHAT_MAX_CONCURRENCY = env_int("CHAT_MAX_CONCURRENCY", 4, minimum=1)
+
+
+def env_chat_prices(name: str) -> dict:
+    """USD per 1,000 prompt/completion tokens per model (SPEC §4.8); a model not listed is unpriced."""
+    from apps.replay.pricing import parse_chat_prices  # pure Python: no Django needed to import it
+
+    try:
+        return parse_chat_prices(os.environ.get(name, ""))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc} (expected e.g. \"gpt-4o-mini=0.00015/0.0006;llama3.1:8b=0/0\")") from None
+
+
+CHAT_PRICES = env_chat_prices("CHAT_PRICES")
 
 # ------------------------------------------------------------------------------------ domain knobs
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.utils import display_for_value, quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -34,6 +35,15 @@ class InspectionAdmin(admin.ModelAdmin):
         return self.deletable and super().has_delete_permission(request, obj)
 
 
+class NoSaveButtonsMixin:
+    """For admins that keep the change permission (their actions need it) but whose change page has
+    nothing to edit: the page shows no Save buttons, only Close/Delete."""
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None):
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 class JobAdmin(InspectionAdmin):
     """Job rows (every kind): read-only, with status and progress shown the same way everywhere and
     Cancel / Retry buttons on the job's page that call the same services as the API."""
@@ -48,6 +58,15 @@ class JobAdmin(InspectionAdmin):
     def progress_display(self, obj: Any) -> str:
         return progress_bar(obj.progress)
 
+    # On a page listing the model's own fields, the raw status and percent become the badge and the bar.
+    _SHOWN_AS = {"status": "status_display", "progress": "progress_display"}
+
+    def get_fields(self, request: HttpRequest, obj: Any = None):
+        return list(dict.fromkeys(self._SHOWN_AS.get(name, name) for name in super().get_fields(request, obj)))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
+        return [*super().get_readonly_fields(request, obj), *self._SHOWN_AS.values()]
+
     def has_operate_permission(self, request: HttpRequest) -> bool:
         from apps.core.roles import is_operator
 
@@ -58,18 +77,55 @@ class JobAdmin(InspectionAdmin):
         return [
             path("<path:object_id>/cancel/", self.admin_site.admin_view(self.cancel_view), name="%s_%s_cancel" % info),
             path("<path:object_id>/retry/", self.admin_site.admin_view(self.retry_view), name="%s_%s_retry" % info),
+            path("<path:object_id>/live/", self.admin_site.admin_view(self.live_view), name="%s_%s_live" % info),
         ] + super().get_urls()
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
         obj = self.get_object(request, unquote(object_id))
         operate = obj is not None and self.has_operate_permission(request)
+        info = self.opts.app_label, self.opts.model_name
         extra_context = {
             **(extra_context or {}),
-            "can_cancel_job": operate and obj.status in (JobStatus.QUEUED, JobStatus.RUNNING) and not obj.cancel_requested,
-            "can_retry_job": operate and obj.status in (JobStatus.FAILED, JobStatus.CANCELLED),
+            "can_operate_job": operate,
+            "can_cancel_job": operate and _can_cancel(obj),
+            "can_retry_job": operate and _can_retry(obj),
             "job_detail_url": obj and reverse("job-detail", args=[obj.job_kind, obj.pk]),
+            "job_live_url": obj and reverse("admin:%s_%s_live" % info, args=[quote(obj.pk)]),
+            "job_status_html": obj and status_badge(obj.status),
+            "job_progress_html": obj and progress_bar(obj.progress),
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def live_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """What the job's page polls: status, progress and the kind's scalar counters, with the badge
+        and bar already rendered so the page shows them exactly as the server does."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        operate = self.has_operate_permission(request)
+        detail = obj.as_job_dict()
+        return JsonResponse(
+            {
+                "job_id": obj.pk,
+                "kind": obj.job_kind,
+                "status": obj.status,
+                "progress": detail["progress"],
+                "finished": obj.is_finished,
+                "status_html": status_badge(obj.status),
+                "progress_html": progress_bar(obj.progress),
+                "can_cancel": operate and _can_cancel(obj),
+                "can_retry": operate and _can_retry(obj),
+                # Scalars only: lists (an ingest's rejected rows) are tables the page renders once.
+                "fields": {
+                    name: _field_text(value)
+                    for name, value in {**detail, **{f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}}.items()
+                    if not isinstance(value, (list, dict, bool))
+                },
+            },
+            encoder=DjangoJSONEncoder,
+        )
 
     def _operate(self, request: HttpRequest, object_id: str, service) -> HttpResponse:
         if request.method != "POST" or not self.has_operate_permission(request):
@@ -96,6 +152,19 @@ class JobAdmin(InspectionAdmin):
         from apps.core.services import retry_job
 
         return self._operate(request, object_id, retry_job)
+
+
+def _can_cancel(job: Any) -> bool:
+    return job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and not job.cancel_requested
+
+
+def _can_retry(job: Any) -> bool:
+    return job.status in (JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+def _field_text(value: Any) -> str:
+    # Exactly as Django's read-only field shows it, so a live update looks like the first render.
+    return str(display_for_value(value, "-"))
 
 
 def all_jobs_view(request: HttpRequest) -> HttpResponse:

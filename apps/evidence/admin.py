@@ -4,48 +4,50 @@ admin never runs one inline. (The interaction log's admin is apps.interactions.a
 
 from __future__ import annotations
 
-import json
+import uuid
 from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from apps.core.admin import InspectionAdmin, JobAdmin
+from apps.core.admin import JobAdmin, InspectionAdmin
+from apps.core.admin_display import alert, kv_table, link_by_key, link_to, records_table, short_time, status_badge
 from apps.core.errors import DomainError, InvalidInput
 from apps.core.roles import is_operator
 from apps.evidence import registry, selectors, services, transforms
+from apps.evidence.choices import SourceKind
 from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
-
-
-def _pretty(value: Any) -> str:
-    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str))
+from apps.interactions.models import Interaction
 
 
 @admin.register(MaterializeRun)
 class MaterializeRunAdmin(JobAdmin):
     change_list_template = "admin/evidence/materializerun/change_list.html"
-    list_display = (
-        "run_id", "status_display", "progress_display", "mode", "created_by", "started_at", "finished_at", "records_written", "duplicates_skipped",
-        "errors_count",
-    )
+    list_display = ("run_id", "status_display", "progress_display", "mode", "finished", "records_written", "errors_count")
     list_filter = ("status", "mode")
-    search_fields = ("=run_id",)
+    search_fields = ("=run_id", "created_by")
+    search_help_text = "Run id (exact) or who started it."
     fields = (
-        "run_id", "status", "progress", "mode", "created_by", "created_at", "started_at", "finished_at", "heartbeat_at", "attempts",
-        "retry_of", "error", "receipt_pretty",
+        "run_id", "status_display", "progress_display", "mode", "created_by", "created_at", "started_at", "finished_at", "heartbeat_at",
+        "attempts", "retry_of", "error", "receipt_table",
     )
     readonly_fields = fields
 
+    @admin.display(description="finished", ordering="finished_at")
+    def finished(self, obj: MaterializeRun) -> str:
+        return short_time(obj.finished_at)
+
     @admin.display(description="receipt (materialize_receipt.v1)")
-    def receipt_pretty(self, obj: MaterializeRun) -> str:
-        return _pretty(selectors.receipt(obj))
+    def receipt_table(self, obj: MaterializeRun) -> str:
+        return kv_table(selectors.receipt(obj))
 
     # ------------------------------------------------------------------ "Materialize now"
 
@@ -91,7 +93,7 @@ class MaterializeRunAdmin(JobAdmin):
         # Admin URLs carry quoted primary keys ("_40" in a run id would otherwise read as "@").
         url = reverse("admin:evidence_materializerun_change", args=[quote(run.run_id)])
         self.message_user(request, format_html('Materialize run <a href="{}">{}</a> queued.', url, run.run_id), level=messages.SUCCESS)
-        return HttpResponseRedirect(changelist)
+        return HttpResponseRedirect(url)  # the run's page follows it live
 
 
 def _date_or_none(raw: str | None, label: str) -> date | None:
@@ -131,11 +133,15 @@ class TaskTypeFilter(_ChoicesFilter):
 
 @admin.register(EvidenceRecord)
 class EvidenceRecordAdmin(InspectionAdmin):
-    list_display = ("evidence_id", "day", "transform", "task_type", "verdict_ok", "source_kind", "occurred_at", "model")
+    list_display = ("evidence_id", "day", "transform", "task_type", "verdict_ok", "source_kind", "model")
     list_filter = ("day", TaskTypeFilter, TransformFilter, "verdict_ok", "source_kind")
     date_hierarchy = "day"
     search_fields = ("=evidence_id", "=source_id")
-    fields = ("evidence_id", "day", "transform", "task_type", "verdict_ok", "source_kind", "source_id", "run", "record_pretty")
+    search_help_text = "Evidence id (ev_…) or source id (an interaction id, chat log id or replay run id), exact."
+    fields = (
+        "evidence_id", "day", "occurred_at", "transform", "task_type", "verdict_ok", "source_kind", "source_link", "run_link",
+        "replays", "input_table", "output_table", "verdict_table", "metadata_table",
+    )
     readonly_fields = fields
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
@@ -147,14 +153,54 @@ class EvidenceRecordAdmin(InspectionAdmin):
                 actions[registered.name] = (registered.action, registered.name, description)
         return actions
 
-    @admin.display(description="record (evidence_record.v1)")
-    def record_pretty(self, obj: EvidenceRecord) -> str:
-        values = {name: getattr(obj, name) for name in transforms.RECORD_FIELDS if name != "schema"}
-        return _pretty(selectors.record_as_dict(values))
+    @admin.display(description="source")
+    def source_link(self, obj: EvidenceRecord) -> str:
+        # Where it came from, as a link: the interaction, or the replay run (a chat log line has no page).
+        if obj.source_kind == SourceKind.INTERACTION:
+            try:
+                return link_by_key(Interaction, uuid.UUID(obj.source_id), field="pk", text=obj.source_id)
+            except ValueError:
+                return obj.source_id
+        if obj.source_kind == SourceKind.REPLAY_RUN:
+            return link_by_key(apps.get_model("replay", "ReplayRun"), obj.source_id, field="pk")
+        return obj.source_id
+
+    @admin.display(description="materialize run")
+    def run_link(self, obj: EvidenceRecord) -> str:
+        return link_to(obj.run, obj.run_id) if obj.run_id else "—"
+
+    @admin.display(description="replayed in")
+    def replays(self, obj: EvidenceRecord) -> str:
+        # The replay app reads evidence, not the other way round: resolve its model by name.
+        runs = apps.get_model("replay", "ReplayRun").objects.filter(evidence_id=obj.evidence_id).order_by("-started_at")
+        rows = [{"run": link_to(run), "batch": link_to(run.batch), "status": status_badge(run.status), "regression": alert("REGRESSION") if run.regression else "—"}
+                for run in runs.select_related("batch").only("run_id", "status", "regression", "started_at", "batch__batch_id")[:20]]
+        return records_table(rows)
+
+    @admin.display(description="input")
+    def input_table(self, obj: EvidenceRecord) -> str:
+        return kv_table(obj.input)
+
+    @admin.display(description="output")
+    def output_table(self, obj: EvidenceRecord) -> str:
+        return kv_table(obj.output)
+
+    @admin.display(description="verdict")
+    def verdict_table(self, obj: EvidenceRecord) -> str:
+        return kv_table(obj.verdict)
+
+    @admin.display(description="labels and metadata")
+    def metadata_table(self, obj: EvidenceRecord) -> str:
+        return kv_table({"labels": obj.labels, "metadata": obj.metadata, "tokens": {"prompt": obj.prompt_tokens, "completion": obj.completion_tokens}, "latency_ms": obj.latency_ms})
 
 
 @admin.register(InboxFile)
 class InboxFileAdmin(InspectionAdmin):
-    list_display = ("name", "sha256", "lines", "records_written", "duplicates_skipped", "errors_count", "processed_at", "run")
+    list_display = ("name", "short_sha256", "lines", "records_written", "duplicates_skipped", "errors_count", "processed_at", "run")
     search_fields = ("name", "=sha256")
+    search_help_text = "File name (contains) or its full sha256."
+
+    @admin.display(description="sha256")
+    def short_sha256(self, obj: InboxFile) -> str:
+        return obj.sha256[:12]
     list_select_related = ("run",)

@@ -7,10 +7,12 @@ TRUNCATE and runs inline once the operator has typed the index name.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from apps.core.admin import InspectionAdmin, JobAdmin
+from apps.core.admin import InspectionAdmin, JobAdmin, NoSaveButtonsMixin
+from apps.core.admin_display import admin_url
 from apps.core.errors import DomainError
 from apps.indexes import services
 from apps.indexes.models import IndexJob, VectorIndex
@@ -18,7 +20,7 @@ from apps.indexes.selectors import describe_index
 
 
 @admin.register(VectorIndex)
-class VectorIndexAdmin(admin.ModelAdmin):
+class VectorIndexAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
     list_display = ["name", "state", "version", "rows", "size", "dim", "metric", "hnsw", "last_reset_at", "last_rebuilt_at"]
     readonly_fields = [f.name for f in VectorIndex._meta.fields] + ["rows", "size"]
     actions = ["reset_selected", "rebuild_selected", "reembed_selected"]
@@ -80,26 +82,34 @@ class VectorIndexAdmin(admin.ModelAdmin):
 
     @admin.action(description="Rebuild HNSW index (REINDEX CONCURRENTLY, in the worker)", permissions=["change"])
     def rebuild_selected(self, request, queryset):
-        self._start(request, queryset, services.start_rebuild, "rebuild")
+        return self._start(request, queryset, services.start_rebuild, "rebuild")
 
     @admin.action(description="Re-embed with the current provider (in the worker)", permissions=["change"])
     def reembed_selected(self, request, queryset):
-        self._start(request, queryset, services.start_reembed, "re-embed")
+        return self._start(request, queryset, services.start_reembed, "re-embed")
 
-    def _start(self, request, queryset, start, label: str) -> None:
+    def _start(self, request, queryset, start, label: str):
+        started = []
         for index in queryset:
             try:
                 job = start(index.name, actor=request.user.get_username())
             except DomainError as exc:
                 self.message_user(request, f"{index.name}: {exc}", messages.ERROR)
             else:
-                self.message_user(request, f"{index.name}: {label} job {job.pk} queued.", messages.SUCCESS)
+                started.append(job)
+                self.message_user(request, format_html('{}: {} job <a href="{}">{}</a> queued.', index.name, label, admin_url(job), job.pk), messages.SUCCESS)
+        # One job started: land on its page, which follows it live (several: the list, each linked).
+        return HttpResponseRedirect(admin_url(started[0])) if len(started) == 1 else None
 
 
 @admin.register(IndexJob)
 class IndexJobAdmin(JobAdmin):
     deletable = True
-    list_display = ["id", "index", "kind", "status_display", "progress_display", "rows_done", "rows_total", "created_by", "created_at", "finished_at"]
+    list_display = ["id", "index", "kind", "status_display", "progress_display", "rows_display", "created_by", "finished_at"]
     list_filter = ["kind", "status", "index"]
     readonly_fields = [f.name for f in IndexJob._meta.fields]
     list_select_related = ["index"]
+
+    @admin.display(description="rows done / total")
+    def rows_display(self, obj: IndexJob) -> str:
+        return f"{obj.rows_done:,} / {obj.rows_total:,}"

@@ -47,7 +47,7 @@ class IndexJob(Job):
         pass
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.index_id} #{self.pk}"
+        return f"{self.kind} job {self.pk}"
 
     def job_counters(self) -> dict:
         return {"index": self.index.name, "operation": self.kind, "rows_done": self.rows_done, "rows_total": self.rows_total}

@@ -8,7 +8,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from apps.core.admin import JobAdmin
+from apps.core.admin import JobAdmin, NoSaveButtonsMixin
+from apps.core.admin_display import kv_table, link_to
 from apps.core.errors import DomainError
 from apps.core.roles import is_operator
 from apps.orders import services
@@ -73,6 +74,7 @@ class JobOrderAdmin(admin.ModelAdmin):
     list_select_related = ["client"]
     search_fields = ["order_id", "client__name", "city"]
     form = JobOrderForm
+    search_help_text = "Order id (JO-…), client name or city (contains)."
     date_hierarchy = "start_date"
     readonly_fields = ["status", "created_by", "created_at", "updated_at"]
     inlines = [FillProposalInline]
@@ -92,15 +94,29 @@ class JobOrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(FillProposal)
-class FillProposalAdmin(admin.ModelAdmin):
-    list_display = ["id", "order", "worker_ids", "ok", "status", "created_by", "created_at"]
+class FillProposalAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
+    list_display = ["id", "order_link", "workers", "ok", "status", "created_by", "created_at"]
     list_filter = ["status", "ok"]
     list_select_related = ["order"]
-    readonly_fields = ["order", "worker_ids", "verdict", "ok", "status", "created_by", "created_at", "decided_at"]
+    readonly_fields = ["order", "worker_ids", "verdict_table", "ok", "status", "created_by", "created_at", "decided_at"]
+    exclude = ["verdict"]
     actions = ["accept_proposals", "reject_proposals"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.display(description="verdict")
+    def verdict_table(self, obj: FillProposal) -> str:
+        return kv_table(obj.verdict)
+
+    @admin.display(description="order", ordering="order__order_id")
+    def order_link(self, obj: FillProposal) -> str:
+        return link_to(obj.order, obj.order.order_id)
+
+    @admin.display(description="workers")
+    def workers(self, obj: FillProposal) -> str:
+        shown = ", ".join(obj.worker_ids[:3])
+        return f"{shown} +{len(obj.worker_ids) - 3}" if len(obj.worker_ids) > 3 else shown
 
     @admin.action(description="Accept the selected proposals (re-validated; records the playbook)", permissions=["change"])
     def accept_proposals(self, request: HttpRequest, queryset) -> None:

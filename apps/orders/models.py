@@ -95,7 +95,7 @@ class FillProposal(models.Model):
         indexes = [models.Index(fields=["status"], name="proposal_status"), GinIndex(fields=["worker_ids"], name="proposal_workers_gin")]
 
     def __str__(self) -> str:
-        return f"proposal #{self.pk} for {self.order_id}"
+        return f"proposal {self.pk} for {self.order_id}"
 
 
 class DoNotAssign(models.Model):

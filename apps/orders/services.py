@@ -26,7 +26,8 @@ from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal,
 from apps.orders.selectors import (
     accepted_worker_ids, banned_workers, bookings_for, ended_worker_ids, order_as_dict, seated_worker_ids,
 )
-from apps.validation.fill_validator import DUPLICATE_WORKER, FillValidator
+from apps.orders.fill_validator import DUPLICATE_WORKER, FillValidator
+from apps.orders.outcomes import record_fill_outcome
 from apps.workers.models import Worker
 
 _FILL_VALIDATOR = FillValidator()
@@ -161,8 +162,6 @@ def proposal_accept(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
     """Book the proposal's workers (step 4): re-validated under row locks (409 when something changed
     since it was proposed); the order becomes `filled` when accepted workers reach its headcount, and
     the fill is recorded in the playbook memory in the same transaction."""
-    from apps.playbooks.services import record_playbook  # playbooks sits above orders (its rows point at orders)
-
     with transaction.atomic():
         order = _locked_order(order_id)
         proposal = _locked_proposal(order, proposal_id)
@@ -182,7 +181,7 @@ def proposal_accept(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
         if _sync_fill_status(order):
             order.save(update_fields=["status", "updated_at"])
         # Last: recording takes the playbook index's registry row lock until commit.
-        record_playbook(
+        record_fill_outcome(
             query=_fill_query(order),
             worker_ids=list(proposal.worker_ids),
             outcome="filled",
@@ -215,8 +214,6 @@ def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "
     """End an accepted worker's assignment (SPEC §4.8a step 5). The worker stops booking; a no-show or
     decline also frees the seat (a `filled` order reopens) and records a negative playbook, in the same
     transaction. Ending twice is a 409."""
-    from apps.playbooks.services import record_playbook
-
     if reason not in AssignmentEndReason.values:
         raise InvalidInput(f"Unknown reason {reason!r}.", fields={"reason": [f"One of: {', '.join(AssignmentEndReason.values)}."]})
     with transaction.atomic():
@@ -231,7 +228,7 @@ def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "
         if _sync_fill_status(order):
             order.save(update_fields=["status", "updated_at"])
         if reason in SEAT_FREEING_REASONS:
-            record_playbook(
+            record_fill_outcome(
                 query=_fill_query(order),
                 worker_ids=[worker_id],
                 outcome=reason,

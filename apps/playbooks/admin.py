@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import InspectionAdmin
+from apps.core.admin_display import kv_table
 from apps.playbooks.models import Playbook
 from apps.workers.models import Worker
 
@@ -14,17 +15,29 @@ class PlaybookAdmin(InspectionAdmin):
     deletable = True
     list_display = ["id", "short_query", "outcome", "worker_count", "order", "created_by", "created_at"]
     list_filter = ["outcome", "created_at"]
-    search_fields = ["query", "worker_ids"]
+    search_fields = ["query"]
+    search_help_text = "Words of the query (contains), or a worker id (W-…, exact) it picked."
     list_select_related = ["order"]
-    exclude = ["query_embedding"]
-    readonly_fields = ["query", "filters", "workers_linked", "order", "outcome", "embedding_model", "created_by", "created_at"]
+    exclude = ["query_embedding", "filters"]
+    readonly_fields = ["query", "filters_table", "workers_linked", "order", "outcome", "embedding_model", "created_by", "created_at"]
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip().upper()
+        if term.startswith("W-"):
+            found = found | queryset.filter(worker_ids__contains=[term])  # the GIN index answers this
+        return found, may_have_duplicates
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("query_embedding")
 
+    @admin.display(description="filters")
+    def filters_table(self, obj: Playbook) -> str:
+        return kv_table(obj.filters)
+
     @admin.display(description="query")
     def short_query(self, obj: Playbook) -> str:
-        return obj.query[:80]
+        return obj.query if len(obj.query) <= 50 else obj.query[:49] + "…"
 
     @admin.display(description="workers")
     def worker_count(self, obj: Playbook) -> int:

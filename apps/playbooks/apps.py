@@ -8,8 +8,11 @@ class PlaybooksConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.indexes.registry import VectorIndexSpec, register
+        from apps.orders.outcomes import register_outcome_recorder
         from apps.playbooks.models import PLAYBOOK_EMBEDDING_INDEX
-        from apps.playbooks.services import reembed_playbooks
+        from apps.playbooks.services import record_playbook, reembed_playbooks
+
+        register_outcome_recorder(record_playbook)  # accepted fills and no-shows feed the learning loop
 
         register(
             VectorIndexSpec(

@@ -38,4 +38,4 @@ class Playbook(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"playbook #{self.pk} {self.outcome}: {self.query[:60]}"
+        return f"playbook {self.pk} ({self.outcome}): {self.query[:60]}"

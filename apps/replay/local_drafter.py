@@ -19,7 +19,7 @@ from typing import Any
 from apps.core.detectors import mask_pii
 from apps.providers.chat import ChatProvider, ChatResult, checked_messages, content_text
 from apps.providers.tokens import estimate_tokens
-from apps.validation.fill_validator import (
+from apps.orders.fill_validator import (
     LOCATION_MISMATCH,
     MISSING_CERTIFICATION,
     ROLE_MISMATCH,

@@ -30,9 +30,21 @@ class ReplayBatch(Job):
     latency_p95_ms = models.FloatField(null=True, blank=True)
     prompt_tokens = models.PositiveBigIntegerField(default=0)
     completion_tokens = models.PositiveBigIntegerField(default=0)
+    # Sum of the priced runs' costs; null when runs reached the model and none of them was priced.
+    cost_usd = models.DecimalField(max_digits=16, decimal_places=8, null=True, blank=True)
+    unpriced_runs = models.PositiveIntegerField(default=0, help_text="runs whose model has no price in CHAT_PRICES")
+    baseline_batch = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="compared_by",
+        help_text="regressions against this batch's run outcomes instead of the evidence's own verdicts",
+    )
 
     class Meta(Job.Meta):
         verbose_name_plural = "replay batches"
+
+    @property
+    def unpriced(self) -> bool:
+        """The cost is unknown (null) or a lower bound: some runs' model is not in CHAT_PRICES."""
+        return self.unpriced_runs > 0
 
     @property
     def pass_rate(self) -> float | None:
@@ -49,6 +61,8 @@ class ReplayBatch(Job):
             "batch_id": self.batch_id, "total": self.total, "passed": self.passed, "failed": self.failed, "errors": self.errors,
             "skipped": self.skipped, "regressions": self.regressions, "pass_rate": self.pass_rate,
             "provider": self.provider, "model": self.model,
+            "cost_usd": None if self.cost_usd is None else float(self.cost_usd), "unpriced": self.unpriced,
+            "unpriced_runs": self.unpriced_runs, "baseline_batch": self.baseline_batch_id,
         }
 
 
@@ -70,6 +84,8 @@ class ReplayRun(models.Model):
     baseline_ok = models.BooleanField(null=True)
     regression = models.BooleanField(default=False)
     error = models.TextField(null=True, blank=True)
+    # USD of the model call; 0 when no model answered; null when the model is unpriced (not free).
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(db_index=True)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterator
+
+from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
 
 from apps.replay.models import ReplayBatch, ReplayRun
 
@@ -28,6 +32,8 @@ def run_as_dict(run: ReplayRun) -> dict[str, Any]:
         "regression": run.regression,
         "status": run.status,
         "error": run.error,
+        "cost_usd": None if run.cost_usd is None else float(run.cost_usd),
+        "unpriced": run.cost_usd is None,
     }
 
 
@@ -63,6 +69,56 @@ def batch_list():
     return ReplayBatch.objects.order_by("-created_at")
 
 
+def batch_run_dicts(batch_id: str) -> list[dict[str, Any]]:
+    """Every run of a batch as its replay_run.v1 dict (for the gate's JUnit XML)."""
+    return [run_as_dict(run) for run in run_list(batch_id=batch_id).iterator(chunk_size=500)]
+
+
 def run_list(*, batch_id: str | None = None):
     runs = ReplayRun.objects.defer("bundle").order_by("-started_at")
     return runs.filter(batch_id=batch_id) if batch_id else runs
+
+
+def batch_breakdown(batch: ReplayBatch) -> dict[str, dict[str, int]]:
+    """A batch's runs counted by status, by validator error code and by task type (the batch page's
+    three groupings). A run with several error codes counts once under each."""
+    by_status: dict[str, int] = {}
+    by_code: dict[str, int] = {}
+    by_task: dict[str, int] = {}
+    for status, task_type, validation in batch.runs.values_list("status", "task_type", "validation").iterator(chunk_size=2000):
+        by_status[status] = by_status.get(status, 0) + 1
+        by_task[task_type] = by_task.get(task_type, 0) + 1
+        for code in {error.get("code") for error in (validation or {}).get("errors", []) if isinstance(error, dict)}:
+            by_code[code or "?"] = by_code.get(code or "?", 0) + 1
+    ordered = lambda counts: dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))  # noqa: E731
+    return {"status": ordered(by_status), "error_code": ordered(by_code), "task_type": ordered(by_task)}
+
+
+def error_codes_seen() -> list[str]:
+    """Every validator error code that appears on a run (the run list's "error code" filter)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT e->>'code' FROM replay_replayrun, jsonb_array_elements(validation->'errors') e "
+            "WHERE jsonb_typeof(validation->'errors') = 'array' ORDER BY 1"
+        )
+        return [row[0] for row in cursor.fetchall() if row[0]]
+
+
+def cost_by_day(*, day_from: date | None = None, day_to: date | None = None) -> list[dict[str, Any]]:
+    """Replay's model cost per day (runs by the day they finished, UTC), newest first:
+    `{"day", "runs", "cost_usd", "unpriced_runs"}`. As for a batch, `cost_usd` sums the priced runs,
+    is null when none was priced, and `unpriced_runs` > 0 says it is a lower bound."""
+    runs = ReplayRun.objects.annotate(day=TruncDate("finished_at"))
+    if day_from:
+        runs = runs.filter(day__gte=day_from)
+    if day_to:
+        runs = runs.filter(day__lte=day_to)
+    rows = (
+        runs.values("day")
+        .annotate(runs=Count("run_id"), unpriced_runs=Count("run_id", filter=Q(cost_usd=None)), cost=Sum("cost_usd"))
+        .order_by("-day")
+    )
+    return [
+        {"day": row["day"], "runs": row["runs"], "cost_usd": None if row["cost"] is None else float(row["cost"]), "unpriced_runs": row["unpriced_runs"]}
+        for row in rows
+    ]

@@ -15,12 +15,13 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
 from django.conf import settings
 from django.db import close_old_connections, connection
-from django.db.models import Count, F
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from apps.core.jobs import JobCancelled, JobContext, JobOutcome, enqueue_after_commit, run_job
@@ -35,6 +36,7 @@ from apps.replay.bundles import AnswerError, build_bundle, canonical_json, judge
 from apps.core.choices import JobStatus
 from apps.replay.choices import MODEL_TASK_TYPES, REPLAYED_TASK_TYPES, RunStatus
 from apps.replay.models import ReplayBatch, ReplayRun
+from apps.replay.pricing import call_cost, price_for
 from apps.replay.selectors import run_as_dict
 from apps.validation.services import check_outreach
 from apps.workers.models import Worker
@@ -64,8 +66,12 @@ def create_batch(
     actor: str = "",
     dispatch: bool = True,
     retry_of: ReplayBatch | None = None,
+    baseline_batch: ReplayBatch | None = None,
 ) -> ReplayBatch:
-    """Record a queued batch and (after commit) hand it to the Celery worker."""
+    """Record a queued batch and (after commit) hand it to the Celery worker.
+
+    With `baseline_batch`, a regression is a record that passed in that batch and fails now (a CI
+    gate comparing a new model or prompt with an earlier batch), not one whose own verdict was ok."""
     batch = ReplayBatch.objects.create(
         batch_id=f"rb_{secrets.token_hex(12)}",
         day_from=day_from,
@@ -78,6 +84,7 @@ def create_batch(
         concurrency=concurrency,
         created_by=actor,
         retry_of=retry_of,
+        baseline_batch=baseline_batch,
     )
     if dispatch:
         enqueue_after_commit(batch)
@@ -90,6 +97,7 @@ def relaunch_batch(batch: ReplayBatch, actor: str) -> ReplayBatch:
     return create_batch(
         day_from=batch.day_from, day_to=batch.day_to, task_types=batch.task_types, evidence_ids=batch.evidence_ids,
         limit=batch.limit, provider=batch.provider, model=batch.model, concurrency=batch.concurrency, actor=actor, retry_of=batch,
+        baseline_batch=batch.baseline_batch,
     )
 
 
@@ -207,6 +215,14 @@ def _summarize(batch_id: str) -> None:
         (f - s).total_seconds() * 1000 for s, f in runs.values_list("started_at", "finished_at")
     )
     tokens = [r or {} for r in runs.values_list("response", flat=True)]
+    unpriced = runs.filter(cost_usd=None).count()
+    priced = runs.exclude(cost_usd=None)
+    # Unpriced is unknown, not free: null when nothing that reached the model was priced; a lower
+    # bound (flagged by unpriced_runs) when some of it was.
+    if priced.exists():
+        cost = priced.aggregate(total=Sum("cost_usd"))["total"]
+    else:
+        cost = None if unpriced else Decimal(0)
     ReplayBatch.objects.filter(pk=batch_id).update(
         passed=counts.get(RunStatus.PASS, 0),
         failed=counts.get(RunStatus.FAIL, 0),
@@ -216,6 +232,8 @@ def _summarize(batch_id: str) -> None:
         latency_p95_ms=_percentile(latencies, 95),
         prompt_tokens=sum(int(t.get("prompt_tokens") or 0) for t in tokens),
         completion_tokens=sum(int(t.get("completion_tokens") or 0) for t in tokens),
+        cost_usd=cost,
+        unpriced_runs=unpriced,
     )
 
 
@@ -238,6 +256,7 @@ def replay_record(record: EvidenceRecord, *, batch: ReplayBatch, chat: ChatProvi
     validation: dict[str, Any] = {"ok": False, "errors": []}
     status, error = RunStatus.FAIL, None
     model = batch.model
+    answered = False
     try:
         if task_type in MODEL_TASK_TYPES:
             task, context, retrieval = _retrieve_for_model(record)
@@ -245,6 +264,7 @@ def replay_record(record: EvidenceRecord, *, batch: ReplayBatch, chat: ChatProvi
             bundle_dict, bundle_sha = bundle.to_dict(), bundle.sha256
             result = _chat(chat, bundle, batch=batch, record=record)
             model = result.model or model
+            answered = True
             response = {"text": result.text, "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens, "latency_ms": round(result.latency_ms, 3)}
             validation = _judge_answer(task_type, result.text, record, task)
         else:
@@ -258,7 +278,9 @@ def replay_record(record: EvidenceRecord, *, batch: ReplayBatch, chat: ChatProvi
         status, error = RunStatus.ERROR, f"{type(exc).__name__}: {exc}"
         validation = {"ok": False, "errors": []}
     finished = timezone.now()
-    regression = bool(record.verdict_ok) and status == RunStatus.FAIL
+    baseline_ok = record.verdict_ok if batch.baseline_batch_id is None else baseline_outcome(batch.baseline_batch_id, record.evidence_id)
+    regression = bool(baseline_ok) and status == RunStatus.FAIL
+    cost = _run_cost(batch, model, response) if answered else Decimal(0)  # no answer, no bill
     run = ReplayRun.objects.create(
         run_id=f"rr_{secrets.token_hex(12)}",
         batch=batch,
@@ -272,14 +294,32 @@ def replay_record(record: EvidenceRecord, *, batch: ReplayBatch, chat: ChatProvi
         bundle_sha256=bundle_sha,
         response=response,
         validation=validation,
-        baseline_ok=record.verdict_ok,
+        baseline_ok=baseline_ok,
         regression=regression,
         error=error,
+        cost_usd=cost,
         started_at=started,
         finished_at=finished,
     )
     append_run_line(run_as_dict(run))
     return run
+
+
+def _run_cost(batch: ReplayBatch, model: str, response: dict[str, Any]) -> Decimal | None:
+    """USD of an answered call by CHAT_PRICES; None when the model is unpriced. The offline local
+    drafter is not a billed model: it costs 0."""
+    if batch.provider == "local":
+        return Decimal(0)
+    price = price_for(settings.CHAT_PRICES, model, batch.model)
+    return call_cost(price, int(response["prompt_tokens"] or 0), int(response["completion_tokens"] or 0))
+
+
+def baseline_outcome(baseline_batch_id: str, evidence_id: str) -> bool | None:
+    """Did this record pass in the baseline batch? None when that batch did not replay it."""
+    status = (
+        ReplayRun.objects.filter(batch_id=baseline_batch_id, evidence_id=evidence_id).order_by("-finished_at").values_list("status", flat=True).first()
+    )
+    return None if status is None else status == RunStatus.PASS
 
 
 def _retrieve_for_model(record: EvidenceRecord) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Validation workflows over the database: look inputs up in bulk, run the pure validators, log.
 
-The validators themselves (email_validator.py, fill_validator.py) never touch the database; the API,
+The validators themselves (email_validator.py here, apps/orders/fill_validator.py) never touch the database; the API,
 replay and the load harness reach them through these functions and apps.orders.services.check_fill.
 """
 

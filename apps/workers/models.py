@@ -109,7 +109,7 @@ class IngestJob(Job):
         pass
 
     def __str__(self) -> str:
-        return f"ingest #{self.pk} {self.source}"
+        return f"ingest job {self.pk}: {self.source.rsplit('/', 1)[-1]}"
 
     def job_counters(self) -> dict:
         return {

@@ -1,67 +1,32 @@
-"""The operators' console in a real browser (Debian's headless Chromium driven by Playwright):
-log in, reset an index with its typed confirmation, launch an ingest and inspect the run."""
+"""The operators' console in a real browser (Debian's headless Chromium driven by Playwright): the
+typed confirmations that guard data, an ingest launched and inspected, and the shared checks over
+every admin page — no 500, no horizontal scrollbar at 1440 px, no JavaScript error."""
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
+from django.contrib import admin
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.admin.conftest import screenshot
+from tests.admin.records import seed_everything
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls below are still plain sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
-        )
-        page = browser.new_page()
-        page.set_default_timeout(20_000)
-        yield page
-        browser.close()
-
-
-@pytest.fixture
-def operator(transactional_db):
-    from apps.core.services import issue_api_token
-
-    issue_api_token(username="console-operator", staff=True, password="correct horse battery")
-    return "console-operator", "correct horse battery"
-
-
-def _login(page, live_server, operator):
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", operator[0])
-    page.fill("#id_password", operator[1])
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
-
-
-def test_login_and_reset_the_playbook_memory_with_typed_confirmation(live_server, operator, browser_page):
+def test_reset_the_playbook_memory_with_typed_confirmation(logged_in):
     from apps.playbooks.models import Playbook
     from apps.workers.generator import generate_workers
     from apps.workers.models import Worker
     from apps.workers.normalize import normalize_row
 
-    Worker.objects.all().delete()
-    Playbook.objects.all().delete()
     row = normalize_row(next(generate_workers(1, seed=3)))
     Worker.objects.create(**row.worker_fields())
     Playbook.objects.create(query="forklift", query_embedding=[0.1] * 768, worker_ids=[row.worker_id], outcome="filled")
 
-    page = browser_page
-    _login(page, live_server, operator)
-    assert "Site administration" in page.content()
-    page.goto(f"{live_server.url}/admin/indexes/vectorindex/")
+    page, url = logged_in
+    page.goto(f"{url}/admin/indexes/vectorindex/")
     assert page.locator("text=playbook_memory").count() >= 1
 
     page.check("tr:has-text('playbook_memory') input.action-select")
@@ -83,7 +48,41 @@ def test_login_and_reset_the_playbook_memory_with_typed_confirmation(live_server
     assert Worker.objects.count() == 1  # only the chosen index was reset
 
 
-def test_launch_an_ingest_and_inspect_the_run(live_server, operator, browser_page, tmp_path, settings):
+def test_drop_before_ingest_refuses_without_the_typed_confirmation_and_keeps_every_row(logged_in, tmp_path, settings):
+    from apps.workers.generator import generate_workers, write_workers
+    from apps.workers.models import IngestJob, Worker
+    from apps.workers.normalize import normalize_row
+
+    for worker in generate_workers(12, seed=21):
+        Worker.objects.create(**normalize_row(worker).worker_fields())
+    settings.INGEST_DIRS = [tmp_path]
+    path = tmp_path / "five.csv"
+    write_workers(generate_workers(5, seed=22), path)
+
+    page, url = logged_in
+    page.goto(f"{url}/admin/workers/ingestjob/launch/")
+    page.fill("#id_path", str(path))
+    page.check("#id_drop")
+    with page.expect_navigation():
+        page.click("#ingest-form input[type=submit]")
+    error = page.locator(".errorlist").inner_text()
+    assert "deletes all 12 workers" in error and "Type workers to confirm" in error
+    screenshot(page, "ingest-drop-refused-without-typed-confirmation")
+    assert not IngestJob.objects.exists() and Worker.objects.count() == 12  # nothing queued, nothing deleted
+
+    page.fill("#id_confirm_drop", "yes")  # anything but the word is still a refusal
+    with page.expect_navigation():
+        page.click("#ingest-form input[type=submit]")
+    assert "deletes all 12 workers" in page.locator(".errorlist").inner_text() and not IngestJob.objects.exists()
+
+    page.fill("#id_confirm_drop", "workers")
+    with page.expect_navigation():
+        page.click("#ingest-form input[type=submit]")
+    job = IngestJob.objects.get()
+    assert job.drop is True and page.url.endswith(f"/admin/workers/ingestjob/{job.pk}/change/")
+
+
+def test_launch_an_ingest_and_inspect_the_run(logged_in, tmp_path, settings):
     from apps.workers.generator import generate_workers, write_workers
     from apps.workers.models import IngestJob
     from apps.workers.services import run_ingest
@@ -92,9 +91,8 @@ def test_launch_an_ingest_and_inspect_the_run(live_server, operator, browser_pag
     path = tmp_path / "dirty.csv"
     write_workers(generate_workers(400, seed=8, dirty=True), path)
 
-    page = browser_page
-    _login(page, live_server, operator)
-    page.goto(f"{live_server.url}/admin/workers/ingestjob/")
+    page, url = logged_in
+    page.goto(f"{url}/admin/workers/ingestjob/")
     page.click("text=Ingest a file")
     page.fill("#id_path", "/etc/passwd")
     with page.expect_navigation():
@@ -103,17 +101,68 @@ def test_launch_an_ingest_and_inspect_the_run(live_server, operator, browser_pag
     page.fill("#id_path", str(path))
     with page.expect_navigation():
         page.click("#ingest-form input[type=submit]")
-    assert "queued" in page.content()
-
     job = IngestJob.objects.order_by("-pk").first()
+    assert page.locator(f".messagelist a[href$='/ingestjob/{job.pk}/change/']").count() == 1  # the message links to the job
+
     run_ingest(job.pk)  # what the Celery worker would do with the queued job
     # (when a test worker took the job first, run_ingest leaves it to that runner: wait for its end)
     deadline = time.monotonic() + 60
     while not IngestJob.objects.get(pk=job.pk).is_finished:
         assert time.monotonic() < deadline, "the ingest never ended"
         time.sleep(0.1)
-    page.goto(f"{live_server.url}/admin/workers/ingestjob/{job.pk}/change/")
-    content = page.content()
-    assert "succeeded" in content
+    page.goto(f"{url}/admin/workers/ingestjob/{job.pk}/change/")
+    assert "succeeded" in page.content()
     first_error = IngestJob.objects.get(pk=job.pk).errors[0]
-    assert first_error["reason"] in content  # the rejected rows are inspectable with their reasons
+    assert first_error["reason"] in page.content()  # the rejected rows are inspectable with their reasons
+    assert page.locator(".field-timings_pretty table.lh-kv").count() == 1  # timings as a table, not JSON
+    screenshot(page, "ingest-job-inspected")
+
+
+def _admin_models():
+    return sorted(admin.site._registry, key=lambda model: (model._meta.app_label, model._meta.model_name))
+
+
+def test_every_changelist_and_change_page_answers_fits_1440px_and_logs_no_error(logged_in):
+    seeded = seed_everything()
+    page, url = logged_in
+    too_wide, failures = [], []
+    for model in _admin_models():
+        opts = model._meta
+        listing = page.goto(f"{url}/admin/{opts.app_label}/{opts.model_name}/")
+        if listing.status >= 500:
+            failures.append(f"{opts.label} changelist: {listing.status}")
+            continue
+        # The result table sits in a scrolling box: compare what it needs with what it has.
+        widths = page.evaluate(
+            "() => { const r = document.querySelector('#changelist .results') || document.documentElement;"
+            " return [r.scrollWidth, r.clientWidth, document.documentElement.scrollWidth, window.innerWidth]; }"
+        )
+        if widths[0] > widths[1] + 1 or widths[2] > widths[3] + 1:
+            too_wide.append(f"{opts.label}: {widths}")
+            screenshot(page, f"too-wide-{opts.app_label}-{opts.model_name}")
+        link = page.locator("#result_list tbody tr:first-child th a, #result_list tbody tr:first-child td a").first
+        if link.count() == 0:
+            failures.append(f"{opts.label}: no object to open")
+            continue
+        change = page.goto(url + link.get_attribute("href"))
+        if change.status >= 500:
+            failures.append(f"{opts.label} change page: {change.status}")
+    assert not failures, failures
+    assert not too_wide, too_wide
+    page.goto(f"{url}/admin/workers/worker/")
+    screenshot(page, "workers-list-1440")
+    page.goto(f"{url}/admin/evidence/evidencerecord/")
+    screenshot(page, "evidence-records-list-1440")
+
+    # Records are linked both ways: evidence -> its interaction -> back to the evidence, and its replays.
+    page.goto(f"{url}/admin/evidence/evidencerecord/{seeded.evidence.pk}/change/")
+    assert page.locator(f".field-replays a:has-text('{seeded.regressed_run.run_id}')").count() == 1
+    screenshot(page, "evidence-record-linked")
+    with page.expect_navigation():
+        page.click(f".field-source_link a:has-text('{seeded.interaction.pk}')")
+    assert page.locator(f".field-evidence_links a:has-text('{seeded.evidence.evidence_id}')").count() == 1
+    screenshot(page, "interaction-linked")
+    # The interaction search matches more than the actor: the model, or the id an evidence record names.
+    for term in ("local-chat", str(seeded.interaction.pk)):
+        page.goto(f"{url}/admin/interactions/interaction/?q={term}")
+        assert page.locator("#result_list tbody tr").count() == 1, term

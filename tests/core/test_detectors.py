@@ -310,7 +310,7 @@ def test_validator_modules_import_no_django() -> None:
     code = (
         "import sys\n"
         "import apps.core.detectors, apps.validation.sms, apps.validation.email_validator, "
-        "apps.validation.fill_validator\n"
+        "apps.orders.fill_validator\n"
         "leaked = sorted(name for name in sys.modules if name.split('.')[0] in ('django', 'rest_framework'))\n"
         "assert not leaked, leaked\n"
     )

@@ -42,7 +42,8 @@ def test_inspection_pages_render_read_only(kb_dir, admin_client, every_kind):
     assert records.status_code == 200 and record.evidence_id in records.content.decode()
     assert admin_client.get("/admin/evidence/evidencerecord/?transform=search_session").content.decode().count(record.evidence_id) == 0
     shown = admin_client.get(f"/admin/evidence/evidencerecord/{record.pk}/change/").content.decode()
-    assert "evidence_record.v1" in shown and "draft_sms" in shown
+    assert "draft_sms" in shown and 'class="lh-kv"' in shown  # JSON fields as key/value tables
+    assert f'/admin/interactions/interaction/{record.source_id}/change/' in shown  # the source is a link
 
     runs = admin_client.get("/admin/evidence/materializerun/").content.decode()
     assert run.run_id in runs and "Materialize now" in runs

@@ -158,7 +158,7 @@ def test_admin_actions_queue_rebuild_and_reembed_jobs(client):
         assert response.status_code == 200
         job = IndexJob.objects.get(index=workers)
         assert job.kind == kind and job.status == "queued" and job.created_by == "console"
-        assert f"job {job.pk} queued" in response.content.decode()
+        assert f'job <a href="/admin/indexes/indexjob/{job.pk}/change/">{job.pk}</a> queued' in response.content.decode()
 
 
 @pytest.mark.django_db

@@ -16,7 +16,7 @@ from apps.core.errors import Conflict
 from apps.core.services import issue_api_token
 from apps.orders import services
 from apps.orders.models import Client, DoNotAssign, FillProposal, JobOrder
-from apps.validation.fill_validator import WORKER_DO_NOT_ASSIGN, FillValidator
+from apps.orders.fill_validator import WORKER_DO_NOT_ASSIGN, FillValidator
 from apps.workers.models import Worker
 
 BOUND_S = 60

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from apps.validation.email_validator import EmailValidator
-from apps.validation.fill_validator import FillValidator
+from apps.orders.fill_validator import FillValidator
 
 CASES_DIR = Path(__file__).parent / "cases"
 

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from apps.core.api.serializers import JobAcceptedSerializer, StrictSerializer
 from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, BatchStatus, RunStatus
+from apps.replay.models import ReplayBatch
 
 
 class ReplayBatchRequestSerializer(StrictSerializer):
@@ -17,6 +18,10 @@ class ReplayBatchRequestSerializer(StrictSerializer):
     provider = serializers.ChoiceField(choices=["local", "openai", "ollama"], required=False)
     model = serializers.CharField(required=False, max_length=128, allow_blank=True)
     concurrency = serializers.IntegerField(required=False, min_value=1, max_value=32, default=4)
+    baseline_batch = serializers.PrimaryKeyRelatedField(
+        queryset=ReplayBatch.objects.all(), required=False, allow_null=True,
+        help_text="compare with this earlier batch's run outcomes (passed there, fails now = regression)",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("day_from") and attrs.get("day_to") and attrs["day_to"] < attrs["day_from"]:
@@ -49,6 +54,8 @@ class ReplayRunSerializer(serializers.Serializer):
     regression = serializers.BooleanField()
     status = serializers.ChoiceField(choices=RunStatus.values)
     error = serializers.CharField(allow_null=True)
+    cost_usd = serializers.FloatField(allow_null=True, help_text="USD by CHAT_PRICES; null when the model is unpriced")
+    unpriced = serializers.BooleanField(help_text="the model has no price in CHAT_PRICES (unknown cost, not free)")
 
 
 class ReplayRunDetailSerializer(ReplayRunSerializer):

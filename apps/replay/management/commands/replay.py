@@ -1,17 +1,25 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES
-from apps.replay.selectors import batch_summary
+from apps.replay import gate
+from apps.replay.selectors import batch_list, batch_run_dicts, batch_summary
 from apps.replay.services import create_batch, run_batch
+
+# A mistake in the gate's own arguments must not read as "regression" (1) or "model unreachable" (2).
+EXIT_USAGE = 3
 
 
 class Command(BaseCommand):
-    help = "Replay evidence against the chat model and the current retrieval stack (runs in this process)."
+    help = (
+        "Replay evidence against the chat model and the current retrieval stack (runs in this process). "
+        "As a CI gate: --fail-on-regression exits 1 on any regression, 2 when no run reached the model (2 wins), 0 otherwise."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--day-from", type=date.fromisoformat)
@@ -21,11 +29,22 @@ class Command(BaseCommand):
         parser.add_argument("--provider", choices=["local", "openai", "ollama"])
         parser.add_argument("--model")
         parser.add_argument("--concurrency", type=int, default=4)
+        parser.add_argument("--fail-on-regression", action="store_true", help="exit 1 on any regression, 2 when no run reached the model")
+        parser.add_argument("--junit-xml", type=Path, metavar="PATH", help="write one JUnit test case per run here")
+        parser.add_argument("--baseline-batch", metavar="BATCH_ID", help="a regression = passed in this earlier batch, fails now")
 
-    def handle(self, *args, day_from, day_to, task_types, limit, provider, model, concurrency, **options) -> None:
+    def handle(
+        self, *args, day_from, day_to, task_types, limit, provider, model, concurrency, fail_on_regression, junit_xml: Path | None,
+        baseline_batch: str | None, **options,
+    ) -> None:
+        baseline = None
+        if baseline_batch:
+            baseline = batch_list().filter(pk=baseline_batch).first()
+            if baseline is None:
+                raise CommandError(f"--baseline-batch: no replay batch {baseline_batch!r}", returncode=EXIT_USAGE)
         batch = create_batch(
             day_from=day_from, day_to=day_to, task_types=task_types or [], limit=limit, provider=provider, model=model,
-            concurrency=concurrency, actor="manage.py", dispatch=False,
+            concurrency=concurrency, actor="manage.py", dispatch=False, baseline_batch=baseline,
         )
         bar = tqdm(unit="run", desc=batch.batch_id)
 
@@ -38,11 +57,19 @@ class Command(BaseCommand):
         batch = run_batch(batch.batch_id, on_progress=show)
         bar.close()
         summary = batch_summary(batch)
+        cost = "unpriced" if summary["cost_usd"] is None else f"${summary['cost_usd']:.6f}" + (" (some runs unpriced)" if summary["unpriced"] else "")
         self.stdout.write(
             f"{summary['batch_id']} {summary['status']}: total {summary['total']}, passed {summary['passed']}, failed {summary['failed']}, "
             f"errors {summary['errors']}, skipped {summary['skipped']}, regressions {summary['regressions']}, "
             f"pass rate {summary['pass_rate']}, latency p50/p95 {summary['latency_ms']['p50']}/{summary['latency_ms']['p95']} ms, "
-            f"tokens {summary['prompt_tokens']}+{summary['completion_tokens']}"
+            f"tokens {summary['prompt_tokens']}+{summary['completion_tokens']}, cost {cost}"
         )
-        if summary["status"] == "failed":
+        if junit_xml is not None:
+            junit_xml.parent.mkdir(parents=True, exist_ok=True)
+            junit_xml.write_bytes(gate.junit_xml(summary, batch_run_dicts(batch.batch_id)))
+        if fail_on_regression:
+            code = gate.gate_exit_code(summary)
+            if code != gate.EXIT_OK:
+                raise CommandError(summary["error"] or f"{summary['regressions']} regression(s)", returncode=code)
+        elif summary["status"] == "failed":
             raise CommandError(summary["error"])

@@ -1,4 +1,4 @@
-"""Unit tests for apps.validation.fill_validator (SPEC §4.5)."""
+"""Unit tests for apps.orders.fill_validator (SPEC §4.5)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from apps.validation.fill_validator import FillValidator, FillVerdict
+from apps.orders.fill_validator import FillValidator, FillVerdict
 
 ORDER: dict[str, Any] = {
     "order_id": "O-100",
