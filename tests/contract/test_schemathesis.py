@@ -1,11 +1,12 @@
-"""schemathesis against Django's live test server (SPEC §5, issue 17): every operation of the OpenAPI
-schema, called with an operator (staff) token and a coordinator token, with data that fits the
-schema and data that does not, must never answer 5xx, and every error must come in the envelope.
+"""schemathesis against Django's live test server (SPEC §5, issues 15 and 17): every operation of the
+OpenAPI schema, called with an operator token and a coordinator token, with data that fits the schema
+and data that does not, passes every check schemathesis has (`--checks all`: no 5xx, status codes,
+content types, headers and bodies as declared, auth not ignored, unsupported methods refused...) but
+the KNOWN_GAPS below, and every error comes in the envelope.
 
 Bounded and reproducible: MAX_EXAMPLES cases per operation and generation mode, derandomized
 Hypothesis, no example database, no shrinking (a failure is reported with its curl command).
-CHECKS is the one line to change to run schemathesis' full set once the schema tells the whole truth
-(`CHECKS = None` runs every check schemathesis has).
+SCHEMATHESIS_REPORT=<file> writes every failure in full.
 
 (schemathesis' own pytest plugin reads `Function._nodeid`, which pytest 9 no longer has, so the
 operations are driven here with their Hypothesis strategies.)
@@ -14,13 +15,16 @@ operations are driven here with their Hypothesis strategies.)
 from __future__ import annotations
 
 import json
+import os
+from collections import Counter
+from pathlib import Path
 
 import hypothesis
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CHECKS as SCHEMATHESIS_CHECKS, load_all_checks
 
 MAX_EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 10}
 
@@ -38,7 +42,20 @@ def error_in_the_envelope(ctx, response, case) -> None:
         raise AssertionError(f"{response.status_code} is not in the envelope: {body!r}"[:500])
 
 
-CHECKS = [not_a_server_error, error_in_the_envelope]
+# The two checks not yet at 0 failures (issue 15), with why; everything else schemathesis has must pass.
+# - positive_data_acceptance: a schema-valid body that names stored things that do not exist (an
+#   unknown interaction, worker or order id, a server path outside the ingest directories, a query with
+#   no searchable word) or breaks a cross-field rule (verdict=edit needs edited_text; exactly one of
+#   order_id/order, path/file) is a 400 by design; the cross-field rules could become oneOf schemas.
+# - negative_data_rejection: list filters are lenient with malformed query values (`?day=`,
+#   `?sms_opt_out=0.5`, `?page_size=1.5` are ignored instead of a 400) — django-filter's and DRF
+#   pagination's defaults; to be made strict.
+KNOWN_GAPS = {"positive_data_acceptance", "negative_data_rejection"}
+
+
+def all_checks() -> list:
+    load_all_checks()
+    return [check for check in SCHEMATHESIS_CHECKS.get_all() if check.__name__ not in KNOWN_GAPS] + [error_in_the_envelope]
 
 
 @pytest.fixture
@@ -51,7 +68,7 @@ def api_tokens(transactional_db) -> dict[str, str]:
     }
 
 
-def _exercise(operation, mode: GenerationMode, base_url: str, tokens: dict[str, str], failures: list[str]) -> int:
+def _exercise(operation, mode: GenerationMode, base_url: str, tokens: dict[str, str], checks: list, failures: list[str]) -> int:
     calls = 0
 
     @hypothesis.settings(
@@ -67,10 +84,12 @@ def _exercise(operation, mode: GenerationMode, base_url: str, tokens: dict[str, 
         nonlocal calls
         for role, token in tokens.items():
             calls += 1
-            response = case.call(base_url=base_url, headers={"Authorization": f"Token {token}"}, timeout=60)
+            headers = {"Authorization": f"Token {token}"}
+            response = case.call(base_url=base_url, headers=headers, timeout=60)
             try:
-                case.validate_response(response, checks=CHECKS)
-            except Exception as failure:  # collected, not raised: no shrinking, every operation still runs
+                # headers and base_url: the checks that re-send the request (ignored_auth...) need them.
+                case.validate_response(response, checks=checks, headers=headers, transport_kwargs={"base_url": base_url, "timeout": 60})
+            except (Exception, BaseExceptionGroup) as failure:  # collected, not raised: no shrinking, every operation still runs
                 failures.append(f"{operation.label} as {role} ({mode.value}): {failure}\n  {case.as_curl_command()}"[:2000])
 
     try:
@@ -81,15 +100,27 @@ def _exercise(operation, mode: GenerationMode, base_url: str, tokens: dict[str, 
     return calls
 
 
-def test_every_operation_as_operator_and_coordinator_never_5xx_and_errors_in_the_envelope(live_server, api_tokens, capsys):
+def test_every_operation_as_operator_and_coordinator_passes_every_check_and_errors_in_the_envelope(live_server, api_tokens, capsys):
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/schema/?format=json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 30, [op.label for op in operations]
+    assert len(operations) >= 43, [op.label for op in operations]
+    checks = all_checks()
+    assert {"not_a_server_error", "status_code_conformance", "response_schema_conformance", "content_type_conformance", "ignored_auth"} <= {
+        c.__name__ for c in checks
+    }
     failures: list[str] = []
     calls = 0
     for operation in operations:
         for mode in MAX_EXAMPLES:
-            calls += _exercise(operation, mode, live_server.url, api_tokens, failures)
+            calls += _exercise(operation, mode, live_server.url, api_tokens, checks, failures)
     with capsys.disabled():
-        print(f"\nschemathesis: {len(operations)} operations, {calls} calls, {len(failures)} failures")
-    assert not failures, "\n".join(failures[:30])
+        print(f"\nschemathesis: {len(operations)} operations, {len(checks)} checks, {calls} calls, {len(failures)} failures")
+    if os.environ.get("SCHEMATHESIS_REPORT"):
+        Path(os.environ["SCHEMATHESIS_REPORT"]).write_text("\n\n".join(failures))
+    summary = Counter(f"{f.split(': ', 1)[0]}: {_titles(f)}" for f in failures)
+    assert not failures, "\n".join(f"{n} × {line}" for line, n in sorted(summary.items())) + "\n\n" + "\n".join(failures[:15])
+
+
+def _titles(failure: str) -> str:
+    """The check names of one failure report ("- ST202 Schema-valid request rejected" lines)."""
+    return ", ".join(sorted({line.strip()[2:] for line in failure.splitlines() if line.strip().startswith("- ")})) or failure[:200]

@@ -10,8 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core import selectors, services
+from apps.core.api.openapi import error_responses
 from apps.core.api.permissions import IsOperator
-from apps.core.api.serializers import JobPageSerializer, JobSerializer, job_accepted
+from apps.core.api.serializers import JobAcceptedSerializer, JobPageSerializer, JobSerializer, job_accepted
 from apps.core.choices import JobStatus
 from apps.core.job_kinds import all_job_kinds
 
@@ -79,7 +80,7 @@ class JobCancelView(GenericAPIView):
     permission_classes = [IsOperator]
     serializer_class = JobSerializer
 
-    @extend_schema(tags=["jobs"], request=None, responses={200: JobSerializer})
+    @extend_schema(tags=["jobs"], request=None, responses={200: JobSerializer, **error_responses(409)})
     def post(self, request: Request, kind: str, job_id: str) -> Response:
         job = services.cancel_job(kind=kind, job_id=selectors.get_job(kind, job_id).pk, actor=request.user.get_username())
         return Response(JobSerializer(job).data)
@@ -91,7 +92,8 @@ class JobRetryView(GenericAPIView):
     permission_classes = [IsOperator]
     serializer_class = serializers.Serializer
 
-    @extend_schema(tags=["jobs"], request=None, responses={202: JobSerializer})
+    # The 202 is the launch body (job_accepted), like every other launch: poll the new job_id.
+    @extend_schema(tags=["jobs"], request=None, responses={202: JobAcceptedSerializer, **error_responses(409)})
     def post(self, request: Request, kind: str, job_id: str) -> Response:
         job = services.retry_job(kind=kind, job_id=selectors.get_job(kind, job_id).pk, actor=request.user.get_username())
         return job_accepted(job)

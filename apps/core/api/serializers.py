@@ -4,28 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from apps.core.choices import JobStatus
 
 
-class StrictSerializer(serializers.Serializer):
-    """Rejects keys it does not know, so a typo is a 400 that names the field, not a silent no-op."""
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
+class JobIdField(serializers.Field):
+    """A job's id as its kind has it: an integer (ingest, index jobs) or a string (replay, materialize)."""
 
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
-
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
 class JobAcceptedSerializer(serializers.Serializer):
     """`202 {"job_id", "task_id"}`; poll `GET /api/v1/jobs/{kind}/{job_id}/`."""
 
-    job_id = serializers.CharField(help_text="the job's id (an integer for ingest and index jobs)")
+    job_id = JobIdField(help_text="the job's id (an integer for ingest and index jobs)")
     task_id = serializers.CharField(allow_null=True, help_text="the Celery task id (null until the request's transaction commits)")
 
 
@@ -38,7 +35,7 @@ def job_accepted(job: Any, **aliases: Any) -> Response:
 class JobSerializer(serializers.Serializer):
     """The detail of a job of any kind: the common fields, then the kind's own counters."""
 
-    job_id = serializers.CharField()
+    job_id = JobIdField()
     kind = serializers.CharField()
     status = serializers.ChoiceField(choices=JobStatus.choices)
     progress = serializers.FloatField()
@@ -67,3 +64,17 @@ class JobPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = JobSerializer(many=True)
+
+
+# Rejects keys it does not know, so a typo is a 400 that names the field, not a silent no-op; the
+# schema says so (additionalProperties: false, apps.core.api.openapi). A comment, not a docstring: the
+# schema would show a docstring as the description of every request body.
+class StrictSerializer(serializers.Serializer):
+    rejects_unknown_fields = True
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)

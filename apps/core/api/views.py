@@ -13,6 +13,7 @@ from apps.core.selectors import check_health
 
 class WhoAmIView(APIView):
     @extend_schema(
+        summary="Who the token belongs to and their role",
         responses=inline_serializer(
             "WhoAmI", {"username": serializers.CharField(), "role": serializers.ChoiceField(choices=["coordinator", "operator"]), "is_staff": serializers.BooleanField()}
         )

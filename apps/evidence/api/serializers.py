@@ -42,7 +42,7 @@ class FeedbackSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     target_id = serializers.UUIDField(source="request.target_id")
     verdict = serializers.CharField(source="request.verdict")
-    edited_text = serializers.CharField(source="request.edited_text", default=None)
+    edited_text = serializers.CharField(source="request.edited_text", default=None, allow_null=True)
 
 
 class MaterializeReceiptSerializer(serializers.Serializer):

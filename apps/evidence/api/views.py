@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.openapi import error_responses, request_example
 from apps.core.api.permissions import IsOperator
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.evidence import selectors, services
@@ -25,7 +26,12 @@ class MaterializeView(APIView):
 
     permission_classes = [IsOperator]
 
-    @extend_schema(request=MaterializeRequestSerializer, responses={202: JobAcceptedSerializer})
+    @extend_schema(
+        summary="Materialize interactions into evidence records, in the background (SPEC §4.7)",
+        request=MaterializeRequestSerializer,
+        responses={202: JobAcceptedSerializer, **error_responses(409)},
+        examples=[request_example("one day", {"day": "2026-11-29"})],
+    )
     def post(self, request: Request) -> Response:
         serializer = MaterializeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -63,7 +69,12 @@ class EvidenceRecordListView(generics.ListAPIView):
 class FeedbackView(APIView):
     """Coordinators: accept, reject or edit an earlier interaction (stored as a feedback interaction)."""
 
-    @extend_schema(request=FeedbackRequestSerializer, responses={201: FeedbackSerializer})
+    @extend_schema(
+        summary="Accept, reject or edit an earlier interaction (its id comes back as interaction_id)",
+        request=FeedbackRequestSerializer,
+        responses={201: FeedbackSerializer},
+        examples=[request_example("accept a search", {"target_id": "0b6f3f5e-8c1d-4c39-9a53-2f0d9f3e7a11", "verdict": "accept"})],
+    )
     def post(self, request: Request) -> Response:
         serializer = FeedbackRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

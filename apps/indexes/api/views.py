@@ -6,8 +6,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.openapi import error_responses
 from apps.core.api.permissions import IsOperator
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
+from apps.indexes.api.serializers import IndexJobSerializer, VectorIndexSerializer
 from apps.indexes import selectors, services
 from apps.indexes.models import IndexJob
 from apps.indexes.registry import get_spec
@@ -24,6 +26,7 @@ def _known(name: str) -> str:
 class IndexListView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(summary="Every vector index with its size and state", responses={200: VectorIndexSerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(selectors.list_indexes())
 
@@ -31,10 +34,15 @@ class IndexListView(APIView):
 class IndexDetailView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(summary="One vector index", responses={200: VectorIndexSerializer})
     def get(self, request: Request, name: str) -> Response:
         return Response(selectors.describe_index(selectors.get_index(_known(name))))
 
-    @extend_schema(parameters=[OpenApiParameter("confirm", str, description="the index name; required for workers")])
+    @extend_schema(
+        summary="Reset an index: drop its rows (for workers only with ?confirm=workers)",
+        parameters=[OpenApiParameter("confirm", str, description="the index name; required for workers")],
+        responses={200: VectorIndexSerializer, **error_responses(409)},
+    )
     def delete(self, request: Request, name: str) -> Response:
         index = services.reset_index(_known(name), confirm=request.query_params.get("confirm"))
         return Response(selectors.describe_index(index))
@@ -43,7 +51,9 @@ class IndexDetailView(APIView):
 class IndexRebuildView(APIView):
     permission_classes = [IsOperator]
 
-    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @extend_schema(
+        summary="Rebuild the HNSW index in the background", request=None, responses={202: JobAcceptedSerializer, **error_responses(409)}
+    )
     def post(self, request: Request, name: str) -> Response:
         job = services.start_rebuild(_known(name), actor=request.user.get_username())
         return job_accepted(job)
@@ -52,7 +62,11 @@ class IndexRebuildView(APIView):
 class IndexReembedView(APIView):
     permission_classes = [IsOperator]
 
-    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
+    @extend_schema(
+        summary="Recompute every embedding with the current provider, in the background",
+        request=None,
+        responses={202: JobAcceptedSerializer, **error_responses(400, 409)},
+    )
     def post(self, request: Request, name: str) -> Response:
         job = services.start_reembed(_known(name), actor=request.user.get_username())
         return job_accepted(job)
@@ -61,6 +75,7 @@ class IndexReembedView(APIView):
 class IndexJobView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(summary="Poll an index job", responses={200: IndexJobSerializer})
     def get(self, request: Request, job_id: int) -> Response:
         job = IndexJob.objects.select_related("index").filter(pk=job_id).first()
         if job is None:

@@ -29,9 +29,9 @@ class ClientNameField(serializers.CharField):
         return getattr(value, "name", value)
 
 
+# Validation is the model's (field validators and clean, run by the order services); this serializer
+# only shapes the request and the response.
 class JobOrderSerializer(serializers.ModelSerializer):
-    """Validation is the model's (field validators and clean, run by the order services); this
-    serializer only shapes the request and the response."""
 
     state = UpperCaseChoiceField(choices=USPS_STATE_CHOICES)
     client = ClientNameField()

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api.openapi import error_responses, request_example
 from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.permissions import IsCoordinator, IsOperator, IsOperatorOrReadOnly
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
@@ -30,6 +31,21 @@ PROPOSAL_PAGE = inline_serializer(
 )
 
 
+ORDER_EXAMPLE = {
+    "order_id": "ORD-2026-0001", "client": "Acme Logistics", "city": "Columbus", "state": "OH", "site_zip": "43215",
+    "role": "forklift_operator", "headcount": 2, "shift": "night", "start_date": "2026-12-07",
+    "required_certifications": ["Forklift"],
+}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Job orders, filtered"),
+    retrieve=extend_schema(summary="One job order"),
+    create=extend_schema(summary="Create a job order (operators)", examples=[request_example("an order", ORDER_EXAMPLE)]),
+    update=extend_schema(summary="Replace a job order's fields (operators)", examples=[request_example("an order", ORDER_EXAMPLE)]),
+    partial_update=extend_schema(summary="Change some of a job order's fields (operators)", examples=[request_example("more workers", {"headcount": 3})]),
+    destroy=extend_schema(summary="Delete a job order and its proposals (operators)"),
+)
 class JobOrderViewSet(viewsets.ModelViewSet):
     """Job orders: operators create, change and cancel them, coordinators read them and fill them
     through proposals (SPEC §3.2, §4.8a)."""
@@ -46,18 +62,23 @@ class JobOrderViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer) -> None:
         serializer.save(actor=self.request.user.get_username())
 
-    @extend_schema(request=None, responses={200: JobOrderSerializer})
+    @extend_schema(
+        summary="Cancel an order; its open proposals are rejected (operators)",
+        request=None,
+        responses={200: JobOrderSerializer, **error_responses(409)},
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsOperator])
     def cancel(self, request: Request, order_id: str | None = None) -> Response:
         order = services.order_cancel(order_id=self.get_object().order_id, actor=request.user.get_username())
         return Response(JobOrderSerializer(order).data)
 
-    @extend_schema(methods=["GET"], request=None, responses={200: PROPOSAL_PAGE})
+    @extend_schema(methods=["GET"], summary="The order's proposals, newest first", request=None, responses={200: PROPOSAL_PAGE})
     @extend_schema(
         methods=["POST"],
+        summary="Propose workers for the order's open seats; a failing verdict is a 400 and writes nothing",
         request=ProposalRequestSerializer,
-        responses={201: FillProposalSerializer},
-        examples=[OpenApiExample("two workers", value={"worker_ids": ["W-000001", "W-000002"]}, request_only=True)],
+        responses={201: FillProposalSerializer, **error_responses(409)},
+        examples=[request_example("two workers", {"worker_ids": ["W-000001", "W-000002"]})],
     )
     @action(detail=True, methods=["get", "post"], permission_classes=[IsCoordinator])
     def proposals(self, request: Request, order_id: str | None = None) -> Response:
@@ -72,7 +93,11 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         page = self.paginate_queryset(selectors.proposal_list(order))
         return self.get_paginated_response(FillProposalSerializer(page, many=True).data)
 
-    @extend_schema(request=None, responses={200: FillProposalSerializer})
+    @extend_schema(
+        summary="Accept a proposal: re-validated (409 when something changed), recorded as a playbook",
+        request=None,
+        responses={200: FillProposalSerializer, **error_responses(409)},
+    )
     @action(detail=True, methods=["post"], url_path=rf"proposals/{_PROPOSAL_ID}/accept", permission_classes=[IsCoordinator])
     def accept(self, request: Request, order_id: str | None = None, proposal_id: str | None = None) -> Response:
         proposal = services.proposal_accept(
@@ -80,7 +105,7 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         )
         return Response(FillProposalSerializer(proposal).data)
 
-    @extend_schema(request=None, responses={200: FillProposalSerializer})
+    @extend_schema(summary="Reject a proposal", request=None, responses={200: FillProposalSerializer, **error_responses(409)})
     @action(detail=True, methods=["post"], url_path=rf"proposals/{_PROPOSAL_ID}/reject", permission_classes=[IsCoordinator])
     def reject(self, request: Request, order_id: str | None = None, proposal_id: str | None = None) -> Response:
         proposal = services.proposal_reject(
@@ -101,7 +126,11 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         job = services.create_order_import_job(csv_text=data["csv"], source_name=data.get("source_name", ""), actor=request.user.get_username())
         return job_accepted(job)
 
-    @extend_schema(request=AssignmentEndRequestSerializer, responses={200: AssignmentEndSerializer})
+    @extend_schema(
+        request=AssignmentEndRequestSerializer,
+        responses={200: AssignmentEndSerializer},
+        examples=[request_example("the worker left", {"reason": "left the site after two shifts"})],
+    )
     @action(detail=True, methods=["post"], url_path=rf"assignments/{_WORKER_ID}/end", permission_classes=[IsCoordinator])
     def end_assignment(self, request: Request, order_id: str | None = None, worker_id: str | None = None) -> Response:
         serializer = AssignmentEndRequestSerializer(data=request.data)
@@ -128,7 +157,11 @@ class DoNotAssignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def list(self, request: Request, *args, **kwargs) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=DoNotAssignRequestSerializer, responses={201: DoNotAssignSerializer})
+    @extend_schema(
+        request=DoNotAssignRequestSerializer,
+        responses={201: DoNotAssignSerializer},
+        examples=[request_example("a client's ban", {"client": "Acme Logistics", "worker_id": "W-000001", "reason": "no-call no-show twice"})],
+    )
     def create(self, request: Request) -> Response:
         serializer = DoNotAssignRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -25,3 +25,14 @@ class PlaybookSerializer(serializers.ModelSerializer):
         model = Playbook
         fields = ["id", "query", "filters", "worker_ids", "order_id", "outcome", "embedding_model", "created_by", "created_at"]
         read_only_fields = fields
+
+
+class PlaybookIndexSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField(help_text="playbooks stored")
+    version = serializers.IntegerField()
+
+
+class RecordedPlaybookSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    index = PlaybookIndexSerializer()

@@ -6,7 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.playbooks import selectors, services
-from apps.playbooks.api.serializers import PlaybookSerializer, RecordPlaybookSerializer
+from apps.core.api.openapi import request_example
+from apps.playbooks.api.serializers import PlaybookSerializer, RecordedPlaybookSerializer, RecordPlaybookSerializer
 from apps.playbooks.choices import Outcome
 from apps.playbooks.models import Playbook
 
@@ -26,7 +27,17 @@ class PlaybookFilterSet(django_filters.FilterSet):
 
 
 class RecordPlaybookView(APIView):
-    @extend_schema(request=RecordPlaybookSerializer)
+    @extend_schema(
+        summary="Store a fill in the playbook memory (SPEC §4.6)",
+        request=RecordPlaybookSerializer,
+        responses={201: RecordedPlaybookSerializer},
+        examples=[
+            request_example(
+                "an accepted fill",
+                {"query": "forklift operator, night shift", "filters": {"state": "OH"}, "worker_ids": ["W-000001"], "outcome": "filled"},
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         serializer = RecordPlaybookSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

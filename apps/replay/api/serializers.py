@@ -3,7 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.api.serializers import JobAcceptedSerializer, StrictSerializer
-from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, RunStatus
+from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, BatchStatus, RunStatus
 from apps.replay.models import ReplayBatch
 
 
@@ -60,3 +60,32 @@ class ReplayRunSerializer(serializers.Serializer):
 
 class ReplayRunDetailSerializer(ReplayRunSerializer):
     bundle = serializers.JSONField(help_text="the chat messages sent to the model")
+
+
+class LatencySerializer(serializers.Serializer):
+    p50 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+
+
+class ReplayBatchSerializer(serializers.Serializer):
+    """SPEC §4.8 batch body (apps.replay.selectors.batch_summary builds it)."""
+
+    batch_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=BatchStatus.values)
+    total = serializers.IntegerField()
+    passed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    regressions = serializers.IntegerField()
+    pass_rate = serializers.FloatField(allow_null=True, help_text="null when no run reached the model")
+    latency_ms = LatencySerializer()
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    provider = serializers.CharField()
+    model = serializers.CharField(allow_blank=True)
+    skipped_by_type = serializers.DictField(child=serializers.IntegerField())
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)

@@ -7,9 +7,11 @@ from rest_framework.response import Response
 from apps.core.api.permissions import IsCoordinator, IsOperator
 from apps.core.api.serializers import job_accepted
 from apps.replay import selectors, services
+from apps.core.api.openapi import request_example
 from apps.replay.api.serializers import (
     ReplayBatchAcceptedSerializer,
     ReplayBatchRequestSerializer,
+    ReplayBatchSerializer,
     ReplayRunDetailSerializer,
     ReplayRunSerializer,
 )
@@ -17,8 +19,10 @@ from apps.replay.choices import REPLAYED_TASK_TYPES, RunStatus
 from apps.replay.models import ReplayRun
 
 
-class ReplayBatchListCreateView(generics.GenericAPIView):
-    """Staff launch batches; coordinators read them."""
+class ReplayBatchListCreateView(generics.ListAPIView):
+    """Operators launch batches; coordinators read them."""
+
+    serializer_class = ReplayBatchSerializer  # the shape, for the schema; selectors.batch_summary renders it
 
     def get_permissions(self):
         return [IsOperator()] if self.request.method == "POST" else [IsCoordinator()]
@@ -26,11 +30,16 @@ class ReplayBatchListCreateView(generics.GenericAPIView):
     def get_queryset(self):
         return selectors.batch_list()
 
-    def get(self, request: Request) -> Response:
+    def list(self, request: Request, *args, **kwargs) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([selectors.batch_summary(b) for b in page])
 
-    @extend_schema(request=ReplayBatchRequestSerializer, responses={202: ReplayBatchAcceptedSerializer})
+    @extend_schema(
+        summary="Replay recorded evidence against a model, in the background (SPEC §4.8)",
+        request=ReplayBatchRequestSerializer,
+        responses={202: ReplayBatchAcceptedSerializer},
+        examples=[request_example("last week's drafts", {"day_from": "2026-11-20", "day_to": "2026-11-27", "task_types": ["draft_email"], "limit": 50})],
+    )
     def post(self, request: Request) -> Response:
         serializer = ReplayBatchRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -39,6 +48,7 @@ class ReplayBatchListCreateView(generics.GenericAPIView):
 
 
 class ReplayBatchDetailView(generics.GenericAPIView):
+    serializer_class = ReplayBatchSerializer  # the shape, for the schema; selectors.batch_summary renders it
     lookup_url_kwarg = "batch_id"
 
     def get_queryset(self):
@@ -60,7 +70,7 @@ class ReplayRunFilterSet(django_filters.FilterSet):
         fields = ["batch", "status", "task_type", "regression"]
 
 
-class ReplayRunListView(generics.GenericAPIView):
+class ReplayRunListView(generics.ListAPIView):
     """Runs as replay_run.v1 objects, newest first; filter by batch, status, task type, regression."""
 
     filterset_class = ReplayRunFilterSet
@@ -69,7 +79,7 @@ class ReplayRunListView(generics.GenericAPIView):
     def get_queryset(self):
         return selectors.run_list()
 
-    def get(self, request: Request) -> Response:
+    def list(self, request: Request, *args, **kwargs) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response([selectors.run_as_dict(r) for r in page])
 

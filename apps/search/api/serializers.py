@@ -20,9 +20,9 @@ class NearSerializer(StrictSerializer):
         return value
 
 
+# Shape and bounds; `apps.workers.search.search_request_from_dict` turns the validated dict into a
+# normalized `SearchRequest`.
 class SearchRequestSerializer(StrictSerializer):
-    """Shape and bounds; `apps.workers.search.search_request_from_dict` turns the validated dict into
-    a normalized `SearchRequest`."""
 
     query = serializers.CharField(max_length=1000, allow_blank=False, trim_whitespace=True)
     k = serializers.IntegerField(required=False, default=10, min_value=1, max_value=100)
@@ -34,3 +34,33 @@ class SearchRequestSerializer(StrictSerializer):
     explain = serializers.BooleanField(required=False, default=False)
     client = serializers.CharField(required=False, allow_blank=True, max_length=200)  # its do-not-assign list is excluded
     near = NearSerializer(required=False, allow_null=True, default=None)
+
+
+class SearchResultSerializer(serializers.Serializer):
+    worker_id = serializers.CharField()
+    score = serializers.FloatField(help_text="similarity plus β × playbook boost; results are sorted by it")
+    distance = serializers.FloatField(help_text="cosine distance of the query and the worker's profile")
+    playbook_boost = serializers.FloatField()
+    miles = serializers.FloatField(required=False, help_text="only with near: great-circle miles from near.zip")
+    worker = serializers.DictField(
+        child=serializers.JSONField(), help_text="the worker's record (status, sms_opt_out, zip, contact and profile fields)"
+    )
+    explain = serializers.DictField(child=serializers.JSONField(), required=False, help_text="only with explain=true")
+
+
+class SearchIndexUsedSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    ef_search = serializers.IntegerField(allow_null=True)
+    path = serializers.CharField()
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    results = SearchResultSerializer(many=True)
+    k = serializers.IntegerField()
+    took_ms = serializers.FloatField()
+    embedding_cache = serializers.CharField()
+    result_cache = serializers.ChoiceField(choices=["hit", "miss"])
+    index = SearchIndexUsedSerializer()
+    playbooks_used = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()))
+    interaction_id = serializers.UUIDField(help_text="give it to POST /api/v1/evidence/feedback/ as target_id")

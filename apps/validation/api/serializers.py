@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.orders.api.serializers import FillErrorSerializer
 from apps.orders.choices import Shift
 from apps.core.api.serializers import StrictSerializer
 
@@ -43,3 +44,23 @@ class FillValidationSerializer(StrictSerializer):
         if ("order_id" in attrs) == ("order" in attrs):
             raise serializers.ValidationError({"order_id": ["Give exactly one of 'order_id' or an inline 'order'."]})
         return attrs
+
+
+class FindingSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    start = serializers.IntegerField(required=False, help_text="where in the text, when the finding has a place")
+    end = serializers.IntegerField(required=False)
+
+
+class OutreachVerdictSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    kind = serializers.ChoiceField(choices=["email", "sms"])
+    errors = FindingSerializer(many=True)
+    warnings = FindingSerializer(many=True)
+    stats = serializers.DictField(child=serializers.JSONField())
+
+
+class FillValidationVerdictSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    errors = FillErrorSerializer(many=True)

@@ -3,14 +3,29 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.openapi import request_example
 from apps.validation import services
-from apps.validation.api.serializers import FillValidationSerializer, OutreachValidationSerializer
+from apps.validation.api.serializers import (
+    FillValidationSerializer,
+    FillValidationVerdictSerializer,
+    OutreachValidationSerializer,
+    OutreachVerdictSerializer,
+)
 
 
 class OutreachValidationView(APIView):
     """A failed validation is a 200 with ok=false; only a malformed request is a 400."""
 
-    @extend_schema(request=OutreachValidationSerializer)
+    @extend_schema(
+        summary="Check an email or SMS draft before it is sent (SPEC §4.4)",
+        request=OutreachValidationSerializer,
+        responses={200: OutreachVerdictSerializer},
+        examples=[
+            request_example(
+                "sms to a worker", {"kind": "sms", "worker_id": "W-000001", "body": "Hi! A forklift shift in Columbus starts Monday 7am. Reply YES to confirm."}
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         serializer = OutreachValidationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -23,7 +38,14 @@ class OutreachValidationView(APIView):
 
 
 class FillValidationView(APIView):
-    @extend_schema(request=FillValidationSerializer)
+    """Validates only; a proposal is made with POST /api/v1/orders/{order_id}/proposals/."""
+
+    @extend_schema(
+        summary="Check workers against a job order (SPEC §4.5)",
+        request=FillValidationSerializer,
+        responses={200: FillValidationVerdictSerializer},
+        examples=[request_example("two workers for an order", {"order_id": "ORD-2026-0001", "worker_ids": ["W-000001", "W-000002"]})],
+    )
     def post(self, request: Request) -> Response:
         serializer = FillValidationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

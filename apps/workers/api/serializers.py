@@ -5,15 +5,14 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.api.serializers import StrictSerializer
-
 from apps.workers.choices import IngestFormat, WorkerStatus
 from apps.workers.models import IngestJob, Worker
 from apps.workers.vocabulary import SHIFTS
 
 
+# Shape and bounds of search filters only; `apps.workers.search.search_filters_from_dict` normalizes
+# the values (the one place a filter dict becomes `SearchFilters`).
 class SearchFiltersSerializer(StrictSerializer):
-    """Shape and bounds of search filters only; `apps.workers.search.search_filters_from_dict`
-    normalizes the values (the one place a filter dict becomes `SearchFilters`)."""
 
     city = serializers.CharField(required=False, max_length=100)
     state = serializers.CharField(required=False, min_length=2, max_length=2)

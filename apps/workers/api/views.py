@@ -3,11 +3,12 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.errors import PayloadTooLarge
+from apps.core.api.openapi import request_example
 from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.permissions import IsOperator
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
@@ -38,10 +39,16 @@ class IngestListCreateView(generics.ListAPIView):
     permission_classes = [IsOperator]
     serializer_class = IngestJobSerializer
     filterset_class = IngestJobFilterSet
-    parser_classes = [BoundedJSONParser, MultiPartParser, FormParser]
+    # The one endpoint that takes an upload: a server path as JSON, or a file as multipart.
+    parser_classes = [BoundedJSONParser, MultiPartParser]
     queryset = IngestJob.objects.order_by("-created_at")
 
-    @extend_schema(request=IngestRequestSerializer, responses={202: JobAcceptedSerializer})
+    @extend_schema(
+        summary="Ingest workers from a server path or an uploaded file, in the background (SPEC §4.1)",
+        request={"application/json": IngestRequestSerializer, "multipart/form-data": IngestRequestSerializer},
+        responses={202: JobAcceptedSerializer},
+        examples=[request_example("a file on the server", {"path": "workers.csv", "format": "csv", "limit": 1000})],
+    )
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
         if upload is not None and upload.size > settings.INGEST_MAX_UPLOAD_MB * 1024 * 1024:

@@ -1,0 +1,85 @@
+"""How the OpenAPI schema tells the truth about errors and grouping (SPEC §5).
+
+Every operation answers errors in one envelope, and which statuses it can give follows from what it
+is: authenticated and throttled (401, 403, 429), backed by the database (503), taking a body or query
+parameters (400), a body at all (413), naming a resource in its path or paging a list (404). Declaring
+them here, from the operation's shape, keeps ~40 views from each repeating the same list; an
+operation's own extra statuses (409 busy, 503 provider down...) are declared on the view with
+`error_responses(...)`. Operations are tagged by the app that serves them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import serializers
+
+ERROR_DESCRIPTIONS = {
+    400: "Bad input: `error.fields` names each invalid field.",
+    401: "No or invalid `Authorization: Token <key>`.",
+    403: "The caller's role (coordinators or operators group) does not allow this.",
+    404: "No such resource (or page).",
+    409: "Conflict: the resource is busy or changed since it was read.",
+    413: "The request body is over the size limit.",
+    429: "Throttled: retry after the `Retry-After` seconds.",
+    503: "A dependency (database, Redis, model provider) is down.",
+}
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="machine-readable, e.g. invalid, not_found, index_busy")
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.JSONField(), help_text="field name → messages; empty when no field is at fault"
+    )
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """Extra error statuses of one operation, for `extend_schema(responses={...})`."""
+    return {status: OpenApiResponse(ErrorEnvelopeSerializer, description=ERROR_DESCRIPTIONS[status]) for status in statuses}
+
+
+def request_example(name: str, value: Any) -> OpenApiExample:
+    return OpenApiExample(name, value=value, request_only=True)
+
+
+class LakehouseAutoSchema(AutoSchema):
+    def get_tags(self) -> list[str]:
+        # apps.<app>.api.views → <app>
+        parts = type(self.view).__module__.split(".")
+        return [parts[1]] if len(parts) > 2 and parts[0] == "apps" else super().get_tags()
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and getattr(serializer, "rejects_unknown_fields", False):
+            schema["additionalProperties"] = False
+        return schema
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry) -> dict[str, Any] | None:
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        parameters = operation.get("parameters", [])
+        has_body = "requestBody" in operation
+        statuses = {401, 403, 429, 503}
+        if has_body or any(p["in"] == "query" for p in parameters):
+            statuses.add(400)
+        if has_body:
+            statuses.add(413)
+        if any(p["in"] == "path" for p in parameters) or any(p["name"] == "page" for p in parameters):
+            statuses.add(404)
+        envelope = self.resolve_serializer(ErrorEnvelopeSerializer, "response").ref
+        responses = operation["responses"]
+        for status in sorted(statuses):
+            responses.setdefault(
+                str(status),
+                {"content": {"application/json": {"schema": envelope}}, "description": ERROR_DESCRIPTIONS[status]},
+            )
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
