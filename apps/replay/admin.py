@@ -99,9 +99,10 @@ class ReplayBatchAdmin(JobAdmin):
     def outcomes(self, obj: ReplayBatch) -> str:
         return f"{obj.total:,}: {obj.passed:,} / {obj.failed:,} / {obj.errors:,} / {obj.skipped:,}"
 
-    @admin.display(description="model")
+    @admin.display(description="model · cost (USD)")
     def model_display(self, obj: ReplayBatch) -> str:
-        return f"{obj.provider} {obj.model}".strip()
+        # One column for both keeps the list within 1440 px.
+        return f"{f'{obj.provider} {obj.model}'.strip()} · {format_cost(obj.cost_usd, obj.unpriced_runs)}"
 
     @admin.display(description="skipped by type")
     def skipped_by_type_table(self, obj: ReplayBatch) -> str:
