@@ -52,6 +52,7 @@ class LakehouseAdminSite(admin.AdminSite):
             "jobs": dashboard.recent_jobs(user=user),
             "last_materialize": dashboard.last_materialize_run() if user.has_perm("evidence.view_materializerun") else None,
             "last_batch": dashboard.last_replay_batch() if user.has_perm("replay.view_replaybatch") else None,
+            "replay_cost_days": dashboard.replay_cost_by_day() if user.has_perm("replay.view_replaybatch") else [],
             **(extra_context or {}),
         }
         request.current_app = self.name

@@ -123,3 +123,11 @@ def last_materialize_run() -> MaterializeRun | None:
 
 def last_replay_batch() -> ReplayBatch | None:
     return ReplayBatch.objects.order_by("-created_at").first()
+
+
+def replay_cost_by_day(days: int = 7) -> list[dict[str, Any]]:
+    """The model cost of replay per day (newest first), formatted; unpriced runs make it a lower bound."""
+    from apps.replay.pricing import format_cost
+    from apps.replay.selectors import cost_by_day
+
+    return [{**row, "cost": format_cost(row["cost_usd"], row["unpriced_runs"])} for row in cost_by_day()[:days]]

@@ -26,17 +26,10 @@ from apps.evidence.models import EvidenceRecord
 from apps.replay import selectors
 from apps.replay.choices import REPLAYED_TASK_TYPES
 from apps.replay.models import ReplayBatch, ReplayRun
+from apps.replay.pricing import format_cost
 from apps.replay.selectors import cost_by_day
 from apps.replay.services import create_batch
 from apps.workers.models import Worker
-
-
-def format_cost(cost_usd, unpriced_runs: int) -> str:
-    """"$0.001234", "unpriced" (unknown, not free) or "≥ $0.001234 (2 runs unpriced)"."""
-    if cost_usd is None:
-        return "unpriced"
-    amount = f"${float(cost_usd):.6f}"
-    return f"≥ {amount} ({unpriced_runs} run{'s' if unpriced_runs != 1 else ''} unpriced)" if unpriced_runs else amount
 
 
 class ReplayDayForm(forms.Form):

@@ -68,3 +68,11 @@ def call_cost(price: ChatPrice | None, prompt_tokens: int, completion_tokens: in
         return None
     cost = (price.prompt_per_1k * prompt_tokens + price.completion_per_1k * completion_tokens) / _PER
     return cost.quantize(COST_PLACES)
+
+
+def format_cost(cost_usd: Decimal | float | None, unpriced_runs: int) -> str:
+    """"$0.001234", "unpriced" (unknown, not free) or "≥ $0.001234 (2 runs unpriced)"."""
+    if cost_usd is None:
+        return "unpriced"
+    amount = f"${float(cost_usd):.6f}"
+    return f"≥ {amount} ({unpriced_runs} run{'s' if unpriced_runs != 1 else ''} unpriced)" if unpriced_runs else amount
