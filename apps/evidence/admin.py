@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import InspectionAdmin
 from apps.core.admin_display import alert, kv_table, link_by_key, link_to, records_table, short_time, status_badge
+from apps.core.roles import is_operator
 from apps.core.api.errors import BadRequest, Conflict
 from apps.evidence import selectors, services, transforms
 from apps.evidence.choices import SourceKind
@@ -187,7 +188,7 @@ class EvidenceRecordAdmin(InspectionAdmin):
     actions = ["replay_selected"]
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.is_staff
+        return is_operator(request.user)
 
     @admin.action(description="Replay this evidence (queues a replay batch)", permissions=["replay"])
     def replay_selected(self, request: HttpRequest, queryset) -> None:

@@ -1,21 +1,27 @@
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.core.validators import MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
-from apps.orders.choices import OrderStatus, ProposalStatus, Shift
+from apps.orders.choices import ORDER_ID_PATTERN, ROLE_CHOICES, USPS_STATE_CHOICES, ZIP_PATTERN, OrderStatus, ProposalStatus, Shift
 
 
 class JobOrder(models.Model):
     """A client's request for workers (SPEC §3.2). `end_date` is optional: without it the order
-    occupies its start date only (used for double-booking)."""
+    occupies its start date only (used for double-booking). The field validators are the one
+    definition of a valid order: apps.orders.services runs them for every writer (API, admin, imports)."""
 
-    order_id = models.CharField(max_length=64, unique=True)
+    order_id = models.CharField(
+        max_length=64, unique=True,
+        validators=[RegexValidator(ORDER_ID_PATTERN, "Letters, digits, '.', '_' and '-' only, starting with a letter or digit (at most 64).")],
+    )
     client = models.CharField(max_length=200)
     city = models.CharField(max_length=100)
-    state = models.CharField(max_length=2)
-    role = models.CharField(max_length=64)
+    state = models.CharField(max_length=2, choices=USPS_STATE_CHOICES)
+    site_zip = models.CharField(max_length=5, blank=True, validators=[RegexValidator(ZIP_PATTERN, "A 5-digit ZIP code.")])
+    role = models.CharField(max_length=64, choices=ROLE_CHOICES)
     headcount = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     shift = models.CharField(max_length=16, choices=Shift.choices)
     start_date = models.DateField()
@@ -33,6 +39,10 @@ class JobOrder(models.Model):
             models.CheckConstraint(condition=Q(headcount__gte=1), name="order_headcount_positive"),
             models.CheckConstraint(condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")), name="order_end_after_start"),
         ]
+
+    def clean(self) -> None:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": ["Must not be before start_date."]})
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.headcount}× {self.role} {self.city}, {self.state}"

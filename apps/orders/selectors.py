@@ -23,10 +23,13 @@ def order_as_dict(order: JobOrder) -> dict[str, Any]:
 
 
 def bookings_for(worker_ids: Iterable[str], *, exclude_order_id: str | None = None) -> list[dict[str, Any]]:
-    """Accepted fills of other open orders that involve any of these workers (one query)."""
+    """Accepted fills of other live (open or filled) orders that involve any of these workers (one
+    query). A cancelled order, or a rejected proposal, books no one."""
     proposals = (
         FillProposal.objects.filter(
-            status=ProposalStatus.ACCEPTED, order__status=OrderStatus.OPEN, worker_ids__overlap=list(worker_ids)
+            status=ProposalStatus.ACCEPTED,
+            order__status__in=[OrderStatus.OPEN, OrderStatus.FILLED],
+            worker_ids__overlap=list(worker_ids),
         )
         .select_related("order")
         .only("worker_ids", "order__order_id", "order__start_date", "order__end_date")
@@ -42,6 +45,16 @@ def bookings_for(worker_ids: Iterable[str], *, exclude_order_id: str | None = No
         }
         for p in proposals
     ]
+
+
+def accepted_worker_ids(order: JobOrder) -> set[str]:
+    """The workers booked for this order by its accepted proposals."""
+    rows = FillProposal.objects.filter(order=order, status=ProposalStatus.ACCEPTED).values_list("worker_ids", flat=True)
+    return {worker_id for worker_ids in rows for worker_id in worker_ids}
+
+
+def proposal_list(order: JobOrder):
+    return order.proposals.select_related("order").order_by("-created_at")
 
 
 def order_list():

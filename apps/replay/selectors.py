@@ -33,6 +33,11 @@ def run_as_dict(run: ReplayRun) -> dict[str, Any]:
     }
 
 
+def run_detail(run: ReplayRun) -> dict[str, Any]:
+    """The full run: its replay_run.v1 line plus the bundle that was sent to the model."""
+    return {**run_as_dict(run), "bundle": run.bundle}
+
+
 def batch_summary(batch: ReplayBatch) -> dict[str, Any]:
     """SPEC §4.8 batch body."""
     return {
@@ -75,7 +80,7 @@ def batch_list():
 
 
 def run_list(*, batch_id: str | None = None):
-    runs = ReplayRun.objects.order_by("-started_at")
+    runs = ReplayRun.objects.defer("bundle").order_by("-started_at")
     return runs.filter(batch_id=batch_id) if batch_id else runs
 
 

@@ -27,13 +27,14 @@ from apps.core.stats import percentile
 from apps.evidence.choices import InteractionKind
 from apps.evidence.models import EvidenceRecord
 from apps.evidence.services import log_interaction
+from apps.orders.services import check_fill
 from apps.providers.chat import ChatProvider, ChatResult, build_chat_provider
 from apps.providers.errors import ProviderError
 from apps.replay.bundles import AnswerError, build_bundle, canonical_json, judge_ranking, parse_email, parse_fill
 from apps.replay.choices import MODEL_TASK_TYPES, REPLAYED_TASK_TYPES, BatchStatus, RunStatus
 from apps.replay.models import ReplayBatch, ReplayRun
 from apps.replay.selectors import run_as_dict
-from apps.validation.services import check_fill, check_outreach
+from apps.validation.services import check_outreach
 from apps.workers.models import Worker
 from apps.search.services import search_workers
 from apps.workers.search import SearchRequest, search_filters_from_dict, search_request_from_dict

@@ -1,7 +1,7 @@
 """Validation workflows over the database: look inputs up in bulk, run the pure validators, log.
 
 The validators themselves (email_validator.py, fill_validator.py) never touch the database; the API,
-replay and the load harness all reach them through these two functions.
+replay and the load harness reach them through these functions and apps.orders.services.check_fill.
 """
 
 from __future__ import annotations
@@ -10,23 +10,19 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
 
-from apps.core.api.errors import BadRequest, Conflict
+from apps.core.api.errors import BadRequest
 from apps.evidence.choices import InteractionKind
 from apps.evidence.services import log_interaction
-from apps.orders.choices import ProposalStatus
-from apps.orders.models import FillProposal, JobOrder
-from apps.orders.selectors import bookings_for, order_as_dict
+from apps.orders.models import JobOrder
+from apps.orders.selectors import order_as_dict
+from apps.orders.services import check_fill
 from apps.validation.email_validator import EmailValidator
-from apps.validation.fill_validator import FillValidator
 from apps.validation.pii import extract_contacts
 from apps.workers.models import Worker
 
 _EMAIL_VALIDATOR = EmailValidator()
-_FILL_VALIDATOR = FillValidator()
 
 _WORKER_FIELDS = (
     "worker_id", "first_name", "city", "state", "role", "certifications", "shift_preference",
@@ -76,21 +72,12 @@ def validate_outreach(*, kind: str, worker_id: str | None, subject: str | None, 
     return verdict
 
 
-def check_fill(*, order: dict[str, Any], worker_ids: list[str]) -> dict[str, Any]:
-    """FillValidator over a proposal (SPEC §4.5), without logging: one query for the workers, one for
-    the bookings that double-booking checks."""
-    workers = {row["worker_id"]: row for row in Worker.objects.filter(worker_id__in=set(worker_ids)).values(*_WORKER_FIELDS)}
-    bookings = bookings_for(workers, exclude_order_id=order.get("order_id"))
-    return _FILL_VALIDATOR.validate(order, worker_ids, workers, bookings).to_dict()
-
-
 def validate_fill(
     *, worker_ids: list[str], order_id: str | None = None, order: dict[str, Any] | None = None, actor: str = ""
 ) -> dict[str, Any]:
-    """The API's fill validation. With an `order_id` the proposal is recorded as a FillProposal (so
-    it can be accepted later); an inline order is validated only. Logged as validate_fill."""
+    """The API's fill validation, of a stored order (`order_id`) or an inline one. It only validates:
+    proposals are made with apps.orders.services.proposal_create. Logged as validate_fill."""
     started = time.perf_counter()
-    job_order: JobOrder | None = None
     if order_id is not None:
         job_order = JobOrder.objects.filter(order_id=order_id).first()
         if job_order is None:
@@ -98,42 +85,16 @@ def validate_fill(
         order = order_as_dict(job_order)
     assert order is not None
     verdict = check_fill(order=order, worker_ids=worker_ids)
-    proposal_id = None
-    with transaction.atomic():
-        if job_order is not None:
-            proposal_id = FillProposal.objects.create(
-                order=job_order, worker_ids=worker_ids, verdict=verdict, ok=verdict["ok"], created_by=actor
-            ).pk
-        log_interaction(
-            kind=InteractionKind.VALIDATE_FILL,
-            actor=actor,
-            request={"order_id": order_id, "order": _jsonable(order), "worker_ids": worker_ids},
-            response=verdict,
-            ok=verdict["ok"],
-            errors=verdict["errors"],
-            latency_ms=(time.perf_counter() - started) * 1000,
-        )
-    return {**verdict, "proposal_id": proposal_id}
-
-
-def accept_proposal(*, proposal_id: int, actor: str = "") -> FillProposal:
-    """Book the proposal's workers. Re-validated under a lock on the order: bookings may have changed
-    since the proposal was checked, and two coordinators must not book the same worker twice."""
-    with transaction.atomic():
-        proposal = FillProposal.objects.select_related("order").select_for_update(of=("self",)).get(pk=proposal_id)
-        # Serialize all acceptances: a worker could otherwise be booked by two orders at once.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('orders.accept_proposal'))")
-        if proposal.status != ProposalStatus.PROPOSED:
-            raise Conflict(f"Proposal {proposal_id} is already {proposal.status}.", code="proposal_decided")
-        verdict = check_fill(order=order_as_dict(proposal.order), worker_ids=list(proposal.worker_ids))
-        proposal.verdict, proposal.ok = verdict, verdict["ok"]
-        if not verdict["ok"]:
-            proposal.save(update_fields=["verdict", "ok"])
-            raise Conflict(f"Proposal {proposal_id} no longer validates: {verdict['errors'][0]['code']}.", code="proposal_invalid")
-        proposal.status, proposal.decided_at = ProposalStatus.ACCEPTED, timezone.now()
-        proposal.save(update_fields=["verdict", "ok", "status", "decided_at"])
-    return proposal
+    log_interaction(
+        kind=InteractionKind.VALIDATE_FILL,
+        actor=actor,
+        request={"order_id": order_id, "order": _jsonable(order), "worker_ids": worker_ids},
+        response=verdict,
+        ok=verdict["ok"],
+        errors=verdict["errors"],
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
+    return verdict
 
 
 def _jsonable(order: dict[str, Any]) -> dict[str, Any]:

@@ -1,36 +1,40 @@
-"""Roles (SPEC §5): coordinators search, validate, record and read runs; staff also ingest,
-materialize, replay and operate indexes. A coordinator is any active authenticated user; staff is
-Django's `is_staff`."""
+"""API permissions, derived from the role groups (apps.core.roles; SPEC §5). `is_staff` plays no part:
+it only lets a user open the console."""
 
 from __future__ import annotations
 
-from rest_framework.permissions import BasePermission, SAFE_METHODS
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-
-def role_of(user) -> str:
-    return "staff" if user.is_staff else "coordinator"
+from apps.core.roles import is_coordinator, is_operator
 
 
 class IsCoordinator(BasePermission):
-    message = "Authentication as a coordinator or staff member is required."
+    """Coordinators and operators."""
+
+    message = "This operation is for coordinators and operators."
 
     def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_active)
+        return is_coordinator(request.user)
 
 
-class IsStaff(BasePermission):
-    message = "This operation is for staff only."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
-
-
-class IsStaffOrReadOnly(BasePermission):
-    """Coordinators read; staff write."""
-
-    message = "Only staff may change this resource."
+class IsOperator(BasePermission):
+    message = "This operation is for operators only."
 
     def has_permission(self, request, view) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or request.user.is_staff
+        return is_operator(request.user)
+
+
+class IsOperatorOrReadOnly(BasePermission):
+    """Coordinators read; operators write."""
+
+    message = "Only operators may change this resource."
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return is_coordinator(request.user)
+        return is_operator(request.user)
+
+
+# The names the API used before roles were groups ("staff" meant operators).
+IsStaff = IsOperator
+IsStaffOrReadOnly = IsOperatorOrReadOnly

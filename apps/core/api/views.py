@@ -7,14 +7,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.permissions import role_of
+from apps.core.roles import role_of
 from apps.core.selectors import check_health
 
 
 class WhoAmIView(APIView):
     @extend_schema(
         responses=inline_serializer(
-            "WhoAmI", {"username": serializers.CharField(), "role": serializers.CharField(), "is_staff": serializers.BooleanField()}
+            "WhoAmI", {"username": serializers.CharField(), "role": serializers.ChoiceField(choices=["coordinator", "operator"]), "is_staff": serializers.BooleanField()}
         )
     )
     def get(self, request: Request) -> Response:

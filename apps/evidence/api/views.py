@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.permissions import IsStaff
+from apps.core.api.permissions import IsOperator
 from apps.evidence import selectors, services
 from apps.evidence.api.filtersets import EvidenceRecordFilterSet, MaterializeRunFilterSet
 from apps.evidence.api.serializers import (
@@ -23,7 +23,7 @@ from apps.evidence.api.serializers import (
 class MaterializeView(APIView):
     """Staff: queue a materialize run (409 materialize_busy while one is executing)."""
 
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     @extend_schema(request=MaterializeRequestSerializer, responses={202: JobAcceptedSerializer})
     def post(self, request: Request) -> Response:

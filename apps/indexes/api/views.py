@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.permissions import IsStaff
+from apps.core.api.permissions import IsOperator
 from apps.indexes import selectors, services
 from apps.indexes.models import IndexJob
 from apps.indexes.registry import get_spec
@@ -22,14 +22,14 @@ def _known(name: str) -> str:
 
 
 class IndexListView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     def get(self, request: Request) -> Response:
         return Response(selectors.list_indexes())
 
 
 class IndexDetailView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     def get(self, request: Request, name: str) -> Response:
         return Response(selectors.describe_index(services.ensure_vector_index(_known(name))))
@@ -41,7 +41,7 @@ class IndexDetailView(APIView):
 
 
 class IndexRebuildView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     def post(self, request: Request, name: str) -> Response:
         job = services.start_rebuild(_known(name), actor=request.user.get_username())
@@ -49,7 +49,7 @@ class IndexRebuildView(APIView):
 
 
 class IndexReembedView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     def post(self, request: Request, name: str) -> Response:
         job = services.start_reembed(_known(name), actor=request.user.get_username())
@@ -57,7 +57,7 @@ class IndexReembedView(APIView):
 
 
 class IndexJobView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
 
     def get(self, request: Request, job_id: int) -> Response:
         job = IndexJob.objects.select_related("index").filter(pk=job_id).first()

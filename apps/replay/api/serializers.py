@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES
+from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, RunStatus
 from apps.workers.api.serializers import StrictSerializer
 
 
@@ -22,3 +22,30 @@ class ReplayBatchRequestSerializer(StrictSerializer):
         if attrs.get("day_from") and attrs.get("day_to") and attrs["day_to"] < attrs["day_from"]:
             raise serializers.ValidationError({"day_to": ["Must not be before day_from."]})
         return attrs
+
+
+class ReplayRunSerializer(serializers.Serializer):
+    """A run as its replay_run.v1 line (apps.replay.selectors.run_as_dict builds it; a test keeps the
+    two in step)."""
+
+    schema = serializers.CharField()
+    run_id = serializers.CharField()
+    batch_id = serializers.CharField()
+    evidence_id = serializers.CharField()
+    task_type = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+    provider = serializers.CharField()
+    model = serializers.CharField(allow_blank=True)
+    retrieval = serializers.JSONField()
+    bundle_sha256 = serializers.CharField(allow_blank=True)
+    response = serializers.JSONField()
+    validation = serializers.JSONField()
+    baseline_ok = serializers.BooleanField(allow_null=True)
+    regression = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=RunStatus.values)
+    error = serializers.CharField(allow_null=True)
+
+
+class ReplayRunDetailSerializer(ReplayRunSerializer):
+    bundle = serializers.JSONField(help_text="the chat messages sent to the model")

@@ -1,18 +1,21 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+import django_filters
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.permissions import IsCoordinator, IsStaff
+from apps.core.api.permissions import IsCoordinator, IsOperator
 from apps.replay import selectors, services
-from apps.replay.api.serializers import ReplayBatchRequestSerializer
+from apps.replay.api.serializers import ReplayBatchRequestSerializer, ReplayRunDetailSerializer, ReplayRunSerializer
+from apps.replay.choices import REPLAYED_TASK_TYPES, RunStatus
+from apps.replay.models import ReplayRun
 
 
 class ReplayBatchListCreateView(generics.GenericAPIView):
     """Staff launch batches; coordinators read them."""
 
     def get_permissions(self):
-        return [IsStaff()] if self.request.method == "POST" else [IsCoordinator()]
+        return [IsOperator()] if self.request.method == "POST" else [IsCoordinator()]
 
     def get_queryset(self):
         return selectors.batch_list()
@@ -39,8 +42,39 @@ class ReplayBatchDetailView(generics.GenericAPIView):
         return Response(selectors.batch_summary(generics.get_object_or_404(self.get_queryset(), pk=batch_id)))
 
 
+class ReplayRunFilterSet(django_filters.FilterSet):
+    batch = django_filters.CharFilter(field_name="batch_id", help_text="a batch id")
+    status = django_filters.ChoiceFilter(choices=RunStatus.choices)
+    task_type = django_filters.ChoiceFilter(choices=[(t, t) for t in REPLAYED_TASK_TYPES])
+    # Strict: an unknown value is a 400, not a silently ignored filter.
+    regression = django_filters.TypedChoiceFilter(choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true")
+
+    class Meta:
+        model = ReplayRun
+        fields = ["batch", "status", "task_type", "regression"]
+
+
 class ReplayRunListView(generics.GenericAPIView):
-    @extend_schema(parameters=[OpenApiParameter("batch", str, description="a batch id")])
+    """Runs as replay_run.v1 objects, newest first; filter by batch, status, task type, regression."""
+
+    filterset_class = ReplayRunFilterSet
+    serializer_class = ReplayRunSerializer  # the shape, for the schema; selectors.run_as_dict renders it
+
+    def get_queryset(self):
+        return selectors.run_list()
+
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.run_list(batch_id=request.query_params.get("batch")))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response([selectors.run_as_dict(r) for r in page])
+
+
+class ReplayRunDetailView(generics.GenericAPIView):
+    """One run in full, bundle included."""
+
+    serializer_class = ReplayRunDetailSerializer  # the shape, for the schema; selectors.run_detail renders it
+
+    def get_queryset(self):
+        return ReplayRun.objects.all()
+
+    def get(self, request: Request, run_id: str) -> Response:
+        return Response(selectors.run_detail(generics.get_object_or_404(self.get_queryset(), pk=run_id)))

@@ -8,7 +8,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.permissions import IsStaff
+from apps.core.api.permissions import IsOperator
 from apps.workers import selectors, services
 from apps.workers.api.filtersets import IngestJobFilterSet, WorkerFilterSet
 from apps.workers.api.serializers import IngestJobSerializer, IngestRequestSerializer, WorkerSerializer
@@ -39,7 +39,7 @@ class WorkerDetailView(generics.RetrieveAPIView):
 
 
 class IngestListCreateView(generics.ListAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
     serializer_class = IngestJobSerializer
     filterset_class = IngestJobFilterSet
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -61,7 +61,7 @@ class IngestListCreateView(generics.ListAPIView):
 
 
 class IngestDetailView(generics.RetrieveAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsOperator]
     serializer_class = IngestJobSerializer
     queryset = IngestJob.objects.all()
     lookup_url_kwarg = "job_id"

@@ -1,0 +1,65 @@
+"""The console writes orders through the same service and validation as the API, and decides proposals
+with the same services (admin actions)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.test import Client
+
+from apps.core.services import issue_api_token
+from apps.orders.models import FillProposal, JobOrder
+from apps.playbooks.models import Playbook
+from apps.workers.models import Worker
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "order_id": "JO-9", "client": "Acme", "city": "Columbus", "state": "OH", "site_zip": "43215", "role": "forklift_operator",
+    "headcount": "1", "shift": "night", "start_date": "2026-12-07", "end_date": "", "required_certifications": "",
+    "proposals-TOTAL_FORMS": "0", "proposals-INITIAL_FORMS": "0", "proposals-MIN_NUM_FORMS": "0", "proposals-MAX_NUM_FORMS": "1000",
+}
+
+
+@pytest.fixture
+def operator_console() -> Client:
+    user, _ = issue_api_token(username="console-op", staff=True)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [({"state": "ZZ"}, "state"), ({"role": "Forklift operators"}, "role"), ({"order_id": "JO/9"}, "order_id"), ({"site_zip": "4321"}, "site_zip")],
+)
+def test_the_admin_form_rejects_what_the_api_rejects(operator_console, change, field):
+    page = operator_console.post("/admin/orders/joborder/add/", {**FORM, **change})
+    assert page.status_code == 200 and field in page.context["adminform"].form.errors
+    assert not JobOrder.objects.exists()
+
+
+def test_the_admin_saves_through_the_service(operator_console):
+    page = operator_console.post("/admin/orders/joborder/add/", FORM)
+    assert page.status_code == 302, page.context["adminform"].form.errors if page.context else page
+    order = JobOrder.objects.get()
+    assert (order.state, order.site_zip, order.created_by, order.status) == ("OH", "43215", "console-op", "open")
+
+
+def test_accept_and_reject_actions_call_the_services(operator_console):
+    Worker.objects.create(
+        worker_id="W-1", first_name="Ana", city="Columbus", state="OH", role="forklift_operator", shift_preference=["night"], status="active",
+    )
+    order = JobOrder.objects.create(
+        order_id="JO-9", client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1, shift="night", start_date=date(2026, 12, 7),
+    )
+    proposal = FillProposal.objects.create(order=order, worker_ids=["W-1"], ok=True, verdict={"ok": True, "errors": []})
+    accept = {"action": "accept_proposals", "_selected_action": [proposal.pk]}
+    operator_console.post("/admin/orders/fillproposal/", accept)
+    assert FillProposal.objects.get().status == "accepted" and JobOrder.objects.get().status == "filled"
+    assert Playbook.objects.get().outcome == "filled"
+    again = operator_console.post("/admin/orders/fillproposal/", accept, follow=True)
+    assert "already accepted" in again.content.decode()  # a 409 becomes a message, not a crash
+    operator_console.post("/admin/orders/fillproposal/", {"action": "reject_proposals", "_selected_action": [proposal.pk]})
+    assert FillProposal.objects.get().status == "rejected" and JobOrder.objects.get().status == "open"
