@@ -20,7 +20,7 @@ from django.utils import timezone
 from apps.core.api.errors import BadRequest, Conflict
 from apps.orders.choices import OrderStatus, ProposalStatus
 from apps.orders.models import FillProposal, JobOrder
-from apps.orders.selectors import accepted_worker_ids, bookings_for, order_as_dict
+from apps.orders.selectors import accepted_worker_ids, bookings_for, order_as_dict, order_query
 from apps.validation.fill_validator import DUPLICATE_WORKER, FillValidator
 from apps.workers.models import Worker
 
@@ -108,6 +108,12 @@ def _check_open_seats(order: JobOrder, worker_ids: list[str]) -> dict[str, Any]:
     return verdict
 
 
+def proposal_check(*, order_id: str, worker_ids: list[str]) -> dict[str, Any]:
+    """The verdict proposal_create would give these workers now, without writing (the console shows it
+    inline before the coordinator proposes)."""
+    return _check_open_seats(_order(order_id), worker_ids)
+
+
 def proposal_create(*, order_id: str, worker_ids: list[str], actor: str = "") -> FillProposal:
     """Propose workers for an open order (SPEC §4.8a step 2). A failing verdict is a 400 whose
     `worker_ids` field lists the verdict's errors, and nothing is written."""
@@ -149,7 +155,7 @@ def proposal_accept(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
             order.save(update_fields=["status", "updated_at"])
         # Last: recording takes the playbook index's registry row lock until commit.
         record_playbook(
-            query=_fill_query(order),
+            query=order_query(order),
             worker_ids=list(proposal.worker_ids),
             outcome="filled",
             filters={"role": order.role, "state": order.state, "city": order.city},
@@ -186,11 +192,6 @@ def _sync_fill_status(order: JobOrder) -> bool:
     changed = order.status != wanted
     order.status = wanted
     return changed
-
-
-def _fill_query(order: JobOrder) -> str:
-    role = order.get_role_display()
-    return f"{order.headcount} {role} in {order.city}, {order.state} ({order.shift} shift)"
 
 
 def _order(order_id: str) -> JobOrder:

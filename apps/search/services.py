@@ -26,7 +26,9 @@ from apps.indexes.selectors import index_version
 from apps.playbooks.boost import rerank, worker_boosts, worker_playbooks
 from apps.playbooks.selectors import nearest_playbooks
 from apps.search.explain import explain_result
-from apps.workers.search import SearchPlan, SearchRequest
+from apps.orders.models import JobOrder
+from apps.orders.selectors import order_query, unavailable_for_order
+from apps.workers.search import SearchPlan, SearchRequest, search_filters_from_dict
 from apps.workers.selectors import nearest_workers, workers_passing_filters
 
 logger = logging.getLogger(__name__)
@@ -156,3 +158,26 @@ def search_and_log(request: SearchRequest, *, actor: str = "") -> dict[str, Any]
     )
     body["interaction_id"] = str(interaction.pk)
     return body
+
+
+def order_candidate_request(order: JobOrder, *, query: str | None = None, k: int = 10, use_playbook: bool = True) -> SearchRequest:
+    """The shared search for an order's candidates (SPEC §4.8a step 1): its role, state, city, shift,
+    start date and required certifications as filters, explained, with the workers already proposed,
+    accepted or double-booked for it excluded."""
+    filters = search_filters_from_dict({
+        "city": order.city, "state": order.state, "role": order.role, "shift": order.shift,
+        "available_on": order.start_date, "certifications": list(order.required_certifications),
+    })
+    return SearchRequest(
+        query=(query or "").strip() or order_query(order),
+        k=k,
+        filters=filters,
+        exclude_ids=tuple(sorted(unavailable_for_order(order))),
+        use_playbook=use_playbook,
+        explain=True,
+    )
+
+
+def order_candidates(order: JobOrder, *, query: str | None = None, k: int = 10, use_playbook: bool = True, actor: str = "") -> dict[str, Any]:
+    """Find candidates for an order: the logged shared search of `order_candidate_request`."""
+    return search_and_log(order_candidate_request(order, query=query, k=k, use_playbook=use_playbook), actor=actor)
