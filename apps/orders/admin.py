@@ -12,7 +12,8 @@ from django.utils.html import format_html, format_html_join
 from rest_framework.exceptions import APIException
 
 from apps.core.admin import NoSaveButtonsMixin
-from apps.core.admin_display import highlighted_text, kv_table, link_to, status_badge
+from apps.core.admin_display import changelist_link, highlighted_text, kv_table, link_to, status_badge
+from apps.core.admin_widgets import TagListField
 from apps.core.api.errors import BadRequest
 from apps.orders import services
 from apps.orders.choices import OrderStatus, ProposalStatus
@@ -22,6 +23,7 @@ from apps.playbooks.models import Playbook
 from apps.search.services import order_candidates
 from apps.validation.services import validate_outreach
 from apps.workers.models import Worker
+from apps.workers.vocabulary import ALL_CERTIFICATIONS
 
 MAX_CANDIDATES = 50
 
@@ -68,6 +70,12 @@ class JobOrderAdmin(admin.ModelAdmin):
     actions = ["cancel_orders"]
     list_display_links = ["order_id"]
     change_form_template = "admin/orders/joborder/change_form.html"
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "required_certifications":
+            return TagListField(name="required_certifications", vocabulary=ALL_CERTIFICATIONS, label="Required certifications",
+                                help_text="All of these must be held. Separate with commas; suggestions come from the vocabulary.")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_urls(self):
         fill = path("<path:object_id>/fill/", self.admin_site.admin_view(self.fill_view), name="orders_joborder_fill")
@@ -176,8 +184,8 @@ class FillProposalAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
     list_display = ["id", "order_link", "workers", "ok", "status", "created_by", "created_at"]
     list_filter = ["status", "ok"]
     list_select_related = ["order"]
-    readonly_fields = ["order", "worker_ids", "verdict_table", "ok", "status", "created_by", "created_at", "decided_at"]
-    exclude = ["verdict"]
+    readonly_fields = ["order_link", "worker_links", "verdict_table", "ok", "status", "created_by", "created_at", "decided_at"]
+    fields = readonly_fields
     actions = ["accept_proposals", "reject_proposals"]
 
     def has_add_permission(self, request) -> bool:
@@ -193,8 +201,14 @@ class FillProposalAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
 
     @admin.display(description="workers")
     def workers(self, obj: FillProposal) -> str:
-        shown = ", ".join(obj.worker_ids[:3])
-        return f"{shown} +{len(obj.worker_ids) - 3}" if len(obj.worker_ids) > 3 else shown
+        # A link per worker to the worker list searched for that id: no query per row on a long list.
+        shown = format_html_join(", ", "{}", ((changelist_link(Worker, w, q=w),) for w in obj.worker_ids[:3]))
+        return format_html("{} +{}", shown, len(obj.worker_ids) - 3) if len(obj.worker_ids) > 3 else shown
+
+    @admin.display(description="workers")
+    def worker_links(self, obj: FillProposal) -> str:
+        found = {w.worker_id: w for w in Worker.objects.filter(worker_id__in=obj.worker_ids).only("pk", "worker_id")}
+        return format_html_join(", ", "{}", ((link_to(found[w], w) if w in found else w,) for w in obj.worker_ids))
 
     @admin.action(description="Accept the selected proposals (re-validated; records the playbook)", permissions=["change"])
     def accept_proposals(self, request: HttpRequest, queryset) -> None:

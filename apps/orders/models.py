@@ -66,4 +66,5 @@ class FillProposal(models.Model):
         indexes = [models.Index(fields=["status"], name="proposal_status"), GinIndex(fields=["worker_ids"], name="proposal_workers_gin")]
 
     def __str__(self) -> str:
-        return f"proposal {self.pk} for {self.order_id}"
+        # The order's business id, not its database id (the order is usually select_related).
+        return f"proposal #{self.pk} for {self.order.order_id}"
