@@ -65,15 +65,11 @@ class SkillFilter(_TypedArrayFilter):
         return queryset.filter(skills__contains=[term]) if term else queryset
 
 
-class CertificationFilter(admin.SimpleListFilter):
+class CertificationFilter(_TypedArrayFilter):
     title = "certification"
     parameter_name = "certification"
-
-    def lookups(self, request, model_admin):
-        return [(c, c) for c in ALL_CERTIFICATIONS]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(certifications__contains=[self.value()]) if self.value() else queryset
+    column = "certifications"
+    vocabulary = ALL_CERTIFICATIONS
 
 
 class ShiftFilter(admin.SimpleListFilter):
