@@ -146,3 +146,13 @@ def search_corpus(django_db_setup, django_db_blocker, tmp_path_factory):
         for r in rows
     ]
     return {"ids": ids, "matrix": matrix, "meta": meta}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Browser tests run last: their one session-wide Playwright keeps an asyncio loop running in the
+    main thread from the first browser test on, and a later `asyncio.run` (the load harness) would
+    refuse to start under it. Runs after pytest-django's own ordering; the relative order is kept."""
+    items[:] = [item for item in items if item.get_closest_marker("browser") is None] + [
+        item for item in items if item.get_closest_marker("browser") is not None
+    ]
