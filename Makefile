@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.sha256
 
-.PHONY: run test bench venv services stop-services clean-var
+.PHONY: run test bench soak venv services stop-services clean-var
 
 # Create the virtual environment and (re)install requirements only when requirements.txt changed.
 venv: $(STAMP)
@@ -21,6 +21,10 @@ test: venv
 
 bench: venv
 	@$(PY) -m benchmarks.run_all
+
+# A 60-minute open-loop soak with leak detection (not part of bench): SOAK_ARGS="--duration 10m --rate 5/s".
+soak: venv
+	@$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 services: venv
 	@$(PY) -m lakehouse.embedded start

@@ -100,10 +100,13 @@ def main() -> int:
                 write_section("search", "python -m benchmarks.bench_search", run([PY, "-m", "benchmarks.bench_search", "--base-url", base]))
             if "multitier" in only:
                 token = run([PY, "manage.py", "api_token", "bench", "--staff"])
+                plot = "benchmarks/multitier.png"  # throughput and latency over time, next to the table
                 command = [PY, "manage.py", "multitier", "--base-url", base, "--token", token, "--concurrency", str(args.concurrency),
-                           "--duration", args.duration, "--warmup", "5s", "--footprint", "--no-fail-on-error"]
-                shown = f"python manage.py multitier --base-url {base} --token $TOKEN --concurrency {args.concurrency} --duration {args.duration} --warmup 5s --footprint"
-                write_section("multitier", shown, run(command, timeout=1800))
+                           "--duration", args.duration, "--warmup", "5s", "--footprint", "--no-fail-on-error", "--plot", plot]
+                shown = (f"python manage.py multitier --base-url {base} --token $TOKEN --concurrency {args.concurrency} "
+                         f"--duration {args.duration} --warmup 5s --footprint --plot {plot}")
+                output = "\n".join(line for line in run(command, timeout=1800).splitlines() if not line.startswith("plot: "))
+                write_section("multitier", shown, f"```\n{output}\n```\n\n![multitier over time](multitier.png)")
         finally:
             from lakehouse.run import stop_processes
 

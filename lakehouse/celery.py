@@ -53,3 +53,10 @@ def route_task(name: str, args, kwargs, options, task=None, **kw) -> dict[str, s
 
 app.conf.task_routes = (route_task,)
 app.autodiscover_tasks()
+
+# The job reaper (apps.core.services.reap_dead_jobs): `celery beat` runs it every JOB_REAPER_INTERVAL_S
+# (workers also run it when they start), so a job whose worker died ends within
+# JOB_HEARTBEAT_LIMIT_S + JOB_REAPER_INTERVAL_S.
+app.conf.beat_schedule = {
+    "reap-dead-jobs": {"task": "apps.core.tasks.reap_dead_jobs_task", "schedule": settings.JOB_REAPER_INTERVAL_S},
+}

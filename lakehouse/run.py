@@ -1,8 +1,15 @@
-"""`make run`: everything a fresh machine needs, then web + worker in the foreground.
+"""`make run`: everything a fresh machine needs, then web + worker + beat in the foreground, supervised.
 
 Starts embedded PostgreSQL/Redis when no URLs are set, migrates, creates the admin user and token,
-starts gunicorn and one Celery worker, loads the demo corpus through the worker on first run, and
-prints where to go. Ctrl-C stops everything this command started (and only that).
+starts gunicorn, one Celery worker and Celery beat, loads the demo corpus through the worker on first
+run, and prints where to go.
+
+A child that exits (a crash, an OOM kill, `kill -9`) is started again after a backoff that doubles on
+each quick failure, with a line in the output; it is not a reason to stop the rest. The children run in
+their own sessions, so a terminal's Ctrl-C reaches only this supervisor, which stops them in order. The
+first Ctrl-C/SIGTERM/SIGHUP stops everything this command started — the embedded servers included,
+unless another live process still uses them; further signals during that shutdown are noted and
+otherwise ignored, so a second Ctrl-C cannot leave PostgreSQL or Redis behind.
 """
 
 from __future__ import annotations
@@ -12,10 +19,21 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Restart backoff: 1 s after the first quick failure, doubling up to 30 s; a child that stayed up for
+# STABLE_AFTER_S starts again from 1 s.
+RESTART_BACKOFF_S = 1.0
+RESTART_BACKOFF_MAX_S = 30.0
+STABLE_AFTER_S = 60.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _admin_password(var_dir: Path) -> str:
@@ -57,6 +75,15 @@ def celery_command(queues: list[str]) -> list[str]:
     ]
 
 
+def beat_command(var_dir: Path) -> list[str]:
+    # One beat per stack: its schedule file (last run of each entry) lives with the stack's data.
+    return [
+        sys.executable, "-m", "celery", "-A", "lakehouse", "beat",
+        "--schedule", str(var_dir / "celerybeat-schedule"),
+        "--loglevel", os.environ.get("CELERY_LOGLEVEL", "INFO"),
+    ]
+
+
 def stop_processes(children: list[subprocess.Popen], timeout_s: float = 30.0) -> None:
     """SIGTERM each child, give them time to finish their work, then SIGKILL what is left."""
     for child in children:
@@ -67,60 +94,174 @@ def stop_processes(children: list[subprocess.Popen], timeout_s: float = 30.0) ->
             child.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             child.kill()
+            child.wait()
+
+
+def say(message: str) -> None:
+    print(f"[make run] {message}", flush=True)
+
+
+def _exit_reason(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with code {returncode}"
+
+
+@dataclass
+class Supervised:
+    """One long-running child that `make run` keeps alive."""
+
+    name: str
+    command: list[str]
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    quick_failures: int = 0
+    restart_at: float | None = None
+    restarts: int = 0
+
+    def start(self) -> None:
+        # Own session: the terminal's Ctrl-C goes to the supervisor only, which stops children in order.
+        self.process = subprocess.Popen(self.command, cwd=BASE_DIR, start_new_session=True)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+
+@dataclass
+class Supervisor:
+    """Keeps the children running until stop(); safe to stop from another thread."""
+
+    children: list[Supervised]
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            for child in self.children:
+                child.start()
+                say(f"started {child.name} (pid {child.process.pid})")
+        self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.2):
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                for child in self.children:
+                    self._check(child, time.monotonic())
+
+    def _check(self, child: Supervised, now: float) -> None:
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                child.start()
+                child.restarts += 1
+                say(f"restarted {child.name} (pid {child.process.pid}, restart #{child.restarts})")
+            return
+        returncode = child.process.poll()
+        if returncode is None:
+            return
+        if now - child.started_at >= STABLE_AFTER_S:
+            child.quick_failures = 0
+        delay = min(RESTART_BACKOFF_S * 2**child.quick_failures, RESTART_BACKOFF_MAX_S)
+        child.quick_failures += 1
+        child.restart_at = now + delay
+        say(f"{child.name} (pid {child.process.pid}) {_exit_reason(returncode)}; restarting in {delay:.0f} s")
+
+    def stop(self) -> None:
+        """Stop supervising, then stop every child (SIGTERM, then SIGKILL after 30 s)."""
+        self._stopping.set()
+        with self._lock:  # waits for a restart in progress, so no child starts after this
+            processes = [child.process for child in self.children if child.process is not None]
+        stop_processes(processes)
+
+
+class StopSignals:
+    """The first Ctrl-C/SIGTERM/SIGHUP interrupts what the main thread is doing (KeyboardInterrupt);
+    later ones are only noted. Inside `deferred()` the interrupt waits until the block is done."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self._deferring = False
+
+    def install(self) -> None:
+        # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        name = signal.Signals(signum).name
+        if self.received:
+            say(f"{name} received while stopping: still waiting for the processes to stop")
+            return
+        self.received = True
+        say(f"{name} received: stopping")
+        if not self._deferring:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        # Not a signal mask: children forked meanwhile would inherit it across exec and ignore SIGTERM.
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        if self.received:
+            raise KeyboardInterrupt
+
+    def stopping(self) -> None:
+        """From here on, signals are noted and ignored."""
+        self.received = True
 
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lakehouse.settings")
+    signals = StopSignals()
+    signals.install()
+
     from lakehouse import embedded
 
-    started_pg = not os.environ.get("DATABASE_URL") and embedded._postmaster_socket_dir() is None
-    started_redis = not os.environ.get("REDIS_URL") and not embedded._redis_ping()
-    if started_pg or started_redis:
-        print("Starting embedded services (PostgreSQL + pgvector, Redis) under var/ ...", flush=True)
-
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    from apps.core.services import issue_api_token
-    from lakehouse.celery import all_queue_names
-
-    print("Applying migrations ...", flush=True)
-    call_command("migrate", interactive=False, verbosity=0)
-    username = os.environ.get("ADMIN_USER", "admin")
-    password = _admin_password(embedded.VAR_DIR)
-    _, token = issue_api_token(username=username, staff=True, password=password)
-
-    port = os.environ.get("PORT", "8000")
-    children: list[subprocess.Popen] = [
-        subprocess.Popen(celery_command(all_queue_names()), cwd=BASE_DIR),
-        subprocess.Popen(gunicorn_command(port), cwd=BASE_DIR),
-    ]
-
-    def stop(*_args) -> None:
-        stop_processes(children)
-        if started_pg or started_redis:
-            from django.db import connections
-
-            connections.close_all()
-            if started_redis:
-                embedded.stop_redis()
-            if started_pg:
-                embedded.stop_postgres()
-        print("\nLakehouse stopped.", flush=True)
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored.
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
+    supervisor: Supervisor | None = None
     try:
-        from apps.workers.demo import load_demo_corpus
+        if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+            say("Starting or attaching to the embedded services (PostgreSQL + pgvector, Redis) under var/ ...")
 
-        load_demo_corpus(count=int(os.environ.get("WORKERS", "10000")), actor=username)
+        import django
+
+        with signals.deferred():  # a server half-started by an interrupted settings import would be orphaned
+            django.setup()
+        from django.conf import settings
+        from django.core.management import call_command
+
+        from apps.core.services import issue_api_token
+        from lakehouse.celery import all_queue_names
+
+        say("Applying migrations ...")
+        call_command("migrate", interactive=False, verbosity=0)
+        username = os.environ.get("ADMIN_USER", "admin")
+        password = _admin_password(embedded.VAR_DIR)
+        _, token = issue_api_token(username=username, staff=True, password=password)
+
+        port = os.environ.get("PORT", "8000")
+        supervisor = Supervisor(
+            [
+                Supervised("celery worker", celery_command(all_queue_names())),
+                Supervised("celery beat", beat_command(embedded.VAR_DIR)),
+                Supervised("gunicorn", gunicorn_command(port)),
+            ]
+        )
+        with signals.deferred():  # every child started is recorded, so none escapes the shutdown
+            supervisor.start()
+
+        count = int(os.environ.get("WORKERS", "10000"))
+        if count > 0:
+            from apps.workers.demo import load_demo_corpus
+
+            load_demo_corpus(count=count, actor=username)
         base = f"http://127.0.0.1:{port}"
         print(
             "\nLakehouse is running.\n"
@@ -134,14 +275,21 @@ def main() -> int:
             "Press Ctrl-C to stop.",
             flush=True,
         )
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        print("A child process exited; stopping.", file=sys.stderr)
-        return 1
+        while True:
+            signal.pause()
     except KeyboardInterrupt:
         return 0
     finally:
-        stop()
+        signals.stopping()
+        if supervisor is not None:
+            supervisor.stop()
+        if embedded.started_by_this_process:
+            from django.db import connections
+
+            connections.close_all()
+            for line in embedded.release_started_servers():
+                say(line)
+        print("\nLakehouse stopped.", flush=True)
 
 
 if __name__ == "__main__":

@@ -160,15 +160,25 @@ else:
 
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# A database that is down must answer 503 in about 2 s, not after a 10 s pool wait (SPEC §5):
+# libpq's connect timeout (its minimum is 2 s) bounds every connection attempt.
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 2, minimum=1)
 # Django's psycopg 3 pool: each process keeps warm backends (a fresh PostgreSQL backend costs several
 # ms of page faults on its first vector insert). DB_POOL_MAX_SIZE bounds connections per process.
+# With the pool, Django turns this into psycopg_pool's `check=ConnectionPool.check_connection`: a
+# pooled connection is checked when handed out, so one left stale by a database restart is replaced
+# instead of reported as "database down". Without the pool, Django checks a reused connection.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if env_bool("DB_POOL", True):
-    DATABASES["default"]["OPTIONS"] = {
-        "pool": {
-            "min_size": env_int("DB_POOL_MIN_SIZE", 1, minimum=0),
-            "max_size": env_int("DB_POOL_MAX_SIZE", 8, minimum=1),
-            "timeout": env_float("DB_POOL_TIMEOUT", 10.0, minimum=0.1),
-        }
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": env_int("DB_POOL_MIN_SIZE", 1, minimum=0),
+        "max_size": env_int("DB_POOL_MAX_SIZE", 8, minimum=1),
+        # How long a request waits for a pooled connection before its 503.
+        "timeout": env_float("DB_POOL_TIMEOUT", 2.0, minimum=0.1),
+        # While the database is down the pool retries with exponential backoff (1, 2, 4 … s) until
+        # this timeout; psycopg's default of 5 min left requests failing for many seconds after the
+        # database came back. A short one makes the next request after recovery try at once.
+        "reconnect_timeout": env_float("DB_POOL_RECONNECT_TIMEOUT", 2.0, minimum=0.1),
     }
 DATABASES["default"]["TEST"] = {"NAME": f"test_lakehouse{'_' + TEST_RUN_ID if TEST_RUN_ID else ''}"}
 
@@ -213,9 +223,25 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minimum=5)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a task to a broker that is down fails within about a second (one quick retry), so a launch
+# answers 503 fast and its job row is marked failed in the same request (apps.core.jobs).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # Queue names are prefixed under test so a dev worker never takes a test's task (and vice versa).
 CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", f"test{TEST_RUN_ID}-" if TESTING else "")
 CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
+
+# ---------------------------------------------------------------------------------------------- jobs
+# A running job beats its heartbeat every JOB_HEARTBEAT_S; one whose heartbeat is older than
+# JOB_HEARTBEAT_LIMIT_S (or whose runner's database session is gone) is dead, and the reaper — at
+# worker start and every JOB_REAPER_INTERVAL_S from Celery beat — re-queues it (idempotent kinds, up
+# to JOB_MAX_RETRIES times) or fails it. Worst case from a dead worker to a true state: limit + interval.
+JOB_HEARTBEAT_S = env_float("JOB_HEARTBEAT_S", 10.0, minimum=0.1)
+JOB_HEARTBEAT_LIMIT_S = env_float("JOB_HEARTBEAT_LIMIT_S", 60.0, minimum=1.0)
+JOB_REAPER_INTERVAL_S = env_float("JOB_REAPER_INTERVAL_S", 60.0, minimum=1.0)
+JOB_MAX_RETRIES = env_int("JOB_MAX_RETRIES", 3, minimum=0)
+JOB_MAX_ATTEMPTS = JOB_MAX_RETRIES + 1
+if JOB_HEARTBEAT_LIMIT_S <= 2 * JOB_HEARTBEAT_S:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_LIMIT_S must be more than twice JOB_HEARTBEAT_S")
 
 # ---------------------------------------------------------------------------------------------- API
 
@@ -227,10 +253,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.IsCoordinator"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "apps.core.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
+    "DEFAULT_METADATA_CLASS": "apps.core.api.metadata.LakehouseMetadata",
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -256,6 +283,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every job kind shares one status vocabulary: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "apps.core.choices.JobStatus"},
 }
 
 # ------------------------------------------------------------------------------ embeddings and models
@@ -284,6 +313,9 @@ CHAT_MAX_CONCURRENCY = env_int("CHAT_MAX_CONCURRENCY", 4, minimum=1)
 
 KB_DIR = Path(env_str("KB_DIR", str(BASE_DIR / "data" / "_kb"))).resolve()
 INGEST_DIRS = [Path(p).resolve() for p in env_list("INGEST_DIRS", [str(BASE_DIR / "data")])]
+# Uploaded ingest files live here until their job ends; INGEST_KEEP_UPLOADS keeps them afterwards.
+INGEST_UPLOAD_DIR = Path(env_str("INGEST_UPLOAD_DIR", str(BASE_DIR / "var" / "uploads"))).resolve()
+INGEST_KEEP_UPLOADS = env_bool("INGEST_KEEP_UPLOADS", False)
 INGEST_MAX_UPLOAD_MB = env_int("INGEST_MAX_UPLOAD_MB", 512, minimum=1)
 INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 2000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -5,11 +5,16 @@ process, and API clients per role."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
+import hypothesis
 import numpy as np
 import pytest
 from django.conf import settings
@@ -17,12 +22,101 @@ from rest_framework.test import APIClient
 
 BASE_DIR = Path(settings.BASE_DIR)
 
+# Hypothesis: the suite runs derandomized (the same examples every run, so a CI failure reproduces
+# on any machine) with no example database and no deadline (a slow machine is not a bug).
+# HYPOTHESIS_PROFILE=explore draws fresh random examples and prints the seed of a failure.
+hypothesis.settings.register_profile("lakehouse", derandomize=True, database=None, deadline=None, print_blob=True)
+hypothesis.settings.register_profile("explore", derandomize=False, database=None, deadline=None, print_blob=True, max_examples=1000)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "lakehouse"))
+
 # Django's live test server keeps socketserver's default listen backlog of 5: fifty clients connecting
 # at once overflow it and some get "connection reset by peer" — a limit of the test server, not of the
 # app (gunicorn's backlog is 2048). Tests that drive it with many clients need a production-like one.
 from django.core.servers.basehttp import ThreadedWSGIServer  # noqa: E402
 
 ThreadedWSGIServer.request_queue_size = 1024
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Stop the embedded servers this session started (a fresh clone's `make test` leaves nothing
+    running); servers it only attached to — a `make run` in the same tree — are left alone, and so are
+    servers another live process attached to meanwhile."""
+    from lakehouse import embedded
+
+    if not embedded.started_by_this_process:
+        return
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
+    lines = embedded.release_started_servers()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write("\n")
+        for line in lines:
+            reporter.write_line(line)
+
+
+@pytest.fixture
+def own_var_dir() -> Iterator[Path]:
+    """An empty var/ for a test that starts embedded servers of its own.
+
+    Not under pytest's tmp_path: every pytest session on the machine resets /tmp/pytest-of-<user> to
+    mode 0700, and when we are root the embedded PostgreSQL runs as the `pgserver` user, which must be
+    able to traverse the path to its data directory."""
+    root = Path(tempfile.mkdtemp(prefix="lakehouse-test-"))
+    var_dir = root / "var"
+    var_dir.mkdir()
+    yield var_dir
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class _PoolSizedApplication:
+    """Runs at most `limit` requests inside the app at once, like gunicorn's gthread workers (whose
+    threads match the database pool). The live server otherwise starts one thread per connection:
+    54 clients against a pool of 8 made requests wait DB_POOL_TIMEOUT for a connection and 503 — a
+    limit of the test server, not of the app. Idle keep-alive connections hold no slot."""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.slots = threading.BoundedSemaphore(limit)
+
+    def __call__(self, environ, start_response):
+        self.slots.acquire()
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self.slots.release()
+            raise
+        return _ReleasingBody(result, self.slots)
+
+
+class _ReleasingBody:
+    def __init__(self, body, slots: threading.BoundedSemaphore):
+        self.body, self.slots = body, slots
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()  # Django's request_finished: the connection goes back to the pool here
+        finally:
+            self.slots.release()
+
+
+_original_set_app = ThreadedWSGIServer.set_app
+
+
+def _set_pool_sized_app(self, application) -> None:
+    pool = (settings.DATABASES["default"].get("OPTIONS") or {}).get("pool") or {}
+    _original_set_app(self, _PoolSizedApplication(application, pool.get("max_size", 8)) if pool else application)
+
+
+ThreadedWSGIServer.set_app = _set_pool_sized_app
 
 
 @pytest.fixture(scope="session")

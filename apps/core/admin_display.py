@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 # Status words of every job and run vocabulary, by the colour an operator reads them in.
 _BADGE_COLOURS = {
     "succeeded": "ok", "finished": "ok", "pass": "ok", "ok": "ok", "ready": "ok", "filled": "ok", "accepted": "ok",
-    "failed": "bad", "fail": "bad", "error": "bad", "down": "bad", "cancelled": "muted", "rejected": "bad",
+    "failed": "bad", "fail": "bad", "error": "bad", "down": "bad", "cancelled": "muted", "skipped": "muted", "rejected": "bad",
     "running": "busy", "queued": "busy", "building": "busy", "resetting": "busy", "cancelling": "busy",
 }
 
@@ -76,7 +76,7 @@ def boolean_mark(value: bool | None) -> SafeString:
 def status_badge(status: str) -> SafeString:
     """A coloured pill for a job or run status (green done, red failed, blue in flight, grey otherwise)."""
     colour = _BADGE_COLOURS.get(str(status).lower(), "muted")
-    return format_html('<span class="lh-badge lh-badge-{}">{}</span>', colour, status)
+    return format_html('<span class="lh-badge lh-badge-{} job-status job-status-{}">{}</span>', colour, status, status)
 
 
 def progress_bar(percent: float | None) -> SafeString:

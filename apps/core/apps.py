@@ -17,3 +17,4 @@ class CoreConfig(AppConfig):
         # After each app's migrate (and after a test flush) its permissions exist; the groups get them.
         # No sender: the core app migrates before the apps whose permissions the groups hold.
         post_migrate.connect(_ensure_role_groups, dispatch_uid="core.ensure_role_groups")
+        from apps.core import worker_signals  # noqa: F401  (connects the Celery signal handlers)

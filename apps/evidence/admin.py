@@ -18,10 +18,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from apps.core.admin import InspectionAdmin
+from apps.core.admin import InspectionAdmin, JobAdmin
 from apps.core.admin_display import alert, kv_table, link_by_key, link_to, records_table, short_time, status_badge
 from apps.core.roles import is_operator
-from apps.core.api.errors import BadRequest, Conflict
+from apps.core.api.errors import BadRequest, Conflict, ServiceUnavailable
 from apps.evidence import selectors, services, transforms
 from apps.evidence.choices import SourceKind
 from apps.evidence.models import EvidenceRecord, InboxFile, Interaction, MaterializeRun
@@ -69,13 +69,16 @@ class InteractionAdmin(InspectionAdmin):
 
 
 @admin.register(MaterializeRun)
-class MaterializeRunAdmin(InspectionAdmin):
+class MaterializeRunAdmin(JobAdmin):
     change_list_template = "admin/evidence/materializerun/change_list.html"
     list_display = ("run_id", "status_display", "mode", "finished", "records_written", "duplicates_skipped", "errors_count")
     list_filter = ("status", "mode")
     search_fields = ("=run_id", "created_by")
     search_help_text = "Run id (exact) or who started it."
-    fields = ("run_id", "status_display", "mode", "created_by", "created_at", "started_at", "finished_at", "error", "receipt_table")
+    fields = (
+        "run_id", "status_display", "progress", "mode", "created_by", "created_at", "started_at", "finished_at", "heartbeat_at", "attempts",
+        "retry_of", "error", "receipt_table",
+    )
     readonly_fields = fields
 
     @admin.display(description="finished", ordering="finished_at")
@@ -128,7 +131,7 @@ class MaterializeRunAdmin(InspectionAdmin):
             day = _date_or_none(request.POST.get("day"), "Day")
             rebuild_day = _date_or_none(request.POST.get("rebuild_day"), "Rebuild day")
             run = services.start_materialize_run(day=day, rebuild_day=rebuild_day, actor=request.user.get_username())
-        except (BadRequest, Conflict) as exc:
+        except (BadRequest, Conflict, ServiceUnavailable) as exc:  # the broker down: the run is already marked failed
             self.message_user(request, f"Not queued: {exc.detail}", level=messages.ERROR)
             return HttpResponseRedirect(changelist)
         # Admin URLs carry quoted primary keys ("_40" in a run id would otherwise read as "@").

@@ -1,5 +1,7 @@
 from django.db import models
 
+from apps.core.choices import JobStatus
+
 
 class InteractionKind(models.TextChoices):
     SEARCH = "search", "search"
@@ -27,13 +29,9 @@ class SourceKind(models.TextChoices):
     REPLAY_RUN = "replay_run", "replay run"
 
 
-class MaterializeStatus(models.TextChoices):
-    QUEUED = "queued", "queued"
-    RUNNING = "running", "running"
-    SUCCEEDED = "succeeded", "succeeded"
-    FAILED = "failed", "failed"
-    # Another run held the materialize lock when this one started; it wrote nothing.
-    SKIPPED = "skipped", "skipped (busy)"
+# A run has the life of every job row; `skipped`: another run held the materialize lock when this
+# one started, and it wrote nothing.
+MaterializeStatus = JobStatus
 
 
 class MaterializeMode(models.TextChoices):

@@ -3,7 +3,8 @@ import uuid
 from django.db import models
 from django.db.models.functions import Now
 
-from apps.evidence.choices import InteractionKind, MaterializeMode, MaterializeStatus, SourceKind
+from apps.core.models import Job
+from apps.evidence.choices import InteractionKind, MaterializeMode, SourceKind
 
 
 class Interaction(models.Model):
@@ -39,17 +40,17 @@ class Interaction(models.Model):
         return f"{self.kind} {self.occurred_at:%Y-%m-%d %H:%M:%S}"
 
 
-class MaterializeRun(models.Model):
+class MaterializeRun(Job):
     """One run of the evidence materializer and its receipt (materialize_receipt.v1, SPEC §4.7).
 
     The task updates the row as it goes (counts double as progress); the API and admin read it, and
     the finished receipt is also written to ``<kb_dir>/receipts/materialize-<run_id>.json``.
     """
 
+    job_kind = "materialize"
     MAX_ERRORS = 1000  # kept on the row and in the receipt; errors_count has the full number
 
     run_id = models.CharField(primary_key=True, max_length=40, editable=False)
-    status = models.CharField(max_length=16, choices=MaterializeStatus.choices, default=MaterializeStatus.QUEUED)
     mode = models.CharField(max_length=16, choices=MaterializeMode.choices)
     since = models.DateTimeField(null=True, blank=True)
     day = models.DateField(null=True, blank=True)
@@ -57,11 +58,6 @@ class MaterializeRun(models.Model):
     # Where this run reads its inbox and writes partitions and its receipt, fixed when it is created,
     # like an ingest job's source path: the process that runs it writes where the requester asked.
     kb_dir = models.CharField(max_length=1024)
-    created_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     # Interaction.seq range covered by an incremental run: rows with seq <= watermark_to are done
     # (late commits below it are caught by the next run's lookback).
     watermark_from = models.BigIntegerField(null=True, blank=True)
@@ -76,14 +72,18 @@ class MaterializeRun(models.Model):
     errors = models.JSONField(default=list, blank=True)
     files = models.JSONField(default=list, blank=True)
     receipt_path = models.CharField(max_length=1024, blank=True)
-    error = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
         indexes = [models.Index(fields=["mode", "status", "watermark_to"], name="materialize_watermark")]
 
     def __str__(self) -> str:
         return f"{self.run_id} ({self.status})"
+
+    def job_counters(self) -> dict:
+        return {
+            "mode": self.mode, "records_written": self.records_written, "duplicates_skipped": self.duplicates_skipped,
+            "errors_count": self.errors_count, "receipt_path": self.receipt_path or None,
+        }
 
 
 class EvidenceRecord(models.Model):

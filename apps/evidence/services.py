@@ -37,7 +37,7 @@ from django.db.models import CharField, Count, Exists, Max, OuterRef, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from apps.core.jobs import enqueue_after_commit
+from apps.core.jobs import JobContext, JobOutcome, enqueue_after_commit, run_job
 from apps.core.api.errors import BadRequest, Conflict
 from apps.evidence import partitions, selectors, sources, transforms
 from apps.evidence.choices import FeedbackVerdict, InteractionKind, MaterializeMode, MaterializeStatus, SourceKind
@@ -159,7 +159,12 @@ def _new_run_id() -> str:
 
 
 def create_materialize_run(
-    *, since: datetime | None = None, day: date | None = None, rebuild_day: date | None = None, actor: str = ""
+    *,
+    since: datetime | None = None,
+    day: date | None = None,
+    rebuild_day: date | None = None,
+    actor: str = "",
+    retry_of: MaterializeRun | None = None,
 ) -> MaterializeRun:
     """A queued run. No range → incremental (after the watermark); since/day → that range (both
     together: their intersection); rebuild_day → rewrite that day's partition (alone)."""
@@ -183,6 +188,7 @@ def create_materialize_run(
         rebuild_day=rebuild_day,
         kb_dir=str(Path(settings.KB_DIR).resolve()),
         created_by=actor,
+        retry_of=retry_of,
     )
 
 
@@ -193,6 +199,7 @@ def start_materialize_run(
     rebuild_day: date | None = None,
     actor: str = "",
     dispatch: bool = True,
+    retry_of: MaterializeRun | None = None,
 ) -> MaterializeRun:
     """Record a queued run and, once committed, hand it to a worker on the evidence queue.
 
@@ -202,13 +209,16 @@ def start_materialize_run(
     busy = running_materialize_run()
     if busy is not None:
         raise Conflict(f"Materialize run {busy} is running; try again when it has finished.", code="materialize_busy")
-    run = create_materialize_run(since=since, day=day, rebuild_day=rebuild_day, actor=actor)
+    run = create_materialize_run(since=since, day=day, rebuild_day=rebuild_day, actor=actor, retry_of=retry_of)
     if dispatch:
-        from apps.evidence import tasks
-
-        enqueue_after_commit(tasks.materialize_task, MaterializeRun, run.run_id)
+        enqueue_after_commit(run)
     run.refresh_from_db()
     return run
+
+
+def relaunch_materialize_run(run: MaterializeRun, actor: str) -> MaterializeRun:
+    """A retry: the same range or day, as a new run."""
+    return start_materialize_run(since=run.since, day=run.day, rebuild_day=run.rebuild_day, actor=actor, retry_of=run)
 
 
 def build_evidence_index(
@@ -296,38 +306,32 @@ class _Tally:
 
 
 def run_materialize(run_id: str) -> MaterializeRun:
-    """Execute one run (the Celery task's body). Safe to call again: a finished run returns at once,
-    a run whose worker died mid-way (status running, lock free) starts over without duplicating."""
-    run = MaterializeRun.objects.get(pk=run_id)
-    if run.status not in (MaterializeStatus.QUEUED, MaterializeStatus.RUNNING):
-        return run
-    if not _try_lock():
-        if run.status == MaterializeStatus.QUEUED:
-            _finish(run, MaterializeStatus.SKIPPED, "busy: another materialize run held the lock; this run wrote nothing")
-        return run  # running and locked: it is executing in another process
-    try:
-        run.refresh_from_db()
-        if run.status not in (MaterializeStatus.QUEUED, MaterializeStatus.RUNNING):
-            return run
-        run.status, run.started_at, run.finished_at, run.error = MaterializeStatus.RUNNING, timezone.now(), None, ""
-        run.save(update_fields=["status", "started_at", "finished_at", "error"])
-        tally = _Tally(run)
-        executor = {
-            MaterializeMode.INCREMENTAL: _run_incremental,
-            MaterializeMode.RANGE: _run_range,
-            MaterializeMode.REBUILD: _run_rebuild,
-        }[run.mode]
+    """Execute one run through the job runner (the Celery task's body). Safe to call again: a finished
+    run returns at once, a run whose worker died mid-way starts over without duplicating (evidence
+    ids are deterministic). A run that finds another one holding the materialize lock ends `skipped`."""
+
+    def work(run: MaterializeRun, context: JobContext) -> JobOutcome:
+        if not _try_lock():
+            return _finish(run, JobOutcome(MaterializeStatus.SKIPPED, "busy: another materialize run held the lock; this run wrote nothing"))
         try:
-            executor(run, tally)
-        except Exception as exc:
-            logger.exception("materialize run %s failed", run_id)
+            tally = _Tally(run)
+            executor = {
+                MaterializeMode.INCREMENTAL: _run_incremental,
+                MaterializeMode.RANGE: _run_range,
+                MaterializeMode.REBUILD: _run_rebuild,
+            }[run.mode]
+            try:
+                executor(run, tally)
+            except Exception as exc:
+                tally.flush()
+                _finish(run, JobOutcome(MaterializeStatus.FAILED, f"{type(exc).__name__}: {exc}"))
+                raise
             tally.flush()
-            _finish(run, MaterializeStatus.FAILED, f"{type(exc).__name__}: {exc}")
-        else:
-            tally.flush()
-            _finish(run, MaterializeStatus.SUCCEEDED)
-    finally:
-        _unlock()
+            return _finish(run, JobOutcome())
+        finally:
+            _unlock()
+
+    run = run_job(MaterializeRun, run_id, work)
     logger.info(
         "materialize run %s %s: %s written, %s duplicates, %s errors",
         run.run_id, run.status, run.records_written, run.duplicates_skipped, run.errors_count,
@@ -335,8 +339,14 @@ def run_materialize(run_id: str) -> MaterializeRun:
     return run
 
 
-def _finish(run: MaterializeRun, status: str, error: str = "") -> None:
-    run.status, run.finished_at, run.error = status, timezone.now(), error
+def _finish(run: MaterializeRun, outcome: JobOutcome) -> JobOutcome:
+    """Write the receipt as the run is about to end (the runner then records `outcome`); a receipt
+    that cannot be written fails the run."""
+    run.status, run.finished_at, run.error = outcome.status, timezone.now(), outcome.error
+    if outcome.status == MaterializeStatus.SKIPPED:
+        run.started_at = None  # it never started its work
+    if outcome.status == MaterializeStatus.SUCCEEDED:
+        run.progress = 100.0
     path = partitions.receipt_path(Path(run.kb_dir), run.run_id)
     run.receipt_path = str(path)
     try:
@@ -344,11 +354,10 @@ def _finish(run: MaterializeRun, status: str, error: str = "") -> None:
     except OSError as exc:
         logger.exception("could not write the receipt of %s", run.run_id)
         run.receipt_path = ""
-        run.error = f"{error}; " if error else ""
-        run.error += f"receipt not written: {exc}"
-        if status == MaterializeStatus.SUCCEEDED:
-            run.status = MaterializeStatus.FAILED
-    run.save()
+        error = (f"{outcome.error}; " if outcome.error else "") + f"receipt not written: {exc}"
+        outcome = JobOutcome(MaterializeStatus.FAILED, error)
+    run.save(update_fields=["receipt_path"])
+    return JobOutcome(outcome.status, outcome.error, {"finished_at": run.finished_at, "started_at": run.started_at})
 
 
 # ------------------------------------------------------------------------------- run modes

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from rest_framework.exceptions import APIException
 
-from apps.core.admin import InspectionAdmin, NoSaveButtonsMixin
+from apps.core.admin import JobAdmin, NoSaveButtonsMixin
 from apps.core.admin_display import admin_url, progress_bar, status_badge
 from apps.indexes import services
 from apps.indexes.models import IndexJob, VectorIndex
@@ -102,7 +102,7 @@ class VectorIndexAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
 
 
 @admin.register(IndexJob)
-class IndexJobAdmin(InspectionAdmin):
+class IndexJobAdmin(JobAdmin):
     deletable = True
     list_display = ["id", "index", "kind", "status_display", "progress_display", "rows_display", "created_by", "finished_at"]
     list_filter = ["kind", "status", "index"]
@@ -112,11 +112,3 @@ class IndexJobAdmin(InspectionAdmin):
     @admin.display(description="rows done / total")
     def rows_display(self, obj: IndexJob) -> str:
         return f"{obj.rows_done:,} / {obj.rows_total:,}"
-
-    @admin.display(description="progress")
-    def progress_display(self, obj: IndexJob) -> str:
-        return progress_bar(obj.progress)
-
-    @admin.display(description="status", ordering="status")
-    def status_display(self, obj: IndexJob) -> str:
-        return status_badge(obj.status)

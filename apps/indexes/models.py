@@ -1,6 +1,7 @@
 from django.db import models
 
-from apps.indexes.choices import IndexJobKind, IndexState, JobStatus
+from apps.core.models import Job
+from apps.indexes.choices import IndexJobKind, IndexState
 
 
 class VectorIndex(models.Model):
@@ -30,24 +31,23 @@ class VectorIndex(models.Model):
         return self.name
 
 
-class IndexJob(models.Model):
-    """A rebuild or re-embed run: the Celery task updates this row, the API and admin read it."""
+class IndexJob(Job):
+    """A rebuild or re-embed run: the Celery task updates this row, the API and admin read it.
+    (`kind` is the operation; the job kind in the registry is `index`.)"""
+
+    job_kind = "index"
+    job_select_related = ("index",)
 
     index = models.ForeignKey(VectorIndex, on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=16, choices=IndexJobKind.choices)
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    task_id = models.CharField(max_length=64, blank=True)
-    progress = models.FloatField(default=0.0)
     rows_done = models.BigIntegerField(default=0)
     rows_total = models.BigIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
+        pass
 
     def __str__(self) -> str:
-        return f"{self.kind} job {self.pk}"
+        return f"{self.kind} {self.index_id} #{self.pk}"
+
+    def job_counters(self) -> dict:
+        return {"index": self.index.name, "operation": self.kind, "rows_done": self.rows_done, "rows_total": self.rows_total}

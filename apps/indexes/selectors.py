@@ -62,7 +62,10 @@ def describe_job(job: IndexJob) -> dict[str, Any]:
         "rows_done": job.rows_done,
         "rows_total": job.rows_total,
         "error": job.error,
+        "created_by": job.created_by,
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
+        "heartbeat_at": job.heartbeat_at,
+        "retry_of": job.retry_of_id,
     }

@@ -15,9 +15,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core.jobs import enqueue_after_commit
+from apps.core.choices import JobStatus
+from apps.core.jobs import JobContext, enqueue_after_commit, run_job
 from apps.core.api.errors import BadRequest, Conflict
-from apps.indexes.choices import IndexJobKind, IndexState, JobStatus
+from apps.indexes.choices import IndexJobKind, IndexState
 from apps.indexes.models import IndexJob, VectorIndex
 from apps.indexes.registry import all_specs, get_spec
 
@@ -96,26 +97,23 @@ def _live_job(index: VectorIndex) -> IndexJob | None:
     return index.jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__gte=cutoff).first()
 
 
-def _start_job(name: str, kind: str, actor: str) -> IndexJob:
-    from apps.indexes import tasks
-
+def _start_job(name: str, kind: str, actor: str, retry_of: IndexJob | None = None) -> IndexJob:
     index = ensure_vector_index(name)
     with transaction.atomic():
         locked = VectorIndex.objects.select_for_update().get(pk=index.pk)
         if _live_job(locked) is not None:
             raise Conflict(f"Index {name!r} already has a job running; try again when it is ready.", code="index_busy")
-        job = IndexJob.objects.create(index=locked, kind=kind, created_by=actor)
-        task = tasks.rebuild_index_task if kind == IndexJobKind.REBUILD else tasks.reembed_index_task
-        enqueue_after_commit(task, IndexJob, job.pk)
+        job = IndexJob.objects.create(index=locked, kind=kind, created_by=actor, retry_of=retry_of)
+        enqueue_after_commit(job)
     job.refresh_from_db()
     return job
 
 
-def start_rebuild(name: str, *, actor: str = "") -> IndexJob:
-    return _start_job(name, IndexJobKind.REBUILD, actor)
+def start_rebuild(name: str, *, actor: str = "", retry_of: IndexJob | None = None) -> IndexJob:
+    return _start_job(name, IndexJobKind.REBUILD, actor, retry_of)
 
 
-def start_reembed(name: str, *, actor: str = "") -> IndexJob:
+def start_reembed(name: str, *, actor: str = "", retry_of: IndexJob | None = None) -> IndexJob:
     spec = get_spec(name)
     if spec.reembed is None:
         raise BadRequest(f"Index {name!r} cannot be re-embedded.", code="not_supported")
@@ -126,26 +124,26 @@ def start_reembed(name: str, *, actor: str = "") -> IndexJob:
             "changing the dimension needs a reset and a fresh ingest.",
             code="dimension_mismatch",
         )
-    return _start_job(name, IndexJobKind.REEMBED, actor)
+    return _start_job(name, IndexJobKind.REEMBED, actor, retry_of)
+
+
+def relaunch_index_job(job: IndexJob, actor: str) -> IndexJob:
+    """A retry: the same operation on the same index, as a new job."""
+    start = start_rebuild if job.kind == IndexJobKind.REBUILD else start_reembed
+    return start(job.index.name, actor=actor, retry_of=job)
 
 
 def _run_job(job_id: int, state: str, work) -> IndexJob:
-    job = IndexJob.objects.select_related("index").get(pk=job_id)
-    if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
-        return job  # already finished (a redelivered task): nothing to do
-    IndexJob.objects.filter(pk=job_id).update(status=JobStatus.RUNNING, started_at=timezone.now())
-    VectorIndex.objects.filter(pk=job.index_id).update(state=state)
-    try:
-        work(job)
-    except Exception as exc:
-        logger.exception("index job %s failed", job_id)
-        IndexJob.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error=str(exc)[:4000], finished_at=timezone.now())
-    else:
-        IndexJob.objects.filter(pk=job_id).update(status=JobStatus.SUCCEEDED, progress=100.0, finished_at=timezone.now())
-    finally:
-        VectorIndex.objects.filter(pk=job.index_id).update(state=IndexState.READY)
-    job.refresh_from_db()
-    return job
+    """The job runner around an index operation; the index says `state` while it works."""
+
+    def work_with_state(job: IndexJob, context: JobContext) -> None:
+        VectorIndex.objects.filter(pk=job.index_id).update(state=state)
+        try:
+            work(job)
+        finally:
+            VectorIndex.objects.filter(pk=job.index_id).update(state=IndexState.READY)
+
+    return run_job(IndexJob, job_id, work_with_state)
 
 
 def run_rebuild(job_id: int) -> IndexJob:
@@ -190,3 +188,10 @@ def run_reembed(job_id: int, *, batch_size: int = 1000) -> IndexJob:
         logger.info("re-embedded %s rows of %s in %.1fs", done, spec.name, time.monotonic() - started)
 
     return _run_job(job_id, IndexState.REEMBEDDING, work)
+
+
+def run_index_job(job_id: int) -> IndexJob:
+    """Run a rebuild or re-embed job, whichever the row is."""
+    if IndexJob.objects.filter(pk=job_id, kind=IndexJobKind.REEMBED).exists():
+        return run_reembed(job_id)
+    return run_rebuild(job_id)

@@ -4,7 +4,8 @@ A background thread samples CPU % and RSS once a second (USS/PSS every 10 s, see
 ``FootprintSampler``) of five process groups:
 
 * ``gunicorn`` — the master listening on the harness's target port and its workers;
-* ``celery`` — every ``celery ... worker`` process tree (main process + pool children);
+* ``celery`` — this stack's ``celery ... worker`` process trees (main process + pool children): run
+  from the project's directory with the harness's DATABASE_URL/REDIS_URL;
 * ``postgresql`` — the postmaster serving the project's database and all its children (backends,
   checkpointer, walwriter…) except backends connected to other databases; the embedded server runs
   as user "pgserver" with process name "postgres";
@@ -43,13 +44,20 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class FootprintTargets:
-    """Which of possibly several servers on the machine to watch.
+    """Which of possibly several stacks' servers on the machine are this one's.
 
-    ``web_port`` picks the gunicorn master listening on it; ``postgres_hint`` / ``redis_hint`` are
-    strings (a data or socket directory, a port) that must appear in the server's command line — the
-    embedded servers put their directories there. A hint that matches nothing falls back to every
-    server of that kind, and the output says so. Celery workers are kept when their environment
-    agrees with ``celery_env`` (or cannot be read).
+    Only the process trees of this stack's own servers count, never "every server of that kind"
+    (issue 18: a second stack's Celery processes once doubled the reported memory):
+
+    * ``web_port`` — the gunicorn master listening on it;
+    * ``postgres_hint`` — the postmaster whose command line names this stack's data directory (or
+      socket directory), as a whole path (``/x/pgdata`` does not match ``/x/pgdata2``);
+    * ``redis_hint`` — the redis-server whose command line names this stack's socket (or port);
+    * Celery — a worker root whose working directory is ``project_dir`` (when given) and whose
+      environment agrees with ``celery_env``; a worker whose environment cannot be read is *not*
+      counted (it is said in a note), because counting it is how another stack got in.
+
+    A target left unset, or one nothing matches, watches nothing for that group and says so.
     """
 
     web_port: int | None = None
@@ -60,6 +68,9 @@ class FootprintTargets:
     # Environment variables a Celery worker of this stack shares with the harness (None = unset).
     # A worker started with another DATABASE_URL/REDIS_URL — a test suite's, say — is another stack.
     celery_env: tuple[tuple[str, str | None], ...] = ()
+    # The directory the stack's processes run in (make run / the benchmarks start them from the
+    # project): two embedded stacks in two checkouts share every environment variable but not this.
+    project_dir: str | None = None
     include_self: bool = True
 
 
@@ -122,23 +133,60 @@ def _other_database_backend(p: _Proc, database: str | None) -> bool:
     return bool(database and match and match.group(1) != database)
 
 
-def _same_environment(pid: int, expected: tuple[tuple[str, str | None], ...]) -> bool:
-    if not expected:
-        return True
-    try:
-        environ = psutil.Process(pid).environ()
-    except (psutil.Error, OSError):
-        return True  # unreadable: assume it is ours rather than hide it
+def is_client_backend(p: _Proc) -> bool:
+    """A PostgreSQL backend serving a client connection (not the checkpointer, walwriter, …)."""
+    return bool(_BACKEND_TITLE.match(p.cmdline))
+
+
+def names_path(cmdline: str, hint: str) -> bool:
+    """``hint`` (a path or port) appears in ``cmdline`` as a whole item, not as a prefix of a longer
+    one: ``/x/pgdata`` matches ``-D /x/pgdata`` and ``unixsocket:/x/pgdata/.s`` but not ``/x/pgdata2``."""
+    return re.search(rf"(?<![\w.-]){re.escape(hint)}(?![\w.-])", cmdline) is not None
+
+
+class ProcessIdentity:
+    """Reads a process's environment and working directory; None when it cannot (another user's
+    process without root, or gone). A seam for tests, which hand in a table instead."""
+
+    def environ(self, pid: int) -> Mapping[str, str] | None:
+        try:
+            return psutil.Process(pid).environ()
+        except (psutil.Error, OSError):
+            return None
+
+    def cwd(self, pid: int) -> str | None:
+        try:
+            return psutil.Process(pid).cwd()
+        except (psutil.Error, OSError):
+            return None
+
+
+def _same_environment(pid: int, expected: tuple[tuple[str, str | None], ...], identity: ProcessIdentity | None = None) -> bool:
+    """True only when the process's environment could be read and agrees on every expected variable.
+    Unreadable is not ours: guessing "ours" is how another stack's workers got counted."""
+    environ = (identity or ProcessIdentity()).environ(pid)
+    if environ is None:
+        return False
     return all(environ.get(name) == value for name, value in expected)
+
+
+def _same_directory(pid: int, project_dir: str | None, identity: ProcessIdentity) -> bool:
+    if project_dir is None:
+        return True
+    cwd = identity.cwd(pid)
+    return cwd is not None and os.path.realpath(cwd) == os.path.realpath(project_dir)
 
 
 def discover(
     targets: FootprintTargets,
     procs: Mapping[int, _Proc] | None = None,
     listens_on: Callable[[int, int], bool] = _listens_on,
+    identity: ProcessIdentity | None = None,
 ) -> tuple[dict[int, str], list[str]]:
-    """Map pid → group for every watched process, plus notes (e.g. a hint that matched nothing)."""
+    """Map pid → group for this stack's processes only, plus notes (a target unset or unmatched, a
+    Celery worker left out because its environment could not be read)."""
     procs = _snapshot() if procs is None else procs
+    identity = identity or ProcessIdentity()
     children: dict[int, list[int]] = {}
     for p in procs.values():
         children.setdefault(p.ppid, []).append(p.pid)
@@ -149,20 +197,28 @@ def discover(
         # A root is a matching process whose parent doesn't match (master, postmaster, celery main).
         return [p.pid for p in procs.values() if p.pid != me and match(p) and not (p.ppid in procs and match(procs[p.ppid]))]
 
-    def narrowed(kind: str, candidates: list[int], keep, hint: Any) -> list[int]:
-        if hint is None or not candidates:
-            return candidates
+    def ours(kind: str, candidates: list[int], keep, target: Any) -> list[int]:
+        if target is None:
+            if candidates:
+                notes.append(f"{kind}: no target to identify this stack's server; {len(candidates)} found, none watched")
+            return []
         kept = [pid for pid in candidates if keep(pid)]
-        if not kept:
-            notes.append(f"{kind}: nothing matched {hint!r}; watching all {len(candidates)} found")
-            return candidates
+        if candidates and not kept:
+            notes.append(f"{kind}: none of the {len(candidates)} found matched {target!r}; none watched")
         return kept
 
+    def celery_ours(pid: int) -> bool:
+        if identity.environ(pid) is None:
+            notes.append(f"celery: pid {pid} environment not readable; not counted")
+            return False
+        return _same_environment(pid, targets.celery_env, identity) and _same_directory(pid, targets.project_dir, identity)
+
+    celery_target = (targets.celery_env, targets.project_dir) if (targets.celery_env or targets.project_dir) else None
     selected: dict[str, list[int]] = {
-        "gunicorn": narrowed("gunicorn", roots(_is_gunicorn), lambda pid: listens_on(pid, targets.web_port), targets.web_port),
-        "celery": [pid for pid in roots(_is_celery_worker) if _same_environment(pid, targets.celery_env)],
-        "postgresql": narrowed("postgresql", roots(_is_postgres), lambda pid: targets.postgres_hint in procs[pid].cmdline, targets.postgres_hint),
-        "redis": narrowed("redis", roots(_is_redis), lambda pid: targets.redis_hint in procs[pid].cmdline, targets.redis_hint),
+        "gunicorn": ours("gunicorn", roots(_is_gunicorn), lambda pid: listens_on(pid, targets.web_port), targets.web_port),
+        "celery": ours("celery", roots(_is_celery_worker), celery_ours, celery_target),
+        "postgresql": ours("postgresql", roots(_is_postgres), lambda pid: names_path(procs[pid].cmdline, targets.postgres_hint), targets.postgres_hint),
+        "redis": ours("redis", roots(_is_redis), lambda pid: names_path(procs[pid].cmdline, targets.redis_hint), targets.redis_hint),
     }
     groups: dict[int, str] = {}
     for group, root_pids in selected.items():
@@ -432,6 +488,8 @@ def targets_from_urls(
     redis_url: str | None,
     environ: Mapping[str, str] | None = None,
     database_name: str | None = None,
+    postgres_data_dir: str | None = None,
+    project_dir: str | None = None,
 ) -> FootprintTargets:
     """Targets for the stack behind ``base_url`` using the project's own database and Redis settings:
     a unix-socket directory or a port is what appears in the servers' command lines; the harness's
@@ -440,7 +498,8 @@ def targets_from_urls(
 
     parts = urlsplit(base_url)
     web_port = parts.port or (443 if parts.scheme == "https" else 80)
-    postgres_hint = database_host if database_host and database_host.startswith("/") else None
+    # The embedded server's data directory (var/pgdata) names it best; else a unix-socket directory.
+    postgres_hint = postgres_data_dir or (database_host if database_host and database_host.startswith("/") else None)
     redis_hint = None
     if redis_url:
         redis_parts = urlsplit(redis_url)
@@ -451,7 +510,8 @@ def targets_from_urls(
     environ = os.environ if environ is None else environ
     celery_env = tuple((name, environ.get(name)) for name in ("DATABASE_URL", "REDIS_URL"))
     return FootprintTargets(
-        web_port=web_port, postgres_hint=postgres_hint, postgres_database=database_name, redis_hint=redis_hint, celery_env=celery_env
+        web_port=web_port, postgres_hint=postgres_hint, postgres_database=database_name, redis_hint=redis_hint, celery_env=celery_env,
+        project_dir=project_dir,
     )
 
 
@@ -469,6 +529,7 @@ __all__ = [
     "SERVER_GROUPS",
     "describe_groups",
     "discover",
+    "is_client_backend",
     "format_footprint_table",
     "targets_from_urls",
 ]

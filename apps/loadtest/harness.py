@@ -10,6 +10,18 @@ same sequence of scenarios and inputs per client (the server's timing still inte
 Scenarios that *start* during warm-up run but are not recorded; scenarios that start in the measured
 window are recorded even if they finish after it, and the window is measured up to the last of them,
 so throughput = recorded scenarios / measured seconds is never flattered.
+
+Two ways to make demand (see apps/loadtest/README.md):
+
+* **closed loop** (default): ``concurrency`` coordinators, each starting its next scenario when the
+  last one ended — a slow server slows the load down with it;
+* **open loop** (``config.demand``): scenarios start at Poisson arrival times fixed in advance
+  (``arrivals.poisson_arrivals``), whatever the server does, each on a free one of
+  ``max_in_flight`` connections; latency runs from the *scheduled* start (no coordinated
+  omission), a start that found every connection busy is dropped and counted.
+
+Either can run with an operator's job in the middle (``config.during``, ``during.py``) and with the
+soak sampler (``soak_probes``, ``soak.py``).
 """
 
 from __future__ import annotations
@@ -30,9 +42,12 @@ from typing import Any
 
 import httpx
 
+from apps.loadtest import during as during_mod
+from apps.loadtest.arrivals import BASE, BURST, DemandProfile, StartAccounting, poisson_arrivals
 from apps.loadtest.footprint import FootprintSampler, FootprintTargets
-from apps.loadtest.report import ScenarioStats, build_report
+from apps.loadtest.report import RunEvent, ScenarioStats, build_report, phase_breakdown, timeline
 from apps.loadtest.scenarios import ApiClient, CheckFailed, Scenario, ScenarioContext, http_failure_reason, select_scenarios
+from apps.loadtest.soak import Probe, SoakSampler
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -72,10 +87,19 @@ class HarnessConfig:
     scenarios: tuple[str, ...] = ()  # empty = the full SPEC §4.10 mix
     footprint: FootprintTargets | None = None
     progress_every_s: float = 0.0  # 0 = no progress callbacks
+    demand: DemandProfile | None = None  # set = open loop at this arrival rate (concurrency unused)
+    max_in_flight: int = 256  # open loop: connections, i.e. scenarios running at once; more = dropped
+    during: during_mod.DuringConfig | None = None
+    soak_every_s: float = 30.0  # sampling interval of the soak probes, when given
+    timeline_bucket_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError("concurrency must be ≥ 1")
+        if self.max_in_flight < 1:
+            raise ValueError("max in flight must be ≥ 1")
+        if self.soak_every_s <= 0 or self.timeline_bucket_s <= 0:
+            raise ValueError("sampling intervals must be > 0")
         if self.duration_s <= 0:
             raise ValueError("duration must be > 0")
         if self.timeout_s <= 0:
@@ -88,6 +112,11 @@ class HarnessConfig:
         data.pop("token")
         data["footprint"] = self.footprint is not None
         data["scenarios"] = list(self.scenarios) or "all"
+        data["mode"] = "open" if self.demand is not None else "closed"
+        data["demand"] = self.demand.public() if self.demand is not None else None
+        data["during"] = asdict(self.during) if self.during is not None else None
+        if data["during"] is not None:
+            data["during"]["queries"] = len(self.during.queries)
         return data
 
 
@@ -102,6 +131,34 @@ class _Window:
     deadline: float
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     last_finish: float = 0.0
+    planned_deadline: float = 0.0  # the deadline before an operation held the window open
+
+    def extend_to(self, offset_s: float) -> None:
+        """Close the window at ``offset_s`` into the measured time, never before the planned end."""
+        self.deadline = max(self.planned_deadline, self.measure_start + offset_s)
+
+
+@dataclass
+class _Recorder:
+    """Every measured run, into the per-scenario stats and the event log (phases, timeline), and
+    every search request's latency (for the mixed read/write report)."""
+
+    measure_start: float
+    stats: dict[str, ScenarioStats]
+    window: _Window
+    events: list[RunEvent] = field(default_factory=list)
+    search_events: list[tuple[float, float]] = field(default_factory=list)
+
+    def record(self, scenario: str, started: float, finished: float, requests: int, reason: str | None, detail: str) -> None:
+        latency_ms = (finished - started) * 1000.0
+        self.stats[scenario].record(latency_ms, requests, reason, detail)
+        self.events.append(RunEvent(started - self.measure_start, finished - self.measure_start, scenario, latency_ms, reason is not None))
+        if finished > self.window.last_finish:
+            self.window.last_finish = finished
+
+    def on_search(self, sent: float, latency_ms: float) -> None:
+        if sent >= self.measure_start:
+            self.search_events.append((sent - self.measure_start, latency_ms))
 
 
 def _skip_failing_sniffio_import() -> None:
@@ -189,11 +246,24 @@ async def preflight(http: httpx.AsyncClient) -> int:
     return count
 
 
+async def _run_scenario(scenario: Scenario, client: ApiClient, rng: random.Random, ctx: ScenarioContext) -> tuple[str | None, str]:
+    """Run one scenario; (failure reason or None, detail)."""
+    try:
+        await scenario.run(client, rng, ctx)
+    except CheckFailed as failure:
+        return failure.reason, failure.detail
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        # A response missing a field the SPEC promises (or a harness bug): a failed run either way,
+        # and the client keeps going.
+        return f"malformed response: {type(exc).__name__}: {exc}"[:240], ""
+    return None, ""
+
+
 async def _client_loop(
     index: int,
     http: httpx.AsyncClient,
     scenarios: tuple[Scenario, ...],
-    stats: dict[str, ScenarioStats],
+    recorder: _Recorder,
     window: _Window,
     config: HarnessConfig,
     today: date,
@@ -201,7 +271,7 @@ async def _client_loop(
 ) -> None:
     _client_slot.set(index)  # this task's requests use this coordinator's own connection
     rng = random.Random(config.seed + index)
-    client = ApiClient(http)
+    client = ApiClient(http, on_search=recorder.on_search)
     ctx = ScenarioContext(client_index=index, today=today, run_tag=run_tag)
     cum_weights = tuple(accumulate(s.weight for s in scenarios))
     clock = time.perf_counter
@@ -211,21 +281,81 @@ async def _client_loop(
             break
         scenario = rng.choices(scenarios, cum_weights=cum_weights)[0]
         requests_before = client.requests
-        reason: str | None = None
-        detail = ""
-        try:
-            await scenario.run(client, rng, ctx)
-        except CheckFailed as failure:
-            reason, detail = failure.reason, failure.detail
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            # A response missing a field the SPEC promises (or a harness bug): a failed run either way,
-            # and the client keeps going.
-            reason = f"malformed response: {type(exc).__name__}: {exc}"[:240]
-        finished = clock()
+        reason, detail = await _run_scenario(scenario, client, rng, ctx)
         if started >= window.measure_start:
-            stats[scenario.name].record((finished - started) * 1000.0, client.requests - requests_before, reason, detail)
-            if finished > window.last_finish:
-                window.last_finish = finished
+            recorder.record(scenario.name, started, clock(), client.requests - requests_before, reason, detail)
+
+
+async def _open_loop(
+    http: httpx.AsyncClient,
+    scenarios: tuple[Scenario, ...],
+    recorder: _Recorder,
+    window: _Window,
+    config: HarnessConfig,
+    today: date,
+    run_tag: str,
+    begin: float,
+    accounting: StartAccounting,
+) -> float:
+    """Start scenarios at the demand profile's Poisson arrival times (from ``begin``) until the
+    window closes; returns when the last one started has finished. Returns the scheduling span."""
+    assert config.demand is not None
+    schedule_rng = random.Random(config.seed)
+    choice_rng = random.Random(config.seed + 1)
+    cum_weights = tuple(accumulate(s.weight for s in scenarios))
+    free = list(range(config.max_in_flight - 1, -1, -1))  # connection slots, lowest first
+    clients = [ApiClient(http, on_search=recorder.on_search) for _ in range(config.max_in_flight)]
+    contexts = [ScenarioContext(client_index=i, today=today, run_tag=run_tag) for i in range(config.max_in_flight)]
+    running: set[asyncio.Task] = set()
+    clock = time.perf_counter
+
+    async def one(slot: int, scenario: Scenario, rng: random.Random, scheduled: float) -> None:
+        _client_slot.set(slot)
+        client = clients[slot]
+        requests_before = client.requests
+        try:
+            reason, detail = await _run_scenario(scenario, client, rng, contexts[slot])
+            if scheduled >= window.measure_start:
+                # Latency from the scheduled start: time spent waiting for the generator counts.
+                recorder.record(scenario.name, scheduled, clock(), client.requests - requests_before, reason, detail)
+        finally:
+            free.append(slot)
+
+    ended_at = window.deadline
+    for number, offset in enumerate(poisson_arrivals(config.demand, schedule_rng)):
+        scheduled = begin + offset
+        if window.stop.is_set():
+            ended_at = clock()
+            break
+        if scheduled >= window.deadline:
+            ended_at = window.deadline
+            break
+        delay = scheduled - clock()
+        if delay > 0:
+            try:
+                await asyncio.wait_for(window.stop.wait(), timeout=delay)
+                ended_at = clock()
+                break  # stopped (Ctrl-C)
+            except asyncio.TimeoutError:
+                pass
+            if scheduled >= window.deadline:  # the window closed while waiting (an operation ended)
+                ended_at = window.deadline
+                break
+        scenario = choice_rng.choices(scenarios, cum_weights=cum_weights)[0]
+        measured = scheduled >= window.measure_start
+        if not free:
+            if measured:
+                accounting.record_drop()
+            continue
+        if measured:
+            accounting.record_start(scheduled, clock())
+        # Each arrival's inputs from its own seeded generator: a seed replays the same requests.
+        task = asyncio.create_task(one(free.pop(), scenario, random.Random((config.seed << 32) + number), scheduled))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    if running:
+        await asyncio.gather(*running)
+    return max(0.0, ended_at - window.measure_start)
 
 
 async def _progress(window: _Window, stats: dict[str, ScenarioStats], every_s: float, callback: ProgressFn) -> None:
@@ -249,39 +379,67 @@ async def _progress(window: _Window, stats: dict[str, ScenarioStats], every_s: f
         })
 
 
-async def run_load(config: HarnessConfig, *, progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Run the load described by ``config`` and return the report (see ``report.build_report``)."""
+async def run_load(
+    config: HarnessConfig,
+    *,
+    progress: ProgressFn | None = None,
+    soak_probes: dict[str, Probe] | None = None,
+    oracle: during_mod.OracleFn | None = None,
+    recall_note: str | None = None,
+) -> dict[str, Any]:
+    """Run the load described by ``config`` and return the report (see ``report.build_report``).
+    ``soak_probes`` are sampled every ``config.soak_every_s``; ``oracle`` gives the exact ranking
+    for the recall probe of a ``config.during`` run."""
     scenarios = select_scenarios(config.scenarios)
     stats = {s.name: ScenarioStats(s.name, weight=s.weight) for s in scenarios}
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     loop = asyncio.get_running_loop()
+    accounting = StartAccounting()
+    operation = during_mod.OperationResult(config.during.kind) if config.during else None
+    probe_samples: list[during_mod.ProbeSample] = []
+    schedule_s = 0.0
     async with _make_http_client(config) as http:
         corpus_workers = await preflight(http)
         begin = time.perf_counter()
-        window = _Window(measure_start=begin + config.warmup_s, deadline=begin + config.warmup_s + config.duration_s)
+        planned = begin + config.warmup_s + config.duration_s
+        window = _Window(measure_start=begin + config.warmup_s, deadline=planned, planned_deadline=planned)
+        if config.during is not None:
+            window.deadline = float("inf")  # held open until the job is done + after_s
+        recorder = _Recorder(window.measure_start, stats, window)
         sigint_handled = _handle_sigint(loop, window.stop)
         footprint_task = asyncio.create_task(_start_footprint(config.footprint, window)) if config.footprint else None
-        progress_task = None
+        soak_task = asyncio.create_task(_start_soak(soak_probes, config.soak_every_s, window)) if soak_probes else None
+        side_tasks: list[asyncio.Task] = []
         if progress is not None and config.progress_every_s > 0:
-            progress_task = asyncio.create_task(_progress(window, stats, config.progress_every_s, progress))
+            side_tasks.append(asyncio.create_task(_progress(window, stats, config.progress_every_s, progress)))
+        probe_stop = asyncio.Event()
+        if config.during is not None:
+            side_tasks.append(asyncio.create_task(_operate(http, config.during, operation, window)))
+            side_tasks.append(asyncio.create_task(_probe(http, config.during, oracle, window, probe_stop, probe_samples)))
         today, run_tag = date.today(), secrets.token_hex(3)
         try:
-            await asyncio.gather(
-                *(_client_loop(i, http, scenarios, stats, window, config, today, run_tag) for i in range(config.concurrency))
-            )
+            if config.demand is not None:
+                schedule_s = await _open_loop(http, scenarios, recorder, window, config, today, run_tag, begin, accounting)
+            else:
+                await asyncio.gather(
+                    *(_client_loop(i, http, scenarios, recorder, window, config, today, run_tag) for i in range(config.concurrency))
+                )
         finally:
             interrupted = window.stop.is_set()  # only Ctrl-C sets it before the clients are done
             window.stop.set()
+            probe_stop.set()
             if sigint_handled:
                 loop.remove_signal_handler(signal.SIGINT)
-            if progress_task is not None:
-                progress_task.cancel()
-                await asyncio.gather(progress_task, return_exceptions=True)
+            for task in side_tasks:
+                task.cancel()
+            await asyncio.gather(*side_tasks, return_exceptions=True)
             sampler = await footprint_task if footprint_task is not None else None
+            soak_sampler = await soak_task if soak_task is not None else None
     footprint = await asyncio.to_thread(sampler.stop) if sampler is not None else None
+    soak = await asyncio.to_thread(soak_sampler.stop) if soak_sampler is not None else None
     end = window.last_finish or min(time.perf_counter(), window.deadline)
     measured_s = max(0.0, end - window.measure_start)
-    return build_report(
+    report = build_report(
         stats,
         measured_s=measured_s,
         config={**config.public(), "corpus_workers": corpus_workers},
@@ -289,6 +447,75 @@ async def run_load(config: HarnessConfig, *, progress: ProgressFn | None = None)
         interrupted=interrupted,
         started_at=started_at,
     )
+    report["timeline"] = timeline(recorder.events, bucket_s=config.timeline_bucket_s, end_s=measured_s)
+    if config.demand is not None:
+        demand = config.demand
+        warmup = config.warmup_s
+        offered = demand.expected_arrivals(warmup, warmup + schedule_s) / schedule_s if schedule_s > 0 else 0.0
+        report["starts"] = accounting.summary(schedule_s, offered=offered)
+        report["demand"] = demand.describe()
+        phases = (BASE, BURST) if demand.bursts else (BASE,)
+        report["phases"] = phase_breakdown(recorder.events, lambda t: demand.phase_at(t + warmup), phases)
+        report["ok"] = report["ok"] and accounting.dropped == 0
+    if operation is not None:
+        phase_of = operation.phase_of
+        report["during"] = {
+            "operation": operation.summary(),
+            "load": {phase: {k: v for k, v in data.items() if k != "scenarios"}
+                     for phase, data in phase_breakdown(recorder.events, phase_of, during_mod.PHASES).items()},
+            "search_requests": during_mod.search_request_summary(recorder.search_events, phase_of),
+            "probe": during_mod.probe_summary(probe_samples, phase_of),
+            "recall_note": recall_note,
+        }
+        report["ok"] = report["ok"] and operation.error is None and operation.status == "succeeded"
+    if soak is not None:
+        report["soak"] = soak
+    return report
+
+
+async def _operate(http: httpx.AsyncClient, config: during_mod.DuringConfig, result: during_mod.OperationResult, window: _Window) -> None:
+    async def wait_until(offset_s: float) -> bool:
+        delay = window.measure_start + offset_s - time.perf_counter()
+        if delay > 0:
+            try:
+                await asyncio.wait_for(window.stop.wait(), timeout=delay)
+                return False
+            except asyncio.TimeoutError:
+                pass
+        return not window.stop.is_set()
+
+    _client_slot.set(-2)  # its own connection, apart from the simulated coordinators'
+    try:
+        await during_mod.run_operation(http, config, result, lambda: time.perf_counter() - window.measure_start, wait_until, window.extend_to)
+    finally:
+        if result.finished_s is None:  # stopped before it could start: close the window as planned
+            window.extend_to(0.0)
+
+
+async def _probe(http: httpx.AsyncClient, config: during_mod.DuringConfig, oracle: during_mod.OracleFn | None, window: _Window,
+                 stopped: asyncio.Event, samples: list[during_mod.ProbeSample]) -> None:
+    _client_slot.set(-3)
+    delay = window.measure_start - time.perf_counter()
+    if delay > 0:  # the probe measures from the start of the measured window
+        try:
+            await asyncio.wait_for(stopped.wait(), timeout=delay)
+            return
+        except asyncio.TimeoutError:
+            pass
+    await during_mod.probe_loop(http, config, oracle, lambda: time.perf_counter() - window.measure_start, stopped, samples)
+
+
+async def _start_soak(probes: dict[str, Probe], every_s: float, window: _Window) -> SoakSampler | None:
+    delay = window.measure_start - time.perf_counter()
+    if delay > 0:
+        try:
+            await asyncio.wait_for(window.stop.wait(), timeout=delay)
+            return None
+        except asyncio.TimeoutError:
+            pass
+    sampler = SoakSampler(probes, interval_s=every_s)
+    await asyncio.to_thread(sampler.start)
+    return sampler
 
 
 async def _start_footprint(targets: FootprintTargets, window: _Window) -> FootprintSampler | None:
@@ -314,6 +541,6 @@ def _handle_sigint(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> bool
         return False
 
 
-def run(config: HarnessConfig, *, progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Synchronous entry point (the management command, tests)."""
-    return asyncio.run(run_load(config, progress=progress))
+def run(config: HarnessConfig, *, progress: ProgressFn | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Synchronous entry point (the management command, tests); keyword arguments as ``run_load``."""
+    return asyncio.run(run_load(config, progress=progress, **kwargs))

@@ -8,11 +8,12 @@ people and ``summary_line`` is the one line CI parses.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.core.stats import percentile  # noqa: F401  (also this report's public name for it)
+from apps.core.stats import percentile  # also this report's public name for it
 
 MAX_DISTINCT_REASONS = 5
 
@@ -159,7 +160,8 @@ def format_table(report: Mapping[str, Any]) -> str:
     config = report["config"]
     lines.append(
         f"{totals['scenarios_per_s']:.1f} scenarios/s, {totals['requests_per_s']:.1f} requests/s over {report['measured_s']:.1f} s "
-        f"(concurrency {config.get('concurrency')}, warm-up {config.get('warmup_s')} s, seed {config.get('seed')}"
+        + (f"(open loop, up to {config.get('max_in_flight')} in flight" if config.get("mode") == "open" else f"(concurrency {config.get('concurrency')}")
+        + f", warm-up {config.get('warmup_s')} s, seed {config.get('seed')}"
         + (f", corpus {config['corpus_workers']} workers)" if config.get("corpus_workers") is not None else ")")
         + (" — INTERRUPTED" if report.get("interrupted") else "")
     )
@@ -177,3 +179,100 @@ def format_table(report: Mapping[str, Any]) -> str:
             if s["other_failures"]:
                 lines.append(f"    {s['other_failures']:>6} × (other reasons)")
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------- events, phases, timeline
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """One measured scenario run on the run's own clock (seconds from the start of measuring):
+    ``start`` is the *scheduled* start in the open loop, ``latency_ms`` runs from there."""
+
+    start: float
+    end: float
+    scenario: str
+    latency_ms: float
+    failed: bool
+
+
+def _latency_cells(latencies: list[float]) -> dict[str, float | None]:
+    ordered = sorted(latencies)
+
+    def ms(value: float | None) -> float | None:
+        return None if value is None else round(value, 2)
+
+    return {"p50_ms": ms(percentile(ordered, 50)), "p95_ms": ms(percentile(ordered, 95)), "p99_ms": ms(percentile(ordered, 99)),
+            "max_ms": ms(ordered[-1] if ordered else None)}
+
+
+def phase_breakdown(events: Sequence[RunEvent], phase_of: Any, phases: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """phase → {"runs", "failures", "failure_pct", p50/p95/p99/max over all scenarios, "scenarios":
+    {name → the same per scenario}}; a run belongs to the phase of its (scheduled) start."""
+    grouped: dict[str, dict[str, list[RunEvent]]] = {phase: {} for phase in phases}
+    for event in events:
+        grouped.setdefault(phase_of(event.start), {}).setdefault(event.scenario, []).append(event)
+
+    def cells(runs: list[RunEvent]) -> dict[str, Any]:
+        failures = sum(1 for e in runs if e.failed)
+        return {"runs": len(runs), "failures": failures, "failure_pct": failure_pct(failures, len(runs)),
+                **_latency_cells([e.latency_ms for e in runs])}
+
+    out: dict[str, dict[str, Any]] = {}
+    for phase, by_scenario in grouped.items():
+        every = [e for runs in by_scenario.values() for e in runs]
+        out[phase] = {**cells(every), "scenarios": {name: cells(runs) for name, runs in sorted(by_scenario.items())}}
+    return out
+
+
+def timeline(events: Sequence[RunEvent], *, bucket_s: float = 1.0, end_s: float | None = None) -> list[dict[str, Any]]:
+    """Per bucket of ``bucket_s``: scenarios started (by scheduled start) and finished, failures,
+    and the p50/p99 of the runs that started in it — what the throughput/latency plot draws."""
+    if bucket_s <= 0:
+        raise ValueError("bucket_s must be > 0")
+    last = max([end_s or 0.0, *(e.end for e in events)], default=0.0)
+    count = max(1, math.ceil(last / bucket_s)) if last > 0 else 0
+    started: list[list[float]] = [[] for _ in range(count)]
+    finished = [0] * count
+    failures = [0] * count
+    for e in events:
+        i = min(count - 1, max(0, int(e.start // bucket_s)))
+        started[i].append(e.latency_ms)
+        failures[i] += e.failed
+        j = min(count - 1, max(0, int(e.end // bucket_s)))
+        finished[j] += 1
+    rows = []
+    for i in range(count):
+        ordered = sorted(started[i])
+        rows.append({
+            "t_s": round(i * bucket_s, 3),
+            "started": len(ordered),
+            "finished": finished[i],
+            "failures": failures[i],
+            "p50_ms": None if not ordered else round(percentile(ordered, 50), 2),
+            "p99_ms": None if not ordered else round(percentile(ordered, 99), 2),
+        })
+    return rows
+
+
+def format_phase_table(phases: Mapping[str, Mapping[str, Any]], title: str) -> str:
+    """One block per phase: all scenarios, then each scenario, with runs, failures and percentiles."""
+    header = f"{title:<26}{'runs':>8}{'fail':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    lines = [header, "-" * len(header)]
+    for phase, data in phases.items():
+        lines.append(f"{phase:<26}{data['runs']:>8}{data['failures']:>7}{_cell(data['p50_ms']):>9}{_cell(data['p95_ms']):>9}"
+                     f"{_cell(data['p99_ms']):>9}{_cell(data['max_ms']):>9}")
+        for name, s in data["scenarios"].items():
+            lines.append(f"  {name:<24}{s['runs']:>8}{s['failures']:>7}{_cell(s['p50_ms']):>9}{_cell(s['p95_ms']):>9}"
+                         f"{_cell(s['p99_ms']):>9}{_cell(s['max_ms']):>9}")
+    return "\n".join(lines)
+
+
+def format_starts(starts: Mapping[str, Any], demand: str) -> str:
+    """The open loop's accounting: offered vs achieved rate, late and dropped starts."""
+    return (
+        f"open loop: {demand}; offered {starts['offered_per_s']:.1f}/s, scheduled {starts['scheduled_per_s']:.1f}/s, "
+        f"achieved {starts['achieved_per_s']:.1f}/s; {starts['late']} late starts (> {starts['late_after_ms']:.0f} ms behind schedule, "
+        f"{starts['late_pct']:.2f} %, max lag {starts['max_lag_ms']:.0f} ms), {starts['dropped']} dropped "
+        f"({starts['dropped_pct']:.2f} %: every in-flight slot busy)"
+    )

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,7 @@ class EmbeddingCache:
         *,
         key_prefix: str = "emb",
         redis_retry_after_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if redis_client is not None and _decodes_responses(redis_client):
             raise ValueError("EmbeddingCache needs a Redis client with decode_responses=False")
@@ -70,6 +71,7 @@ class EmbeddingCache:
         self.ttl_s = int(ttl_s)
         self.key_prefix = key_prefix
         self.redis_retry_after_s = redis_retry_after_s
+        self._clock = clock  # injectable so a test can step past the retry window without sleeping
         self._lru = _LRU(lru_size)
         self._value_bytes = embedder.dim * _WIRE_DTYPE.itemsize
         self._stats_lock = threading.Lock()
@@ -176,7 +178,7 @@ class EmbeddingCache:
         if self.redis is None:
             return False
         with self._stats_lock:
-            if time.monotonic() < self._redis_down_until:
+            if self._clock() < self._redis_down_until:
                 self._redis_skips += 1
                 return False
         return True
@@ -188,7 +190,7 @@ class EmbeddingCache:
         return _read_only(np.frombuffer(value, dtype=_WIRE_DTYPE).astype(np.float32, copy=False))
 
     def _redis_failed(self, operation: str, exc: BaseException) -> None:
-        now = time.monotonic()
+        now = self._clock()
         with self._stats_lock:
             self._redis_errors += 1
             self._redis_down_until = now + self.redis_retry_after_s

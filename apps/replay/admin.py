@@ -15,12 +15,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from rest_framework.exceptions import APIException
 
-from apps.core.admin import InspectionAdmin
+from apps.core.admin import InspectionAdmin, JobAdmin
 from apps.core.admin_display import (
     admin_url, alert, short_id, short_time, boolean_mark, changelist_link, check_launch_permission, kv_table, link_by_key, link_to,
     records_table, status_badge,
 )
+from apps.core.roles import is_operator
 from apps.evidence.models import EvidenceRecord
 from apps.replay import selectors
 from apps.replay.choices import REPLAYED_TASK_TYPES
@@ -43,10 +45,10 @@ _NO_REGRESSION = mark_safe('<span class="lh-muted">—</span>')
 
 
 @admin.register(ReplayBatch)
-class ReplayBatchAdmin(InspectionAdmin):
+class ReplayBatchAdmin(JobAdmin):
     deletable = True  # a batch goes with its runs (the JSONL log keeps their lines)
 
-    list_display = ["batch_short", "status_display", "regressions_display", "pass_rate_display", "outcomes", "model_display", "created"]
+    list_display = ["batch_short", "status_display", "progress_display", "regressions_display", "pass_rate_display", "outcomes", "model_display", "created"]
     list_filter = ["status", "provider"]
     search_fields = ["=batch_id", "created_by"]
     search_help_text = "Batch id (rb_…, exact) or who launched it."
@@ -140,11 +142,15 @@ class ReplayBatchAdmin(InspectionAdmin):
         form = ReplayDayForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            batch = create_batch(
-                day_from=data["day"], day_to=data["day"], task_types=data["task_types"], limit=data.get("limit"),
-                provider=data.get("provider") or None, model=data.get("model") or None, concurrency=data["concurrency"],
-                actor=request.user.get_username(),
-            )
+            try:
+                batch = create_batch(
+                    day_from=data["day"], day_to=data["day"], task_types=data["task_types"], limit=data.get("limit"),
+                    provider=data.get("provider") or None, model=data.get("model") or None, concurrency=data["concurrency"],
+                    actor=request.user.get_username(),
+                )
+            except APIException as exc:  # the broker down: the batch is already marked failed
+                self.message_user(request, f"Not queued: {exc.detail}", messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:replay_replaybatch_changelist"))
             self.message_user(request, f"Replay batch {batch.batch_id} queued for {data['day']}; it runs in the Celery worker.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:replay_replaybatch_changelist"))
         context = {**self.admin_site.each_context(request), "title": "Replay a day of evidence", "form": form, "opts": self.model._meta}

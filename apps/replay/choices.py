@@ -1,11 +1,9 @@
 from django.db import models
 
+from apps.core.choices import JobStatus
 
-class BatchStatus(models.TextChoices):
-    QUEUED = "queued", "queued"
-    RUNNING = "running", "running"
-    FINISHED = "finished", "finished"
-    FAILED = "failed", "failed"
+# A batch has the life of every job row (a batch that used to say "finished" now says "succeeded").
+BatchStatus = JobStatus
 
 
 class RunStatus(models.TextChoices):

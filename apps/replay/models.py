@@ -1,14 +1,16 @@
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-from apps.replay.choices import BatchStatus, RunStatus
+from apps.core.models import Job
+from apps.replay.choices import RunStatus
 
 
-class ReplayBatch(models.Model):
+class ReplayBatch(Job):
     """One replay of selected evidence against the current model and retrieval stack (SPEC §4.8)."""
 
+    job_kind = "replay"
+
     batch_id = models.CharField(primary_key=True, max_length=40, editable=False)
-    status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.QUEUED)
     day_from = models.DateField(null=True, blank=True)
     day_to = models.DateField(null=True, blank=True)
     task_types = ArrayField(models.CharField(max_length=32), default=list, blank=True)
@@ -17,7 +19,6 @@ class ReplayBatch(models.Model):
     provider = models.CharField(max_length=16)
     model = models.CharField(max_length=128, blank=True)
     concurrency = models.PositiveSmallIntegerField(default=4)
-    task_id = models.CharField(max_length=64, blank=True)
     total = models.PositiveIntegerField(default=0)
     passed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
@@ -29,23 +30,26 @@ class ReplayBatch(models.Model):
     latency_p95_ms = models.FloatField(null=True, blank=True)
     prompt_tokens = models.PositiveBigIntegerField(default=0)
     completion_tokens = models.PositiveBigIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
         verbose_name_plural = "replay batches"
 
     @property
     def pass_rate(self) -> float | None:
-        judged = self.passed + self.failed + self.errors
-        return round(self.passed / judged, 4) if judged else None
+        # None when no run reached the model: a dead model server must not read as a model that fails.
+        if not (self.passed or self.failed):
+            return None
+        return round(self.passed / (self.passed + self.failed + self.errors), 4)
 
     def __str__(self) -> str:
         return self.batch_id
+
+    def job_counters(self) -> dict:
+        return {
+            "batch_id": self.batch_id, "total": self.total, "passed": self.passed, "failed": self.failed, "errors": self.errors,
+            "skipped": self.skipped, "regressions": self.regressions, "pass_rate": self.pass_rate,
+            "provider": self.provider, "model": self.model,
+        }
 
 
 class ReplayRun(models.Model):

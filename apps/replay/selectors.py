@@ -39,27 +39,13 @@ def run_detail(run: ReplayRun) -> dict[str, Any]:
 
 
 def batch_summary(batch: ReplayBatch) -> dict[str, Any]:
-    """SPEC §4.8 batch body."""
+    """SPEC §4.8 batch body: the common job detail (SPEC §3.6) plus latency, tokens and skips."""
     return {
-        "batch_id": batch.batch_id,
-        "status": batch.status,
-        "total": batch.total,
-        "passed": batch.passed,
-        "failed": batch.failed,
-        "errors": batch.errors,
-        "skipped": batch.skipped,
-        "regressions": batch.regressions,
-        "pass_rate": batch.pass_rate,
+        **batch.as_job_dict(),
         "latency_ms": {"p50": batch.latency_p50_ms, "p95": batch.latency_p95_ms},
         "prompt_tokens": batch.prompt_tokens,
         "completion_tokens": batch.completion_tokens,
-        "provider": batch.provider,
-        "model": batch.model,
         "skipped_by_type": batch.skipped_by_type,
-        "created_at": batch.created_at,
-        "started_at": batch.started_at,
-        "finished_at": batch.finished_at,
-        "error": batch.error,
     }
 
 

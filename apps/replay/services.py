@@ -7,6 +7,7 @@ the API; judging uses the same validation services (without logging them as coor
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ from django.db import close_old_connections, connection
 from django.db.models import Count, F
 from django.utils import timezone
 
-from apps.core.jobs import enqueue_after_commit
+from apps.core.jobs import JobCancelled, JobContext, JobOutcome, enqueue_after_commit, run_job
 from apps.core.stats import percentile
 from apps.evidence.choices import InteractionKind
 from apps.evidence.models import EvidenceRecord
@@ -31,7 +32,8 @@ from apps.orders.services import check_fill
 from apps.providers.chat import ChatProvider, ChatResult, build_chat_provider
 from apps.providers.errors import ProviderError
 from apps.replay.bundles import AnswerError, build_bundle, canonical_json, judge_ranking, parse_email, parse_fill
-from apps.replay.choices import MODEL_TASK_TYPES, REPLAYED_TASK_TYPES, BatchStatus, RunStatus
+from apps.core.choices import JobStatus
+from apps.replay.choices import MODEL_TASK_TYPES, REPLAYED_TASK_TYPES, RunStatus
 from apps.replay.models import ReplayBatch, ReplayRun
 from apps.replay.selectors import run_as_dict
 from apps.validation.services import check_outreach
@@ -61,10 +63,9 @@ def create_batch(
     concurrency: int = 4,
     actor: str = "",
     dispatch: bool = True,
+    retry_of: ReplayBatch | None = None,
 ) -> ReplayBatch:
     """Record a queued batch and (after commit) hand it to the Celery worker."""
-    from apps.replay import tasks
-
     batch = ReplayBatch.objects.create(
         batch_id=f"rb_{secrets.token_hex(12)}",
         day_from=day_from,
@@ -76,11 +77,20 @@ def create_batch(
         model=model or settings.CHAT_MODEL,
         concurrency=concurrency,
         created_by=actor,
+        retry_of=retry_of,
     )
     if dispatch:
-        enqueue_after_commit(tasks.replay_batch_task, ReplayBatch, batch.batch_id)
+        enqueue_after_commit(batch)
     batch.refresh_from_db()
     return batch
+
+
+def relaunch_batch(batch: ReplayBatch, actor: str) -> ReplayBatch:
+    """A retry: the same selection, provider and model, as a new batch (its runs are new runs)."""
+    return create_batch(
+        day_from=batch.day_from, day_to=batch.day_to, task_types=batch.task_types, evidence_ids=batch.evidence_ids,
+        limit=batch.limit, provider=batch.provider, model=batch.model, concurrency=batch.concurrency, actor=actor, retry_of=batch,
+    )
 
 
 def chat_provider_for(batch: ReplayBatch) -> ChatProvider:
@@ -110,58 +120,86 @@ def select_evidence(batch: ReplayBatch):
 
 
 def run_batch(batch_id: str, *, on_progress: Callable[[ReplayBatch], None] | None = None, provider: ChatProvider | None = None) -> ReplayBatch:
-    """Replay every selected record (up to `limit`), `concurrency` at a time; the batch always finishes."""
-    batch = ReplayBatch.objects.get(pk=batch_id)
-    if batch.status in (BatchStatus.FINISHED, BatchStatus.FAILED):
-        return batch
-    ReplayBatch.objects.filter(pk=batch_id).update(status=BatchStatus.RUNNING, started_at=timezone.now())
-    try:
-        selected = select_evidence(batch)
-        skipped = dict(
-            selected.exclude(task_type__in=REPLAYED_TASK_TYPES).values_list("task_type").annotate(n=Count("evidence_id")).order_by()
+    """Replay every selected record (up to `limit`), `concurrency` at a time, through the job runner.
+
+    A cancel stops dispatching new records; the runs that finished stay. A batch in which no run
+    reached the model ends `failed` naming the unreachable provider; one where some runs errored
+    ends `succeeded` with its `errors` count (SPEC §4.8)."""
+
+    def work(batch: ReplayBatch, context: JobContext) -> JobOutcome:
+        try:
+            outcome = _replay_selected(batch, context, on_progress, provider)
+        finally:
+            _summarize(batch.batch_id)
+        return outcome
+
+    return run_job(ReplayBatch, batch_id, work)
+
+
+def _replay_selected(batch: ReplayBatch, context: JobContext, on_progress, provider: ChatProvider | None) -> JobOutcome:
+    batch_id = batch.batch_id
+    selected = select_evidence(batch)
+    skipped = dict(
+        selected.exclude(task_type__in=REPLAYED_TASK_TYPES).values_list("task_type").annotate(n=Count("evidence_id")).order_by()
+    )
+    # Replay's own model calls are logged as chat interactions and come back as chat evidence;
+    # replaying them would replay replays. Skipped and counted.
+    own_calls = selected.filter(task_type="chat", metadata__purpose="replay")
+    if (own := own_calls.count()):
+        skipped["chat (replay's own calls)"] = own
+    replayable = selected.filter(task_type__in=REPLAYED_TASK_TYPES).exclude(pk__in=own_calls.values("pk"))
+    if batch.limit:
+        replayable = replayable[: batch.limit]
+    ids = list(replayable.values_list("evidence_id", flat=True))
+    ReplayBatch.objects.filter(pk=batch_id).update(total=len(ids), skipped=sum(skipped.values()), skipped_by_type=skipped)
+    chat = provider or (chat_provider_for(batch) if EvidenceRecord.objects.filter(evidence_id__in=ids, task_type__in=MODEL_TASK_TYPES).exists() else None)
+    batch.refresh_from_db()
+    finished = itertools.count(1)  # next() is atomic under the GIL: safe across the pool's threads
+
+    def work(evidence_id: str) -> None:
+        if context.cancel_requested():  # stop dispatching; runs already finished stay
+            return
+        record = EvidenceRecord.objects.get(evidence_id=evidence_id)
+        run = replay_record(record, batch=batch, chat=chat)
+        counter = {RunStatus.PASS: "passed", RunStatus.FAIL: "failed", RunStatus.ERROR: "errors"}[run.status]
+        done = next(finished)
+        ReplayBatch.objects.filter(pk=batch_id).update(
+            **{counter: F(counter) + 1}, regressions=F("regressions") + int(run.regression), progress=round(100.0 * done / max(len(ids), 1), 2)
         )
-        # Replay's own model calls are logged as chat interactions and come back as chat evidence;
-        # replaying them would replay replays. Skipped and counted.
-        own_calls = selected.filter(task_type="chat", metadata__purpose="replay")
-        if (own := own_calls.count()):
-            skipped["chat (replay's own calls)"] = own
-        replayable = selected.filter(task_type__in=REPLAYED_TASK_TYPES).exclude(pk__in=own_calls.values("pk"))
-        if batch.limit:
-            replayable = replayable[: batch.limit]
-        ids = list(replayable.values_list("evidence_id", flat=True))
-        ReplayBatch.objects.filter(pk=batch_id).update(total=len(ids), skipped=sum(skipped.values()), skipped_by_type=skipped)
-        chat = provider or (chat_provider_for(batch) if EvidenceRecord.objects.filter(evidence_id__in=ids, task_type__in=MODEL_TASK_TYPES).exists() else None)
-        batch.refresh_from_db()
+        if on_progress:
+            on_progress(ReplayBatch.objects.get(pk=batch_id))
 
-        def work(evidence_id: str) -> None:
-            record = EvidenceRecord.objects.get(evidence_id=evidence_id)
-            run = replay_record(record, batch=batch, chat=chat)
-            counter = {RunStatus.PASS: "passed", RunStatus.FAIL: "failed", RunStatus.ERROR: "errors"}[run.status]
-            ReplayBatch.objects.filter(pk=batch_id).update(**{counter: F(counter) + 1}, regressions=F("regressions") + int(run.regression))
-            if on_progress:
-                on_progress(ReplayBatch.objects.get(pk=batch_id))
+    def work_in_thread(evidence_id: str) -> None:
+        try:
+            work(evidence_id)
+        finally:
+            close_old_connections()
+            connection.close()  # back to the pool: this thread may not run again
 
-        def work_in_thread(evidence_id: str) -> None:
-            try:
-                work(evidence_id)
-            finally:
-                close_old_connections()
-                connection.close()  # back to the pool: this thread may not run again
-
-        if batch.concurrency <= 1:
-            for evidence_id in ids:
-                work(evidence_id)
-        else:
-            with ThreadPoolExecutor(max_workers=batch.concurrency, thread_name_prefix="replay") as pool:
-                list(pool.map(work_in_thread, ids))
-        _summarize(batch_id, status=BatchStatus.FINISHED)
-    except Exception as exc:
-        logger.exception("replay batch %s failed", batch_id)
-        _summarize(batch_id, status=BatchStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-    return ReplayBatch.objects.get(pk=batch_id)
+    if batch.concurrency <= 1:
+        for evidence_id in ids:
+            work(evidence_id)
+    else:
+        with ThreadPoolExecutor(max_workers=batch.concurrency, thread_name_prefix="replay") as pool:
+            list(pool.map(work_in_thread, ids))
+    if context.cancel_requested():
+        raise JobCancelled()
+    return _outcome(batch_id, model_runs=EvidenceRecord.objects.filter(evidence_id__in=ids, task_type__in=MODEL_TASK_TYPES).count(), provider=batch.provider)
 
 
-def _summarize(batch_id: str, *, status: str, error: str = "") -> None:
+def _outcome(batch_id: str, *, model_runs: int, provider: str) -> JobOutcome:
+    """Failed when the batch needed the model and no run reached it (every model run errored with a
+    provider error); otherwise succeeded, errors counted on the row."""
+    if not model_runs:
+        return JobOutcome()
+    runs = ReplayRun.objects.filter(batch_id=batch_id, task_type__in=MODEL_TASK_TYPES)
+    if runs.exclude(status=RunStatus.ERROR).exists():
+        return JobOutcome()
+    reason = runs.exclude(error=None).values_list("error", flat=True).first() or "no answer"
+    return JobOutcome(JobStatus.FAILED, f"no run reached the model: provider {provider!r} is unreachable ({reason})")
+
+
+def _summarize(batch_id: str) -> None:
     """Counts, latency percentiles and tokens from the runs themselves (the source of truth)."""
     runs = ReplayRun.objects.filter(batch_id=batch_id)
     counts = dict(runs.values_list("status").annotate(n=Count("run_id")).order_by())
@@ -170,9 +208,6 @@ def _summarize(batch_id: str, *, status: str, error: str = "") -> None:
     )
     tokens = [r or {} for r in runs.values_list("response", flat=True)]
     ReplayBatch.objects.filter(pk=batch_id).update(
-        status=status,
-        error=error,
-        finished_at=timezone.now(),
         passed=counts.get(RunStatus.PASS, 0),
         failed=counts.get(RunStatus.FAIL, 0),
         errors=counts.get(RunStatus.ERROR, 0),

@@ -1,10 +1,11 @@
 from celery import shared_task
 
+from apps.core.jobs import job_task_options
 from apps.replay import services
 
 
-# Not acks_late: a redelivered batch would append a second set of replay_run lines; a batch that
-# dies with its worker is marked by the operator and re-launched instead.
-@shared_task(ignore_result=True)
+# Not idempotent: a re-run would append a second set of replay_run lines. Acknowledged on receipt; a
+# lost worker fails the batch ("worker lost") and an operator retries it as a new batch.
+@shared_task(**job_task_options(idempotent=False))
 def replay_batch_task(batch_id: str) -> None:
     services.run_batch(batch_id)

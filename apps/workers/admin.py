@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.core.admin import InspectionAdmin
+from apps.core.admin import JobAdmin
 from apps.core.admin_display import check_launch_permission, kv_table, link_to, progress_bar, records_table, short_time, status_badge
 from apps.core.admin_widgets import TagListField, checkbox_list_field
 from apps.workers import services
@@ -269,7 +269,7 @@ class IngestForm(forms.Form):
 
 
 @admin.register(IngestJob)
-class IngestJobAdmin(InspectionAdmin):
+class IngestJobAdmin(JobAdmin):
     deletable = True
     list_display = ["id", "source_name", "status_display", "progress_display", "rows_display", "rows_per_s", "created_at"]
     list_filter = ["status", "format"]
@@ -284,14 +284,6 @@ class IngestJobAdmin(InspectionAdmin):
     @admin.display(description="source")
     def source_name(self, obj: IngestJob) -> str:
         return obj.source.rsplit("/", 1)[-1]
-
-    @admin.display(description="progress")
-    def progress_display(self, obj: IngestJob) -> str:
-        return progress_bar(obj.progress)
-
-    @admin.display(description="status", ordering="status")
-    def status_display(self, obj: IngestJob) -> str:
-        return status_badge(obj.status)
 
     @admin.display(description="errors (first 1,000)")
     def errors_table(self, obj: IngestJob) -> str:

@@ -7,6 +7,15 @@ class WorkersConfig(AppConfig):
     verbose_name = "Workers"
 
     def ready(self) -> None:
+        from apps.core.job_kinds import JobKind, register_job_kind
+        from apps.workers.services import relaunch_ingest_job
+
+        register_job_kind(
+            JobKind(
+                name="ingest", model_label="workers.IngestJob", task_name="apps.workers.tasks.ingest_workers_task",
+                idempotent=True, cancel_running=True, relaunch=relaunch_ingest_job,
+            )
+        )
         from apps.indexes.registry import VectorIndexSpec, register
         from apps.workers.models import WORKER_EMBEDDING_INDEX
         from apps.workers.services import reembed_workers

@@ -34,7 +34,7 @@ def load_demo_corpus(*, count: int, actor: str, seed: int = 7, poll_s: float = 0
             bar.n = job.progress
             bar.set_postfix(rows=job.rows_read, rps=int(job.rows_per_s))
             bar.refresh()
-            if job.status in (IngestStatus.SUCCEEDED, IngestStatus.FAILED):
+            if job.is_finished:
                 break
             time.sleep(poll_s)
     print(

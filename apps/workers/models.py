@@ -4,7 +4,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
-from apps.workers.choices import IngestFormat, IngestStatus, WorkerStatus
+from apps.core.models import Job
+from apps.workers.choices import IngestFormat, WorkerStatus
 
 WORKER_EMBEDDING_INDEX = "worker_embedding_hnsw"
 
@@ -62,20 +63,19 @@ class Worker(models.Model):
         return f"{self.worker_id} {self.first_name} {self.last_name}".strip()
 
 
-class IngestJob(models.Model):
+class IngestJob(Job):
     """One ingest run (SPEC §4.1). The Celery task updates it; the API, the command and the admin read it.
 
     Accounting invariant once finished: rows_read = rows_written + rows_unchanged + rows_rejected.
     """
 
+    job_kind = "ingest"
     MAX_ERRORS = 1000
 
     source = models.CharField(max_length=1024)
     format = models.CharField(max_length=16, choices=IngestFormat.choices)
     drop = models.BooleanField(default=False)
     limit = models.PositiveIntegerField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=IngestStatus.choices, default=IngestStatus.QUEUED)
-    task_id = models.CharField(max_length=64, blank=True)
     rows_total = models.PositiveIntegerField(null=True, blank=True, help_text="rows in the file, for progress")
     rows_read = models.PositiveIntegerField(default=0)
     rows_written = models.PositiveIntegerField(default=0)
@@ -85,17 +85,19 @@ class IngestJob(models.Model):
     warnings_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="first 1,000 rejected rows: line, worker_id, reason")
     warnings = models.JSONField(default=list, blank=True, help_text="first 1,000 warnings: line, worker_id, reason")
-    progress = models.FloatField(default=0.0)
     rows_per_s = models.FloatField(default=0.0)
     timings = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True, help_text="why the job failed as a whole")
-    created_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
+        pass
 
     def __str__(self) -> str:
-        return f"ingest job {self.pk}: {self.source.rsplit('/', 1)[-1]}"
+        return f"ingest #{self.pk} {self.source}"
+
+    def job_counters(self) -> dict:
+        return {
+            "source": self.source, "format": self.format, "drop": self.drop, "limit": self.limit, "rows_total": self.rows_total,
+            "rows_read": self.rows_read, "rows_written": self.rows_written, "rows_unchanged": self.rows_unchanged,
+            "rows_rejected": self.rows_rejected, "texts_embedded": self.texts_embedded, "warnings_count": self.warnings_count,
+            "errors": self.errors, "rows_per_s": self.rows_per_s,
+        }

@@ -48,6 +48,10 @@ _ZIP = re.compile(r"\d{5}(-\d{4})?")
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _NON_IDENTIFIER = re.compile(r"[^a-z0-9]+")
 _CENTS = Decimal("0.01")
+# PostgreSQL text and jsonb take neither a NUL character nor a lone UTF-16 surrogate (the latter is
+# not even encodable as UTF-8): one such value used to fail the whole batch's COPY, so the whole job.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+_LIST_FIELDS = frozenset({"skills", "certifications", "shift_preference"})
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 
@@ -100,23 +104,89 @@ def normalize_row(raw: Mapping[str, Any]) -> NormalizedRow | Rejection:
     """Validate and normalize one source row."""
     if not isinstance(raw, Mapping):
         return Rejection(None, f"expected a row of columns, found {type(raw).__name__}")
-    worker_id = _text(raw.get("worker_id")) or None
+    raw_id = raw.get("worker_id")
+    worker_id = None if _is_container(raw_id) else _storable(_text(raw_id)) or None
     if PARSE_ERROR_KEY in raw:
         return Rejection(worker_id, str(raw[PARSE_ERROR_KEY]))
+    unstorable = _unstorable_column(raw)
+    if unstorable is not None:
+        return Rejection(worker_id, unstorable)
 
     problems: list[str] = []
     warnings: list[str] = []
-    if worker_id is None:
+    if _is_container(raw_id):
+        problems.append(f"worker_id must be a single value, found {_kind(raw_id)}")
+    elif worker_id is None:
         problems.append("missing worker_id")
     values: dict[str, Any] = {"worker_id": worker_id}
     for name, parse in _FIELD_PARSERS.items():
+        value = raw.get(name)
+        shape = _shape_problem(name, value)
+        if shape is not None:
+            problems.append(shape)
+            continue
         try:
-            values[name] = parse(raw.get(name), warnings)
+            values[name] = parse(value, warnings)
         except _Invalid as problem:
             problems.append(str(problem))
     if problems:
         return Rejection(worker_id, "; ".join(problems))
     return NormalizedRow(**values, raw=_json_safe_row(raw), content_hash=content_hash(values), warnings=warnings)
+
+
+def _is_container(value: Any) -> bool:
+    return isinstance(value, (Mapping, list, tuple, set))
+
+
+def _kind(value: Any) -> str:
+    return "an object" if isinstance(value, Mapping) else "a list"
+
+
+def _shape_problem(name: str, value: Any) -> str | None:
+    """A JSON object where text belongs used to be stored as its Python repr; it is a bad row."""
+    if name in _LIST_FIELDS:
+        if isinstance(value, Mapping):
+            return f"{name} must be a list of values, found an object"
+        if isinstance(value, (list, tuple)) and any(_is_container(item) for item in value):
+            return f"{name} must be a list of values, found a nested {'object' if any(isinstance(i, Mapping) for i in value) else 'list'}"
+        return None
+    if _is_container(value):
+        return f"{name} must be a single value, found {_kind(value)}"
+    return None
+
+
+def _storable(text: str) -> str:
+    """Text safe to put in an error report (jsonb): NUL and lone surrogates escaped."""
+    if not _UNSTORABLE.search(text):
+        return text
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _unstorable_column(raw: Mapping[str, Any]) -> str | None:
+    """The first column (by name) holding text the database cannot store, as a rejection reason."""
+    for column, value in raw.items():
+        stack = [column, value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                found = _UNSTORABLE.search(item)
+            elif isinstance(item, bytes):
+                found = b"\x00" in item
+            elif isinstance(item, Mapping):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+                continue
+            elif isinstance(item, (list, tuple)):
+                stack.extend(item)
+                continue
+            else:
+                continue
+            if found:
+                name = _storable(str(column))
+                if isinstance(item, str) and found.group() != "\x00":
+                    return f"column {name!r} holds invalid Unicode (a lone surrogate)"
+                return f"column {name!r} holds a NUL character"
+    return None
 
 
 def content_hash(values: Mapping[str, Any]) -> str:

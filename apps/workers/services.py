@@ -10,28 +10,35 @@ upsert makes every good row land exactly once.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 from pgvector.psycopg import register_vector
 
-from apps.core.jobs import enqueue_after_commit
+from apps.core.choices import TERMINAL_STATUSES
+from apps.core.jobs import JobCancelled, JobContext, enqueue_after_commit, run_job
 from apps.core.api.errors import BadRequest
 from apps.indexes.embedders import get_embedder
 from apps.indexes.services import bump_index_version
 from apps.workers.profile import profile_text
-from apps.workers.choices import IngestFormat, IngestStatus
+from apps.workers.choices import IngestFormat
 from apps.workers.models import WORKER_EMBEDDING_INDEX, IngestJob, Worker
 from apps.workers.normalize import NormalizedRow, Rejection, normalize_row
 from apps.workers.sources import count_rows, detect_format, read_rows
 
 logger = logging.getLogger(__name__)
+
+# What a single bad value raises on the raw COPY connection: SQLSTATE class 22 (psycopg's DataError,
+# or Django's when wrapped) and text psycopg cannot encode.
+_REFUSED_VALUE = (psycopg.DataError, DataError, UnicodeEncodeError)
 
 # Columns written by ingest, in COPY order, with their PostgreSQL types for binary COPY.
 _COLUMNS: list[tuple[str, str]] = [
@@ -66,16 +73,25 @@ _FIELDS = [name for name, _ in _COLUMNS if name not in {"embedding", "embedding_
 
 
 def resolve_ingest_path(path: str) -> Path:
-    """A server-side path must resolve (after symlinks) inside one of INGEST_DIRS."""
-    resolved = Path(path).expanduser().resolve()
-    if not any(resolved.is_relative_to(root) for root in settings.INGEST_DIRS):
-        raise BadRequest(
-            "path must be a file inside one of the ingest directories",
-            code="path_not_allowed",
-            fields={"path": [f"not inside {', '.join(str(d) for d in settings.INGEST_DIRS)}"]},
-        )
-    if not resolved.is_file():
-        raise BadRequest("no such file", code="invalid", fields={"path": [f"{path} does not exist or is not a file"]})
+    """A server-side path must resolve (after symlinks) inside one of INGEST_DIRS, and never inside
+    KB_DIR (the evidence store sits under data/ by default and is not worker data)."""
+    not_allowed = BadRequest(
+        "path must be a file inside one of the ingest directories",
+        code="path_not_allowed",
+        fields={"path": ["not a file inside an ingest directory"]},
+    )
+    try:
+        resolved = Path(path).expanduser().resolve()
+        allowed = any(resolved.is_relative_to(root) for root in settings.INGEST_DIRS)
+        if not allowed or resolved.is_relative_to(settings.KB_DIR):
+            raise not_allowed
+        is_file = resolved.is_file()
+    except (OSError, RuntimeError, ValueError):
+        # A name too long for the filesystem (OSError), a symlink loop (RuntimeError), a NUL byte
+        # (ValueError): the client named something that cannot be a file we read.
+        raise not_allowed from None
+    if not is_file:
+        raise BadRequest("no such file", code="invalid", fields={"path": ["does not exist or is not a file"]})
     return resolved
 
 
@@ -90,17 +106,27 @@ def _format_of(path: Path, fmt: str | None) -> str:
 
 
 def create_ingest_job(
-    *, path: Path, fmt: str | None = None, drop: bool = False, limit: int | None = None, actor: str = "", dispatch: bool = True
+    *,
+    path: Path,
+    fmt: str | None = None,
+    drop: bool = False,
+    limit: int | None = None,
+    actor: str = "",
+    dispatch: bool = True,
+    retry_of: IngestJob | None = None,
 ) -> IngestJob:
     """Record a queued job and (after commit) hand it to the Celery worker."""
-    from apps.workers import tasks
-
     fmt = _format_of(path, fmt)
-    job = IngestJob.objects.create(source=str(path), format=fmt, drop=drop, limit=limit, created_by=actor)
+    job = IngestJob.objects.create(source=str(path), format=fmt, drop=drop, limit=limit, created_by=actor, retry_of=retry_of)
     if dispatch:
-        enqueue_after_commit(tasks.ingest_workers_task, IngestJob, job.pk)
+        enqueue_after_commit(job)
     job.refresh_from_db()
     return job
+
+
+def relaunch_ingest_job(job: IngestJob, actor: str) -> IngestJob:
+    """A retry: the same file and options, as a new job (the job-kind registry's relaunch)."""
+    return create_ingest_job(path=Path(job.source), fmt=job.format, drop=job.drop, limit=job.limit, actor=actor, retry_of=job)
 
 
 @dataclass
@@ -127,34 +153,40 @@ class _Progress:
 
 
 def run_ingest(job_id: int, *, on_progress: Callable[[IngestJob], None] | None = None) -> IngestJob:
-    """Run (or re-run from the start) one ingest job; safe to call again after a crash."""
-    job = IngestJob.objects.get(pk=job_id)
-    if job.status in (IngestStatus.SUCCEEDED, IngestStatus.FAILED):
-        return job
-    started = time.monotonic()
-    job.status, job.started_at, job.finished_at, job.error = IngestStatus.RUNNING, timezone.now(), None, ""
-    try:
-        job.rows_total = count_rows(job.source)
-        if job.limit:
-            job.rows_total = min(job.rows_total, job.limit)
-    except Exception:  # progress is a nicety; a file we cannot count is reported by the reader
-        job.rows_total = None
-    job.save(update_fields=["status", "started_at", "finished_at", "error", "rows_total"])
+    """Run (or re-run from the start) one ingest job through the job runner; safe to call again after
+    a crash: every batch is an upsert, so a re-run converges on every good row exactly once. A cancel
+    stops it at the next batch boundary; the batches already committed stay, counted."""
 
-    progress = _Progress()
-    try:
-        _ingest(job, progress, started, on_progress)
-    except Exception as exc:
-        logger.exception("ingest job %s failed", job_id)
-        _save_progress(job, progress, started, status=IngestStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-    else:
-        _save_progress(job, progress, started, status=IngestStatus.SUCCEEDED)
+    def work(job: IngestJob, context: JobContext) -> None:
+        started = time.monotonic()
+        try:
+            job.rows_total = count_rows(job.source)
+            if job.limit:
+                job.rows_total = min(job.rows_total, job.limit)
+        except Exception:  # progress is a nicety; a file we cannot count is reported by the reader
+            job.rows_total = None
+        job.save(update_fields=["rows_total"])
+        progress = _Progress()
+        try:
+            _ingest(job, progress, started, on_progress, context)
+        finally:
+            _save_progress(job, progress, started)
+
+    job = run_job(IngestJob, job_id, work)
+    release_upload(job)
     if on_progress:
         on_progress(job)
     return job
 
 
-def _save_progress(job: IngestJob, progress: _Progress, started: float, *, status: str | None = None, error: str = "") -> None:
+_PROGRESS_FIELDS = [
+    "rows_read", "rows_written", "rows_unchanged", "rows_rejected", "texts_embedded", "warnings_count", "errors", "warnings",
+    "timings", "rows_per_s", "progress",
+]
+
+
+def _save_progress(job: IngestJob, progress: _Progress, started: float) -> None:
+    """The counters only: the job runner owns the status."""
     elapsed = max(time.monotonic() - started, 1e-6)
     for name in ("rows_read", "rows_written", "rows_unchanged", "rows_rejected", "texts_embedded", "warnings_count"):
         setattr(job, name, getattr(progress, name))
@@ -163,14 +195,10 @@ def _save_progress(job: IngestJob, progress: _Progress, started: float, *, statu
     job.rows_per_s = round(progress.rows_read / elapsed, 1)
     if job.rows_total:
         job.progress = round(min(100.0, 100.0 * progress.rows_read / job.rows_total), 2)
-    if status is not None:
-        job.status, job.error, job.finished_at = status, error, timezone.now()
-        if status == IngestStatus.SUCCEEDED:
-            job.progress = 100.0
-    job.save()
+    job.save(update_fields=_PROGRESS_FIELDS)
 
 
-def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress) -> None:
+def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress, context: JobContext) -> None:
     embedder = get_embedder()
     if job.drop:
         with transaction.atomic():
@@ -186,6 +214,7 @@ def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress) ->
 
     first_line: dict[str, int] = {}  # worker_id → line of its first occurrence in this file
     remaining = job.limit
+    cancelled = False
     for source_batch in read_rows(job.source, fmt=job.format, batch_size=settings.INGEST_BATCH_SIZE):
         if remaining is not None:
             if remaining <= 0:
@@ -208,35 +237,58 @@ def _ingest(job: IngestJob, progress: _Progress, started: float, on_progress) ->
                 progress.warn(line, result.worker_id, warning)
             accepted.append((line, result))
         progress.timings["read_normalize_s"] += time.monotonic() - t0
-        _write_batch([row for _, row in accepted], progress, embedder)
+        _write_batch(accepted, progress, embedder)
         _save_progress(job, progress, started)
         if on_progress:
             on_progress(job)
+        if context.cancel_requested():  # a batch boundary: everything before it is committed
+            cancelled = True
+            break
 
-    if bulk_load or not _hnsw_index_exists():
+    if bulk_load or not _hnsw_index_exists():  # a cancelled load still leaves a working index
         t0 = time.monotonic()
         build_worker_hnsw_index()
         progress.timings["index_s"] += time.monotonic() - t0
+    if cancelled:
+        raise JobCancelled()
 
 
-def _write_batch(rows: list[NormalizedRow], progress: _Progress, embedder) -> None:
+def _write_batch(rows: list[tuple[int, NormalizedRow]], progress: _Progress, embedder) -> None:
+    """Write the changed rows of one batch; rows are (line, row) so a row the database refuses can be
+    rejected with its line."""
     if not rows:
         return
     existing = dict(
-        Worker.objects.filter(worker_id__in=[row.worker_id for row in rows]).values_list("worker_id", "content_hash")
+        Worker.objects.filter(worker_id__in=[row.worker_id for _, row in rows]).values_list("worker_id", "content_hash")
     )
-    changed = [row for row in rows if existing.get(row.worker_id) != row.content_hash or not row.content_hash]
+    changed = [(line, row) for line, row in rows if existing.get(row.worker_id) != row.content_hash or not row.content_hash]
     progress.rows_unchanged += len(rows) - len(changed)
     if not changed:
         return
     t0 = time.monotonic()
-    vectors = embedder.embed([profile_text(row.worker_fields()) for row in changed])
+    vectors = embedder.embed([profile_text(row.worker_fields()) for _, row in changed])
     progress.texts_embedded += len(changed)
     progress.timings["embed_s"] += time.monotonic() - t0
     t0 = time.monotonic()
-    _upsert(changed, vectors, embedder.key)
-    progress.rows_written += len(changed)
+    try:
+        _upsert([row for _, row in changed], vectors, embedder.key)
+        progress.rows_written += len(changed)
+    except _REFUSED_VALUE:
+        # A value the normalizer let through but the database refuses (a name longer than its
+        # column): the batch rolled back; write its rows one by one so only the bad ones are lost.
+        for (line, row), vector in zip(changed, vectors):
+            try:
+                _upsert([row], vector[None, :], embedder.key)
+            except _REFUSED_VALUE as exc:
+                progress.reject(line, row.worker_id, f"the database refused a value: {_first_line(exc)}")
+            else:
+                progress.rows_written += 1
     progress.timings["write_s"] += time.monotonic() - t0
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _raw_connection():
@@ -350,15 +402,59 @@ def worker_as_dict(worker: Worker) -> dict:
     }
 
 
-def save_upload(upload) -> Path:
-    """Store an uploaded ingest file under var/uploads/ (streamed in chunks, never read whole)."""
+# ------------------------------------------------------------------------------------- uploads
+
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def sanitized_upload_name(name: str) -> str:
+    """The client's file name reduced to something safe to store and show: its last path component,
+    letters, digits, '.', '_' and '-' only, no leading dot, at most 100 characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    cleaned = _UNSAFE_NAME_CHARACTERS.sub("_", base).lstrip(".")[-100:].strip("_")
+    return cleaned or "upload"
+
+
+def create_upload_ingest_job(*, upload, fmt: str | None = None, drop: bool = False, limit: int | None = None, actor: str = "") -> IngestJob:
+    """Store an uploaded file and queue its ingest. A rejected upload is not kept, and the error
+    names only the client's own file name."""
+    name = sanitized_upload_name(upload.name)
+    fmt = _format_of(Path(name), fmt)
+    path = save_upload(upload, name=name)
+    try:
+        return create_ingest_job(path=path, fmt=fmt, drop=drop, limit=limit, actor=actor)
+    except BaseException:
+        discard_upload(path)
+        raise
+
+
+def save_upload(upload, *, name: str | None = None) -> Path:
+    """Store an uploaded ingest file as INGEST_UPLOAD_DIR/<random>/<sanitized name> (streamed in
+    chunks, never read whole): the job's source keeps the name the operator knows the file by."""
     import uuid
 
-    directory = settings.BASE_DIR / "var" / "uploads"
-    directory.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(Path(upload.name).suffixes[-1:]).lower()
-    target = directory / f"{uuid.uuid4().hex}{suffix}"
+    directory = settings.INGEST_UPLOAD_DIR / uuid.uuid4().hex
+    directory.mkdir(parents=True)
+    target = directory / (name or sanitized_upload_name(upload.name))
     with open(target, "wb") as handle:
         for chunk in upload.chunks():
             handle.write(chunk)
     return target
+
+
+def discard_upload(path: Path) -> None:
+    """Delete an uploaded file and its directory; anything outside INGEST_UPLOAD_DIR is left alone."""
+    path = Path(path)
+    if not path.resolve().is_relative_to(settings.INGEST_UPLOAD_DIR.resolve()):
+        return
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:  # not empty, or already gone
+        pass
+
+
+def release_upload(job: IngestJob) -> None:
+    """Once a job has ended its uploaded file has done its work (INGEST_KEEP_UPLOADS keeps it)."""
+    if not settings.INGEST_KEEP_UPLOADS and job.status in TERMINAL_STATUSES:
+        discard_upload(Path(job.source))

@@ -4,8 +4,8 @@
 Parquet record batch) in memory. `line` is what an operator needs to find the row: the physical
 line of the file for CSV and JSON Lines, the 1-based row number for Parquet.
 
-A row the reader cannot decode (invalid JSON, a JSON value that is not an object, a CSV record with
-too many fields, invalid UTF-8) is not an exception: it comes out as a `SourceRow` whose raw dict
+A row the reader cannot decode (invalid JSON, JSON nested deeper than ROW_MAX_JSON_DEPTH, a JSON
+value that is not an object, a CSV record with too many fields, invalid UTF-8) is not an exception: it comes out as a `SourceRow` whose raw dict
 carries `PARSE_ERROR_KEY`, so the normalizer rejects it with its line number and the rest of the
 file is still ingested.
 """
@@ -19,6 +19,8 @@ from typing import Any, NamedTuple
 
 import pyarrow.parquet as pq
 
+from apps.core.bounded_json import loads_bounded
+
 FORMATS: tuple[str, ...] = ("parquet", "csv", "jsonl")
 FORMAT_BY_EXTENSION: dict[str, str] = {
     ".parquet": "parquet",
@@ -29,6 +31,8 @@ FORMAT_BY_EXTENSION: dict[str, str] = {
 }
 DEFAULT_BATCH_SIZE = 2_000
 PARSE_ERROR_KEY = "__parse_error__"
+# A worker row is flat (list columns are one level down); anything nested far deeper is not a row.
+ROW_MAX_JSON_DEPTH = 16
 
 
 class SourceRow(NamedTuple):
@@ -146,17 +150,22 @@ def _csv_rows(path: str | os.PathLike) -> Iterator[SourceRow]:
 def _jsonl_rows(path: str | os.PathLike) -> Iterator[SourceRow]:
     # Bytes, decoded per line: invalid UTF-8 then costs one row (a parse error), not the file.
     with open(path, "rb") as file:
-        for line, text in enumerate(file, start=1):
-            if not text.strip():
+        for line, data in enumerate(file, start=1):
+            if not data.strip():
                 continue
             try:
-                value = json.loads(text)
+                text = data.decode("utf-8-sig" if line == 1 else "utf-8")
+            except UnicodeDecodeError:
+                yield SourceRow(line, {PARSE_ERROR_KEY: "invalid UTF-8 in JSON line"})
+                continue
+            try:
+                value = loads_bounded(text, max_depth=ROW_MAX_JSON_DEPTH)
             except json.JSONDecodeError as error:
                 # error.lineno would be 1 (the line on its own); the file line is `line`.
                 yield SourceRow(line, {PARSE_ERROR_KEY: f"invalid JSON: {error.msg} at column {error.colno}"})
                 continue
-            except UnicodeDecodeError:
-                yield SourceRow(line, {PARSE_ERROR_KEY: "invalid UTF-8 in JSON line"})
+            except ValueError as error:  # nested too deep
+                yield SourceRow(line, {PARSE_ERROR_KEY: f"invalid JSON: {error}"})
                 continue
             if not isinstance(value, dict):
                 yield SourceRow(line, {PARSE_ERROR_KEY: f"expected a JSON object, found {type(value).__name__}"})

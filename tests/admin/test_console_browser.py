@@ -4,6 +4,8 @@ every admin page — no 500, no horizontal scrollbar at 1440 px, no JavaScript e
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib import admin
 
@@ -103,8 +105,14 @@ def test_launch_an_ingest_and_inspect_the_run(logged_in, tmp_path, settings):
     assert page.locator(f".messagelist a[href$='/ingestjob/{job.pk}/change/']").count() == 1  # the message links to the job
 
     run_ingest(job.pk)  # what the Celery worker would do with the queued job
+    # (when a test worker took the job first, run_ingest leaves it to that runner: wait for its end)
+    deadline = time.monotonic() + 60
+    while not IngestJob.objects.get(pk=job.pk).is_finished:
+        assert time.monotonic() < deadline, "the ingest never ended"
+        time.sleep(0.1)
     page.goto(f"{url}/admin/workers/ingestjob/{job.pk}/change/")
-    assert "succeeded" in page.content()
+    content = page.content()
+    assert "succeeded" in content
     first_error = IngestJob.objects.get(pk=job.pk).errors[0]
     assert first_error["reason"] in page.content()  # the rejected rows are inspectable with their reasons
     assert page.locator(".field-timings_pretty table.lh-kv").count() == 1  # timings as a table, not JSON

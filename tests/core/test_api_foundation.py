@@ -101,7 +101,7 @@ def test_healthz_names_redis_when_it_is_down(monkeypatch, tmp_path):
     assert body["database"]["ok"] is True and body["pgvector"]
 
 
-def test_a_verified_token_is_trusted_for_the_cache_window_then_checked_again(coordinator_client, settings):
+def test_a_verified_token_is_trusted_for_the_cache_window_then_checked_again(coordinator_client, settings, monkeypatch):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from rest_framework.authtoken.models import Token
@@ -114,7 +114,17 @@ def test_a_verified_token_is_trusted_for_the_cache_window_then_checked_again(coo
         assert coordinator_client.get("/api/v1/whoami").status_code == 200
     assert not [q for q in queries.captured_queries if "authtoken_token" in q["sql"]]
 
+    # The window itself: a deleted token keeps working until API_TOKEN_CACHE_S has passed, not after.
+    now = [10_000.0]
+    monkeypatch.setattr(CachedTokenAuthentication, "_clock", staticmethod(lambda: now[0]))
+    CachedTokenAuthentication.forget_all()
+    assert coordinator_client.get("/api/v1/whoami").status_code == 200  # verified at t=0, cached until t=30
     Token.objects.all().delete()
+    now[0] += 29.9
+    assert coordinator_client.get("/api/v1/whoami").status_code == 200
+    now[0] += 0.2
+    assert coordinator_client.get("/api/v1/whoami").status_code == 401
+
     settings.API_TOKEN_CACHE_S = 0  # no window: a deleted token fails at once
     CachedTokenAuthentication.forget_all()
     assert coordinator_client.get("/api/v1/whoami").status_code == 401
@@ -125,3 +135,47 @@ def test_values_the_database_cannot_store_are_400_not_500(coordinator_client, ur
     response = coordinator_client.get(url)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
+
+
+def test_coordinators_are_throttled_and_staff_are_not(coordinator_client, staff_client, settings):
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    from apps.core.api.throttling import CoordinatorRateThrottle
+
+    rates = dict(api_settings.DEFAULT_THROTTLE_RATES, coordinator="3/min")
+    original = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rates  # DRF reads the rates once, at import
+    try:
+        assert [coordinator_client.get("/api/v1/whoami").status_code for _ in range(3)] == [200, 200, 200]
+        throttled = coordinator_client.get("/api/v1/whoami")
+        assert throttled.status_code == 429
+        assert throttled.json()["error"]["code"] == "throttled" and int(throttled["Retry-After"]) > 0
+        assert [staff_client.get("/api/v1/whoami").status_code for _ in range(10)] == [200] * 10  # exempt
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = original
+    assert CoordinatorRateThrottle.scope == "coordinator"
+
+
+@pytest.mark.parametrize("path, body", [("/api/v1/workers/search", {"query": "welder"}), ("/api/v1/whoami", None)])
+def test_redis_down_on_an_api_path_is_503_in_the_envelope_within_2_s(coordinator_client, tmp_path, monkeypatch, path, body):
+    """The throttle, caches and search all use Redis: with it gone an API call answers 503 fast."""
+    import time
+
+    from django.core.cache import caches
+
+    dead_url = f"unix://{tmp_path / 'nobody-listens.sock'}"
+    from django.core.cache.backends.redis import RedisCache
+
+    dead = RedisCache(dead_url, {"KEY_PREFIX": "lh"})
+    monkeypatch.setattr(caches._connections, "default", dead, raising=False)
+    from apps.core import redis as core_redis
+
+    dead_client = redis.Redis.from_url(dead_url, socket_connect_timeout=0.5)
+    monkeypatch.setattr(core_redis, "get_redis", lambda: dead_client)
+    t0 = time.monotonic()
+    response = coordinator_client.post(path, body, format="json") if body else coordinator_client.get(path)
+    elapsed = time.monotonic() - t0
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "redis_unavailable"
+    assert elapsed < 2.0

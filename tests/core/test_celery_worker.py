@@ -1,3 +1,4 @@
+import time
 import uuid
 
 import pytest
@@ -18,7 +19,13 @@ def test_a_task_runs_in_a_real_worker_process_on_the_test_database(celery_worker
 
 
 def test_healthz_is_200_with_a_worker_answering(celery_worker_process):
-    response = APIClient().get("/healthz")
+    # healthz pings for 1 s (it must answer within 3 s); a worker busy on a loaded machine may miss
+    # one ping, so wait for the condition rather than trusting one sample.
+    deadline = time.monotonic() + 60
+    while True:
+        response = APIClient().get("/healthz")
+        if response.status_code == 200 or time.monotonic() > deadline:
+            break
     body = response.json()
     assert response.status_code == 200, body
     assert body["down"] == []

@@ -16,7 +16,7 @@ from apps.orders.models import FillProposal, JobOrder
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE_VALUES = {"order_id": "JO-1", "proposal_id": "1", "name": "workers", "job_id": "1", "pk": "1"}
+SAMPLE_VALUES = {"order_id": "JO-1", "proposal_id": "1", "name": "workers", "job_id": "1", "pk": "1", "kind": "ingest"}
 COORDINATOR, OPERATOR = "coordinator", "operator"
 
 # Who may call what (SPEC §5). Every (route name, method) the walk finds must be listed here.
@@ -60,6 +60,10 @@ REQUIRED_ROLE: dict[tuple[str, str], str] = {
     ("evidence-run-detail", "GET"): COORDINATOR,
     ("evidence-record-list", "GET"): COORDINATOR,
     ("evidence-feedback", "POST"): COORDINATOR,
+    ("job-list", "GET"): OPERATOR,
+    ("job-detail", "GET"): OPERATOR,
+    ("job-cancel", "POST"): OPERATOR,
+    ("job-retry", "POST"): OPERATOR,
 }
 
 

@@ -69,7 +69,7 @@ def test_resetting_workers_needs_the_typed_confirmation(staff_client, coordinato
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rebuild_runs_in_the_worker_and_search_keeps_working_during_it(celery_worker_process, fresh_corpus, staff_client, coordinator_client):
+def test_rebuild_runs_in_the_worker_and_search_keeps_working_during_it(celery_worker_process, fresh_corpus, staff_client, coordinator_client, settings):
     from apps.indexes.services import run_rebuild
 
     version = VectorIndex.objects.get(name="workers").version
@@ -81,21 +81,47 @@ def test_rebuild_runs_in_the_worker_and_search_keeps_working_during_it(celery_wo
     index = VectorIndex.objects.get(name="workers")
     assert index.version > version and index.last_rebuilt_at is not None and index.state == "ready"
 
-    # And searches while a rebuild is in progress (run here in a thread to overlap deterministically):
+    # And searches while a rebuild is in progress, on the graph being rebuilt. The overlap is made
+    # certain, not hoped for: a transaction holding an old snapshot parks REINDEX CONCURRENTLY in
+    # its "waiting for old snapshots" phase until the test lets it go.
+    settings.SEARCH_EXACT_MAX_ROWS = 0  # the corpus is small: force the HNSW path
+    import psycopg
+
+    from tests.conftest import _test_database_url
+
+    blocker = psycopg.connect(_test_database_url())
+    blocker.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    blocker.execute(f"SELECT count(*) FROM {Worker._meta.db_table}").fetchone()
     job = IndexJob.objects.create(index=index, kind="rebuild")
-    rebuild = threading.Thread(target=run_rebuild, args=(job.pk,))
+    def rebuild_in_a_thread() -> None:
+        from django.db import connection
+
+        try:
+            run_rebuild(job.pk)
+        finally:
+            connection.close()  # the thread's own connection, or the test database cannot be dropped
+
+    rebuild = threading.Thread(target=rebuild_in_a_thread)
     rebuild.start()
-    answered_during_rebuild = 0
-    while rebuild.is_alive():
-        response = coordinator_client.post(
-            "/api/v1/workers/search", {"query": f"forklift operator {answered_during_rebuild}", "k": 10}, format="json"
-        )
-        assert response.status_code == 200
-        assert len(response.json()["results"]) == 10
-        answered_during_rebuild += rebuild.is_alive()  # count only searches that finished mid-rebuild
-    rebuild.join()
+    try:
+        with psycopg.connect(_test_database_url(), autocommit=True) as observer:
+            deadline = time.monotonic() + 120
+            while not observer.execute(
+                "SELECT 1 FROM pg_stat_progress_create_index WHERE command = 'REINDEX CONCURRENTLY'"
+            ).fetchone():
+                assert rebuild.is_alive() and time.monotonic() < deadline, "the rebuild never started"
+                time.sleep(0.05)
+            for n in range(3):
+                response = coordinator_client.post("/api/v1/workers/search", {"query": f"forklift operator {n}", "k": 10}, format="json")
+                assert response.status_code == 200
+                assert response.json()["index"]["path"] == "hnsw"
+                assert len(response.json()["results"]) == 10
+            assert observer.execute("SELECT 1 FROM pg_stat_progress_create_index").fetchone(), "the rebuild did not wait"
+    finally:
+        blocker.rollback()
+        blocker.close()
+        rebuild.join()
     assert IndexJob.objects.get(pk=job.pk).status == "succeeded"
-    assert answered_during_rebuild >= 1, "the rebuild finished before any search overlapped it"
     # a rebuild while another job is queued is refused with 409
     queued = IndexJob.objects.create(index=index, kind="rebuild", status="queued")
     busy = staff_client.post("/api/v1/indexes/workers/rebuild/")

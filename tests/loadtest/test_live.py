@@ -211,9 +211,45 @@ def test_a_short_multitier_run_materializes_and_replays_with_the_local_provider(
 
     batch = run_batch(create_batch(provider="local", concurrency=4, dispatch=False).batch_id)
 
-    assert batch.status == "finished" and batch.errors == 0
+    assert batch.status == "succeeded" and batch.errors == 0
     assert batch.total > 0 and batch.pass_rate is not None
     lines = [json.loads(line) for line in replay_log_path().read_text().splitlines()]
     assert len(lines) == ReplayRun.objects.filter(batch=batch).count() == batch.total
     rows = {r.run_id: r for r in ReplayRun.objects.filter(batch=batch)}
     assert all(line["schema"] == "replay_run.v1" and rows[line["run_id"]].status == line["status"] for line in lines)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_open_loop_with_a_rebuild_during_the_load(live_corpus, celery_worker_process):
+    """An open-loop run with bursts, a rebuild launched through the API in the middle, and the recall
+    probe checked against the exact ranking from the database."""
+    from apps.loadtest.arrivals import DemandProfile, parse_burst
+    from apps.loadtest.during import PROBE_QUERIES, DuringConfig, database_oracle
+
+    url, token = live_corpus
+    config = HarnessConfig(
+        base_url=url, token=token, duration_s=2.0, seed=3, scenarios=("cold_search_email", "repeat_cache"),
+        demand=DemandProfile(4.0, (parse_burst("2x for 1s every 2s"),)),
+        during=DuringConfig("rebuild", before_s=0.5, after_s=1.0, probe_every_s=0.5, queries=PROBE_QUERIES[:3]),
+    )
+    report = run(config, oracle=database_oracle())
+
+    starts = report["starts"]
+    assert starts["scheduled"] == starts["started"] + starts["dropped"] > 0
+    assert starts["dropped"] == 0
+    assert set(report["phases"]) == {"base", "burst"}
+    assert sum(p["runs"] for p in report["phases"].values()) == report["totals"]["runs"]
+    assert report["totals"]["failures"] == 0, report["scenarios"]
+    during = report["during"]
+    op = during["operation"]
+    assert op["status"] == "succeeded" and op["error"] is None, op
+    assert 0.5 <= op["started_s"] <= op["finished_s"]
+    # The window stayed open until after the job ended, so the last runs started after it.
+    assert report["timeline"][-1]["t_s"] + 1 >= op["finished_s"]
+    probes = during["probe"]
+    assert sum(p["searches"] for p in probes.values()) >= 3
+    assert all(p["errors"] == 0 and p["short_results"] == 0 for p in probes.values())
+    recalls = [p["recall_min"] for p in probes.values() if p["recall_min"] is not None]
+    assert recalls and min(recalls) >= 0.9  # HNSW on 2,000 rows: (nearly) exact, rebuild or not
+    assert during["search_requests"]["before"]["requests"] + during["search_requests"]["during"]["requests"] > 0
+    assert report["ok"] is True

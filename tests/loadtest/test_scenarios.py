@@ -301,6 +301,26 @@ def test_repeat_cache_fails_on_an_embedding_cache_miss_or_different_results():
         _run(repeat_cache, api)
 
 
+def test_repeat_cache_accepts_new_results_from_a_new_index_version_only():
+    """A write between repeats (an ingest under load) bumps the index version: fresh results are
+    read-your-writes; within one version they must still be identical."""
+    from apps.loadtest.scenarios import repeat_cache
+
+    def answer(n, body):
+        version = 1 if n < 2 else 2  # an ingest batch committed after the second search
+        changed = {**body, "exclude_ids": ["W-000001"]} if n >= 2 else body
+        return _search_answer(changed, index={"name": "workers", "version": version})
+
+    calls = iter(range(10))
+    _run(repeat_cache, ScriptedApi(search=lambda body: answer(next(calls), body)))  # passes
+
+    calls = iter(range(10))
+    drifting = ScriptedApi(search=lambda body: _search_answer(
+        {**body, "exclude_ids": ["W-000001"]} if next(calls) >= 3 else body, index={"name": "workers", "version": 1}))
+    with pytest.raises(CheckFailed, match="results differ from the first search"):
+        _run(repeat_cache, drifting)
+
+
 def test_surge_fill_proposes_two_fitting_workers_with_shared_certifications_then_records():
     from apps.loadtest.scenarios import surge_fill_validate
 

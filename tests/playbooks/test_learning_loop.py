@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.evidence.models import Interaction
 from apps.playbooks.models import Playbook
@@ -45,7 +47,16 @@ def test_read_your_writes_the_recorded_workers_are_boosted_into_the_results(sear
     assert plain["playbooks_used"] == []
 
     assert _record(coordinator_client, worker_ids=workers, filters=filters).status_code == 201
-    boosted = _search(coordinator_client, query=QUERY, k=10, filters=filters, use_playbook=True)
+    if exact_max == 0:
+        # The branch is chosen from the planner's estimate, which stays -1 ("never analyzed", so
+        # exact) until statistics exist: analyze, then check the HNSW query is the one that ran.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Playbook._meta.db_table}")
+    with CaptureQueriesContext(connection) as queries:
+        boosted = _search(coordinator_client, query=QUERY, k=10, filters=filters, use_playbook=True)
+    playbook_sql = [q["sql"] for q in queries.captured_queries if "query_embedding <=>" in q["sql"]]
+    graph_walks = [sql for sql in playbook_sql if "ORDER BY query_embedding <=>" in sql]
+    assert playbook_sql and bool(graph_walks) == (exact_max == 0), playbook_sql
 
     by_id = {r["worker_id"]: r for r in boosted["results"]}
     assert set(workers) <= set(by_id), "recorded workers must be visible to the next search"
@@ -54,6 +65,7 @@ def test_read_your_writes_the_recorded_workers_are_boosted_into_the_results(sear
     scores = [r["score"] for r in boosted["results"]]
     assert scores == sorted(scores, reverse=True)
     unboosted = [r for r in boosted["results"] if r["worker_id"] not in workers]
+    assert len(unboosted) == 10 - len(workers)
     assert all(r["playbook_boost"] == 0 for r in unboosted)
     assert Interaction.objects.filter(kind="playbook_search").count() == 2
 
@@ -81,9 +93,10 @@ def test_declined_and_no_show_give_a_negative_boost(search_corpus, coordinator_c
 
 def test_dissimilar_playbooks_do_not_boost(search_corpus, coordinator_client):
     workers = _far_active_workers(coordinator_client, {})
-    _record(coordinator_client, worker_ids=workers, **{"query": "registered nurse pediatric weekend Denver"})
+    assert _record(coordinator_client, worker_ids=workers, **{"query": "registered nurse pediatric weekend Denver"}).status_code == 201
     body = _search(coordinator_client, query="welder swing shift", k=10, use_playbook=True)
     assert body["playbooks_used"] == []
+    assert len(body["results"]) == 10
     assert all(r["playbook_boost"] == 0 for r in body["results"])
 
 
@@ -108,7 +121,7 @@ def test_bad_records_are_400_and_write_nothing(search_corpus, coordinator_client
 
 def test_reset_leaves_a_working_empty_memory(search_corpus, coordinator_client, staff_client):
     workers = _far_active_workers(coordinator_client, {})
-    _record(coordinator_client, worker_ids=workers)
+    assert _record(coordinator_client, worker_ids=workers).status_code == 201
     assert coordinator_client.delete("/api/v1/indexes/playbook_memory/").status_code == 403
     reset = staff_client.delete("/api/v1/indexes/playbook_memory/")
     assert reset.status_code == 200 and reset.json()["rows"] == 0
@@ -122,8 +135,8 @@ def test_reset_leaves_a_working_empty_memory(search_corpus, coordinator_client, 
 
 def test_playbook_list_filters(search_corpus, coordinator_client):
     workers = _far_active_workers(coordinator_client, {})
-    _record(coordinator_client, worker_ids=workers)
-    _record(coordinator_client, worker_ids=workers[:1], outcome="declined")
+    assert _record(coordinator_client, worker_ids=workers).status_code == 201
+    assert _record(coordinator_client, worker_ids=workers[:1], outcome="declined").status_code == 201
     listing = coordinator_client.get("/api/v1/playbooks/", {"outcome": "declined"}).json()
     assert listing["count"] == 1 and listing["results"][0]["outcome"] == "declined"
     assert coordinator_client.get("/api/v1/playbooks/", {"worker_id": workers[1]}).json()["count"] == 1

@@ -82,7 +82,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture
-def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
+def private_redis(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """A client of this module's own Redis. (Named apart from the root `redis_client`: shadowing it
+    made the root autouse cache isolation flush this server instead of the suite's.)"""
     client = redis_server.client()
     client.flushall()
     yield client

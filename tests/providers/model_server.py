@@ -81,6 +81,11 @@ class Behaviour:
         return cls("slow", delay_s=seconds)
 
     @classmethod
+    def held(cls) -> Behaviour:
+        """Answer normally, but only once the test calls `ModelServer.release_held()`."""
+        return cls("held")
+
+    @classmethod
     def not_json(cls) -> Behaviour:
         return cls("not_json")
 
@@ -127,6 +132,7 @@ class ModelServer:
         self._in_flight = 0
         self.max_in_flight = 0
         self._stopping = threading.Event()
+        self._released = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -142,8 +148,9 @@ class ModelServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and free the port (slow requests are cut short)."""
+        """Stop serving and free the port (slow and held requests are cut short)."""
         self._stopping.set()
+        self._released.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -174,6 +181,15 @@ class ModelServer:
             self._behaviours.extend(behaviours)
 
     @property
+    def in_flight(self) -> int:
+        """Requests being handled right now."""
+        with self._lock:
+            return self._in_flight
+
+    def release_held(self) -> None:
+        self._released.set()
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         with self._lock:
             return list(self._requests)
@@ -183,6 +199,7 @@ class ModelServer:
             self._behaviours.clear()
             self._requests.clear()
             self.max_in_flight = 0
+        self._released.clear()
 
     @staticmethod
     def vector_for(text: str, dim: int) -> list[float]:
@@ -270,6 +287,8 @@ def _make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 return
             if behaviour.kind == "slow":
                 server._stopping.wait(behaviour.delay_s)
+            if behaviour.kind == "held":
+                server._released.wait(60)
             if behaviour.kind == "status":
                 headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
                 self._error(behaviour.code, behaviour.message, openai, headers)

@@ -132,15 +132,25 @@ def test_concurrency_limit_per_provider(model_server: ModelServer) -> None:
 
 
 def test_saturated_provider_is_unavailable(model_server: ModelServer) -> None:
-    model_server.enqueue(Behaviour.slow(0.5))
+    model_server.enqueue(Behaviour.held())  # holds the only slot until released: no race with the clock
     chat = OpenAIChat(model_server.url, model="m", max_concurrency=1, queue_timeout_s=0.05)
     busy = threading.Thread(target=chat.complete, args=(MESSAGES,))
     busy.start()
-    time.sleep(0.1)
+    wait_until(lambda: model_server.in_flight == 1)
 
-    with pytest.raises(ProviderUnavailable, match="saturated"):
-        chat.complete(MESSAGES)
-    busy.join()
+    try:
+        with pytest.raises(ProviderUnavailable, match="saturated"):
+            chat.complete(MESSAGES)
+    finally:
+        model_server.release_held()
+        busy.join()
+
+
+def wait_until(condition, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
 
 
 # --- factory ----------------------------------------------------------------------------------------

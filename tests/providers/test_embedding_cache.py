@@ -33,9 +33,9 @@ class CountingHashEmbedder(HashEmbedder):
         return [text for call in self.calls for text in call]
 
 
-def test_query_miss_then_hit_from_the_lru(redis_client: redis.Redis) -> None:
+def test_query_miss_then_hit_from_the_lru(private_redis: redis.Redis) -> None:
     embedder = CountingHashEmbedder()
-    cache = EmbeddingCache(embedder, redis_client, ttl_s=3600)
+    cache = EmbeddingCache(embedder, private_redis, ttl_s=3600)
 
     first, status1 = cache.embed_query("forklift operator night shift")
     second, status2 = cache.embed_query("forklift operator night shift")
@@ -48,21 +48,21 @@ def test_query_miss_then_hit_from_the_lru(redis_client: redis.Redis) -> None:
     assert cache.stats.misses == 1 and cache.stats.lru_hits == 1
 
 
-def test_value_in_redis_is_raw_float32_with_ttl(redis_client: redis.Redis) -> None:
-    cache = EmbeddingCache(CountingHashEmbedder(dim=64), redis_client, ttl_s=3600)
+def test_value_in_redis_is_raw_float32_with_ttl(private_redis: redis.Redis) -> None:
+    cache = EmbeddingCache(CountingHashEmbedder(dim=64), private_redis, ttl_s=3600)
 
     vector, _ = cache.embed_query("cna Denver")
 
     key = cache.key_for("cna Denver")
     assert key.startswith("emb:hash/hash-v1/64:") and len(key.rsplit(":", 1)[1]) == 64
-    assert redis_client.get(key) == vector.astype("<f4").tobytes()
-    assert 3500 < redis_client.ttl(key) <= 3600
+    assert private_redis.get(key) == vector.astype("<f4").tobytes()
+    assert 3500 < private_redis.ttl(key) <= 3600
 
 
-def test_redis_hit_across_processes_lrus(redis_client: redis.Redis) -> None:
-    EmbeddingCache(CountingHashEmbedder(), redis_client).embed_query("welder Reno")
+def test_redis_hit_across_processes_lrus(private_redis: redis.Redis) -> None:
+    EmbeddingCache(CountingHashEmbedder(), private_redis).embed_query("welder Reno")
     other_embedder = CountingHashEmbedder()
-    other_process_cache = EmbeddingCache(other_embedder, redis_client)  # empty LRU, same Redis
+    other_process_cache = EmbeddingCache(other_embedder, private_redis)  # empty LRU, same Redis
 
     vector, status = other_process_cache.embed_query("welder Reno")
 
@@ -87,11 +87,11 @@ def test_lru_evicts_least_recently_used() -> None:
     assert embedder.embedded == ["a", "b", "c", "b"]
 
 
-def test_lru_answers_without_redis(redis_client: redis.Redis) -> None:
+def test_lru_answers_without_redis(private_redis: redis.Redis) -> None:
     embedder = CountingHashEmbedder()
-    cache = EmbeddingCache(embedder, redis_client)
+    cache = EmbeddingCache(embedder, private_redis)
     cache.embed_query("picker packer")
-    redis_client.flushall()
+    private_redis.flushall()
 
     assert cache.embed_query("picker packer")[1] == "hit"
     assert len(embedder.calls) == 1
@@ -103,36 +103,36 @@ def test_lru_answers_without_redis(redis_client: redis.Redis) -> None:
     ids=["different-dim", "different-provider"],
 )
 def test_changed_embedder_never_gets_a_stale_vector(
-    redis_client: redis.Redis, other: CountingHashEmbedder
+    private_redis: redis.Redis, other: CountingHashEmbedder
 ) -> None:
-    EmbeddingCache(CountingHashEmbedder(dim=64), redis_client).embed_query("janitor Austin")
+    EmbeddingCache(CountingHashEmbedder(dim=64), private_redis).embed_query("janitor Austin")
     other.calls.clear()
 
-    vector, status = EmbeddingCache(other, redis_client).embed_query("janitor Austin")
+    vector, status = EmbeddingCache(other, private_redis).embed_query("janitor Austin")
 
     assert status == "miss"
     assert other.embedded == ["janitor Austin"]
     assert vector.shape == (other.dim,)
 
 
-def test_wrong_length_value_is_a_miss_and_is_repaired(redis_client: redis.Redis) -> None:
+def test_wrong_length_value_is_a_miss_and_is_repaired(private_redis: redis.Redis) -> None:
     embedder = CountingHashEmbedder(dim=64)
-    cache = EmbeddingCache(embedder, redis_client)
+    cache = EmbeddingCache(embedder, private_redis)
     key = cache.key_for("security guard")
-    redis_client.set(key, b"\x00" * 10)
+    private_redis.set(key, b"\x00" * 10)
 
     vector, status = cache.embed_query("security guard")
 
     assert status == "miss" and embedder.embedded == ["security guard"]
-    assert len(redis_client.get(key)) == 64 * 4
+    assert len(private_redis.get(key)) == 64 * 4
     assert vector.any()
 
 
-def test_embed_many_fetches_in_bulk_and_embeds_only_distinct_misses(redis_client: redis.Redis) -> None:
+def test_embed_many_fetches_in_bulk_and_embeds_only_distinct_misses(private_redis: redis.Redis) -> None:
     embedder = CountingHashEmbedder()
-    warm = EmbeddingCache(CountingHashEmbedder(), redis_client)
+    warm = EmbeddingCache(CountingHashEmbedder(), private_redis)
     warm.embed_many(["a", "b"])
-    cache = EmbeddingCache(embedder, redis_client)
+    cache = EmbeddingCache(embedder, private_redis)
     cache.embed_query("c")  # in this cache's LRU
     embedder.calls.clear()
 
@@ -141,7 +141,7 @@ def test_embed_many_fetches_in_bulk_and_embeds_only_distinct_misses(redis_client
 
     assert embedder.calls == [["x", "y"]]
     np.testing.assert_array_equal(vectors, HashEmbedder(dim=64).embed(texts))
-    assert redis_client.exists(cache.key_for("x"), cache.key_for("y")) == 2
+    assert private_redis.exists(cache.key_for("x"), cache.key_for("y")) == 2
     stats = cache.stats
     assert (stats.lru_hits, stats.redis_hits, stats.misses) == (1, 2, 3 + 1)  # + the earlier "c" miss
     # embed_many reads the LRU but does not fill it: "x" still comes from Redis
@@ -168,13 +168,17 @@ def test_redis_unreachable_falls_back_to_computing(tmp_path) -> None:
 
 
 def test_redis_is_skipped_for_a_while_after_a_failure(tmp_path) -> None:
-    cache = EmbeddingCache(CountingHashEmbedder(), dead_redis(tmp_path), redis_retry_after_s=0.3)
+    now = [1000.0]  # a clock the test steps: no race between the window and a slow machine
+    cache = EmbeddingCache(CountingHashEmbedder(), dead_redis(tmp_path), redis_retry_after_s=0.3, clock=lambda: now[0])
 
     cache.embed_query("one")  # read fails; the write is skipped
     cache.embed_many(["two", "three"])  # read and write skipped
     assert (cache.stats.redis_errors, cache.stats.redis_skips) == (1, 3)
 
-    time.sleep(0.35)
+    now[0] += 0.29
+    cache.embed_query("still inside the window")
+    assert (cache.stats.redis_errors, cache.stats.redis_skips) == (1, 5)
+    now[0] += 0.02
     cache.embed_query("four")  # Redis is tried again after the pause
     assert cache.stats.redis_errors == 2
 
@@ -196,8 +200,8 @@ def test_decoding_client_is_rejected(redis_server) -> None:
         EmbeddingCache(HashEmbedder(dim=64), decoding)
 
 
-def test_concurrent_queries_are_consistent(redis_client: redis.Redis) -> None:
-    cache = EmbeddingCache(CountingHashEmbedder(), redis_client, lru_size=8)
+def test_concurrent_queries_are_consistent(private_redis: redis.Redis) -> None:
+    cache = EmbeddingCache(CountingHashEmbedder(), private_redis, lru_size=8)
     texts = [f"query {i % 12}" for i in range(240)]
     expected = {t: v.tobytes() for t, v in zip(texts[:12], HashEmbedder(dim=64).embed(texts[:12]))}
     results: list[tuple[str, bytes]] = []

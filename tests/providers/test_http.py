@@ -96,12 +96,13 @@ def test_retry_after_http_date(client: httpx.Client, model_server: ModelServer) 
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
 
-    # And through the server: a date ~3 s ahead gives a wait of at most 3 s.
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=3), usegmt=True)
+    # And through the server: a date 600 s ahead gives a wait of at most 600 s; however slow the
+    # machine, far more than the 0.01 s backoff (the wait is recorded, never slept).
+    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=600), usegmt=True)
     model_server.enqueue(Behaviour.status(503, retry_after=when))
     sleeps = Sleeps()
-    post_json(client, f"{model_server.url}/api/embed", PAYLOAD, backoff_s=0.01, sleep=sleeps)
-    assert len(sleeps) == 1 and 1.0 <= sleeps[0] <= 3.0
+    post_json(client, f"{model_server.url}/api/embed", PAYLOAD, backoff_s=0.01, max_backoff_s=3600, sleep=sleeps)
+    assert len(sleeps) == 1 and 300.0 <= sleeps[0] <= 600.0
 
 
 def test_timeout_is_retried_then_unavailable(model_server: ModelServer) -> None:

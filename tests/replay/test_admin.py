@@ -49,6 +49,6 @@ def test_replay_a_day_launcher_and_the_regressions_first_list(admin_client_logge
     assert response.status_code == 200
     batch = ReplayBatch.objects.get()
     assert (str(batch.day_from), str(batch.day_to), batch.task_types, batch.provider) == ("2026-11-27", "2026-11-27", ["draft_sms"], "local")
-    ReplayBatch.objects.create(batch_id="rb_bad", provider="local", regressions=3, status="finished")
+    ReplayBatch.objects.create(batch_id="rb_bad", provider="local", regressions=3, status="succeeded")
     listing = admin_client_logged_in.get("/admin/replay/replaybatch/").content.decode()
     assert listing.index("rb_bad") < listing.index(batch.batch_id)  # regressions first

@@ -139,6 +139,7 @@ def test_inline_order_and_double_booking(coordinator_client, order):
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
     again = coordinator_client.post(f"/api/v1/orders/JO-1/proposals/{proposal['id']}/accept/")
     assert again.status_code == 409
+    assert again.json()["error"]["code"] == "proposal_decided"
 
     inline = {
         "city": "Columbus", "state": "oh", "role": "forklift_operator", "headcount": 1, "shift": "night",
@@ -166,3 +167,58 @@ def test_malformed_fill_requests_are_400(coordinator_client, order, payload, fie
     assert response.status_code == 400, response.content
     assert field in response.json()["error"]["fields"]
     assert not Interaction.objects.exists() and not FillProposal.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_conflicting_accepts_at_once_book_the_worker_once():
+    """Two orders on the same night propose the same worker; both accepts arrive together. Exactly one
+    books the worker, the other is a 409 proposal_invalid (double booking), never a 500 or two bookings."""
+    import threading
+
+    from rest_framework.test import APIClient
+
+    from apps.core.services import issue_api_token
+
+    _worker("W-0001")
+    for order_id in ("JO-A", "JO-B"):
+        JobOrder.objects.create(
+            order_id=order_id, client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1,
+            shift="night", start_date=date(2026, 12, 7), required_certifications=["OSHA-10"],
+        )
+    _, key = issue_api_token(username="racer", staff=False)
+
+    def client() -> APIClient:
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return api
+
+    proposals = {
+        order_id: client().post("/api/v1/validate/fill", {"order_id": order_id, "worker_ids": ["W-0001"]}, format="json").json()
+        for order_id in ("JO-A", "JO-B")
+    }
+    assert all(p["ok"] for p in proposals.values()), proposals
+    start = threading.Barrier(2)
+    answers: dict[str, tuple[int, dict]] = {}
+
+    def accept(order_id: str) -> None:
+        from django.db import connection
+
+        api = client()
+        start.wait()
+        try:
+            response = api.post(f"/api/v1/orders/{order_id}/proposals/{proposals[order_id]['proposal_id']}/accept/")
+            answers[order_id] = (response.status_code, response.json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accept, args=(order_id,)) for order_id in proposals]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    statuses = sorted(status for status, _ in answers.values())
+    assert statuses == [200, 409], answers
+    loser = next(body for status, body in answers.values() if status == 409)
+    assert loser["error"]["code"] == "proposal_invalid" and "DOUBLE_BOOKED" in loser["error"]["message"]
+    assert FillProposal.objects.filter(status="accepted").count() == 1

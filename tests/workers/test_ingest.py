@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -68,6 +69,57 @@ def test_dirty_file_rejects_each_bad_row_with_line_and_reason_and_lands_every_go
     assert Worker.objects.count() == job.rows_written == len(good_ids)
 
 
+def _good(worker_id: str) -> dict:
+    return {"worker_id": worker_id, "first_name": "Ann", "city": "Columbus", "state": "OH", "role": "forklift_operator"}
+
+
+@pytest.mark.django_db
+def test_one_bad_row_is_a_rejected_row_not_a_failed_job_jsonl(tmp_path):
+    bad_lines = {
+        2: json.dumps(_good("W-NUL") | {"city": "Col\x00umbus"}),
+        3: '{"worker_id": "W-SUR", "state": "OH", "bio": "\\ud800"}',
+        4: '{"worker_id": "W-DEEP", "x": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        5: '{"worker_id": "W-BROKEN", ',
+        6: json.dumps(_good("W-OBJ") | {"city": {"nested": ["Columbus"]}}),
+        7: json.dumps(_good("W-LONG") | {"first_name": "A" * 500}),  # only the database knows the column is 100 long
+        8: json.dumps(_good("W-UNKNOWN-NUL") | {"notes": "a\x00b"}),
+    }
+    good_lines = {1: _good("W-1"), 9: _good("W-9"), 10: _good("W-10")}
+    lines = {number: json.dumps(row) for number, row in good_lines.items()} | bad_lines
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(lines[n].encode("utf-8", "surrogatepass") for n in sorted(lines)) + b"\n\xff\xfe broken\n")
+
+    job = run_ingest(create_ingest_job(path=path, dispatch=False).pk)
+
+    assert job.status == "succeeded", job.error
+    assert set(Worker.objects.values_list("worker_id", flat=True)) == {"W-1", "W-9", "W-10"}
+    assert job.rows_read == 11 and job.rows_written == 3 and job.rows_rejected == 8
+    assert job.rows_read == job.rows_written + job.rows_unchanged + job.rows_rejected
+    reasons = {error["line"]: error["reason"] for error in job.errors}
+    assert "NUL" in reasons[2] and "surrogate" in reasons[3] and "nested deeper" in reasons[4]
+    assert "invalid JSON" in reasons[5] and "city must be a single value" in reasons[6]
+    assert "refused" in reasons[7] and "NUL" in reasons[8] and "UTF-8" in reasons[11]
+    assert not Worker.objects.filter(city__startswith="{").exists()
+
+
+@pytest.mark.django_db
+def test_one_bad_row_is_a_rejected_row_not_a_failed_job_csv_with_broken_encodings(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(
+        b"worker_id,first_name,city,state\n"
+        b"W-1,Ann,Columbus,OH\n"
+        b"W-2,An\x00n,Columbus,OH\n"  # NUL
+        b"W-3,Ren\xe9e,Columbus,OH\n"  # Latin-1, not UTF-8
+        b"W-4,\xff\xfe\x00A,Columbus,OH\n"  # UTF-16 debris
+        b"W-5,Bo,Dayton,OH\n"
+    )
+    job = run_ingest(create_ingest_job(path=path, dispatch=False).pk)
+    assert job.status == "succeeded", job.error
+    assert set(Worker.objects.values_list("worker_id", flat=True)) == {"W-1", "W-5"}
+    assert (job.rows_read, job.rows_written, job.rows_rejected) == (5, 2, 3)
+    assert {error["line"] for error in job.errors} == {3, 4, 5}
+
+
 @pytest.mark.django_db
 def test_reingesting_the_same_file_writes_and_embeds_nothing(tmp_path):
     path = tmp_path / "w.jsonl"
@@ -126,6 +178,26 @@ def test_ingest_api_validates_paths_sizes_and_roles(staff_client, coordinator_cl
         response = staff_client.post("/api/v1/ingest/", {"file": handle}, format="multipart")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
+
+
+@pytest.mark.django_db
+def test_paths_the_filesystem_cannot_resolve_and_the_evidence_store_are_path_not_allowed(staff_client, tmp_path, settings):
+    settings.INGEST_DIRS = [tmp_path]
+    settings.KB_DIR = tmp_path / "_kb"
+    settings.KB_DIR.mkdir()
+    write_workers(generate_workers(3, seed=1), settings.KB_DIR / "records.jsonl")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    cases = {
+        "too long": str(tmp_path / ("x" * 300 + ".csv")),  # OSError (ENAMETOOLONG) from is_file()
+        "symlink loop": str(tmp_path / "loop"),  # RuntimeError from resolve()
+        "under KB_DIR": str(settings.KB_DIR / "records.jsonl"),
+    }
+    for case, path in cases.items():
+        response = staff_client.post("/api/v1/ingest/", {"path": path}, format="json")
+        assert response.status_code == 400, case
+        error = response.json()["error"]
+        assert error["code"] == "path_not_allowed", case
+        assert str(tmp_path) not in json.dumps(error), case  # no server path in the answer
 
 
 @pytest.fixture
@@ -205,3 +277,54 @@ def test_a_worker_killed_mid_ingest_and_the_job_rerun_lands_every_good_row_once(
     from apps.workers.services import _hnsw_index_exists
 
     assert _hnsw_index_exists()
+
+
+def test_upload_names_are_sanitized():
+    from apps.workers.services import sanitized_upload_name
+
+    assert sanitized_upload_name("workers.csv") == "workers.csv"
+    assert sanitized_upload_name("../../etc/My Workers (1).CSV") == "My_Workers_1_.CSV"
+    assert sanitized_upload_name("C:\\exports\\.hidden.jsonl") == "hidden.jsonl"
+    assert sanitized_upload_name("") == sanitized_upload_name("///") == "upload"
+
+
+@pytest.mark.django_db
+def test_uploads_keep_their_name_are_deleted_when_rejected_or_done_and_empty_ones_say_so(staff_client, tmp_path, settings):
+    import io
+
+    settings.INGEST_UPLOAD_DIR = tmp_path / "uploads"
+
+    def upload(name: str, content: bytes, **extra):
+        handle = io.BytesIO(content)
+        handle.name = name
+        return staff_client.post("/api/v1/ingest/", {"file": handle, **extra}, format="multipart")
+
+    def stored() -> list:
+        return sorted(p for p in settings.INGEST_UPLOAD_DIR.rglob("*") if p.is_file()) if settings.INGEST_UPLOAD_DIR.exists() else []
+
+    rejected = upload("../notes (final).txt", b"worker_id\nW-1\n")
+    assert rejected.status_code == 400
+    assert "notes_final_.txt" in rejected.json()["error"]["message"]
+    assert str(tmp_path) not in rejected.content.decode() and "var/uploads" not in rejected.content.decode()
+    assert stored() == []
+
+    empty = upload("empty.csv", b"")
+    assert empty.status_code == 400
+    assert "empty" in empty.json()["error"]["fields"]["file"][0]
+    nameless = staff_client.post("/api/v1/ingest/", {"drop": "false"}, format="multipart")
+    assert "empty" in nameless.json()["error"]["fields"]["file"][0]
+
+    write_workers(generate_workers(5, seed=3), tmp_path / "w.csv")
+    accepted = upload("Week 48 workers.csv", (tmp_path / "w.csv").read_bytes())
+    assert accepted.status_code == 202
+    job = IngestJob.objects.get(pk=accepted.json()["job_id"])
+    assert job.source.endswith("/Week_48_workers.csv")
+    assert [p.name for p in stored()] == ["Week_48_workers.csv"]
+    job = run_ingest(job.pk)
+    assert job.status == "succeeded" and job.rows_written == 5
+    assert stored() == []  # removed once the job ended
+
+    settings.INGEST_KEEP_UPLOADS = True
+    kept = IngestJob.objects.get(pk=upload("again.csv", (tmp_path / "w.csv").read_bytes()).json()["job_id"])
+    run_ingest(kept.pk)
+    assert [p.name for p in stored()] == ["again.csv"]

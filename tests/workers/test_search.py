@@ -27,11 +27,18 @@ def _active(wid, m):
     return m["status"] == "active"
 
 
-def test_unfiltered_search_matches_the_exact_ranking(search_corpus, coordinator_client):
+@pytest.mark.parametrize("path", ["exact", "hnsw"])
+def test_unfiltered_search_matches_the_exact_ranking(search_corpus, coordinator_client, settings, path):
+    if path == "hnsw":
+        settings.SEARCH_EXACT_MAX_ROWS = 0  # the corpus is under the exact-path threshold: force the graph walk
     body = _search(coordinator_client, query=QUERY, k=10)
     expected = exact_ranking(search_corpus, _vector(QUERY), _active, 10)
+    assert body["index"]["path"] == path
     assert len(body["results"]) == 10
-    assert len(set(_ids(body)) & set(expected)) >= 9  # HNSW recall on this corpus
+    if path == "exact":
+        assert _ids(body) == expected  # an exact scan has no excuse for a different answer
+    else:
+        assert len(set(_ids(body)) & set(expected)) >= 9  # HNSW recall on this corpus
     scores = [r["score"] for r in body["results"]]
     assert scores == sorted(scores, reverse=True)
     first = body["results"][0]
@@ -56,12 +63,34 @@ def test_selective_filter_returns_exactly_k_and_the_exact_top_k(search_corpus, c
     body = _search(coordinator_client, query=QUERY, k=10, filters={"city": city, "state": state, "role": "forklift_operator"})
     assert _ids(body) == exact_ranking(search_corpus, _vector(QUERY), keep, 10)
     assert len(body["results"]) == k
+    assert body["index"]["path"] == ("hnsw" if force_graph else "exact")
+
+
+def test_a_graph_walk_that_comes_back_short_falls_back_to_the_exact_path(search_corpus, coordinator_client, settings):
+    settings.SEARCH_EXACT_MAX_ROWS = 0  # plan the HNSW walk
+    metas = search_corpus["meta"]
+    counts: dict[tuple, int] = {}
+    for m in metas:
+        if m["status"] == "active":
+            key = (m["city"], m["state"], m["role"])
+            counts[key] = counts.get(key, 0) + 1
+    (city, state, role), matching = next((key, n) for key, n in sorted(counts.items()) if 1 <= n < 10)
+
+    def keep(wid, m):
+        return m["status"] == "active" and (m["city"], m["state"], m["role"]) == (city, state, role)
+
+    body = _search(coordinator_client, query=QUERY, k=10, filters={"city": city, "state": state, "role": role})
+    # Fewer than k rows match, so the walk is always short: the exact path must finish the job.
+    assert body["index"]["path"] == "exact-fallback"
+    assert _ids(body) == exact_ranking(search_corpus, _vector(QUERY), keep, 10)
+    assert len(body["results"]) == matching
 
 
 def test_heavy_exclusions_still_return_exactly_k_without_any_excluded_id(search_corpus, coordinator_client, settings):
     settings.SEARCH_EXACT_MAX_ROWS = 0
     excluded = exact_ranking(search_corpus, _vector(QUERY), _active, 300)
     body = _search(coordinator_client, query=QUERY, k=10, exclude_ids=excluded)
+    assert body["index"]["path"] == "hnsw"
     assert len(body["results"]) == 10
     assert not set(_ids(body)) & set(excluded)
     expected = exact_ranking(search_corpus, _vector(QUERY), lambda w, m: _active(w, m) and w not in set(excluded), 10)
@@ -71,6 +100,7 @@ def test_heavy_exclusions_still_return_exactly_k_without_any_excluded_id(search_
 def test_do_not_contact_workers_only_when_asked_for(search_corpus, coordinator_client):
     statuses = {w: m["status"] for w, m in zip(search_corpus["ids"], search_corpus["meta"])}
     default = _search(coordinator_client, query="warehouse associate", k=100)
+    assert len(default["results"]) == 100
     assert all(statuses[w] == "active" for w in _ids(default))
     dnc = _search(coordinator_client, query="warehouse associate", k=20, filters={"status": "do_not_contact"})
     assert dnc["results"] and all(statuses[w] == "do_not_contact" for w in _ids(dnc))

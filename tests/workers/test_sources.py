@@ -177,3 +177,15 @@ def test_reading_100k_parquet_rows_holds_one_batch_at_a_time(tmp_path):
     assert rows == 100_000 and sizes == 50
     # All 100k rows as Python dicts take ~200 MB; one 2,000-row batch a few MB.
     assert peak < 40_000_000, f"peak Python memory {peak / 1e6:.0f} MB: rows are being accumulated"
+
+
+def test_jsonl_lines_nested_too_deep_or_with_a_bom_are_rows_not_exceptions(tmp_path):
+    path = tmp_path / "workers.jsonl"
+    deep = '{"worker_id": "W-2", "x": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    shallow_but_over = '{"worker_id": "W-3", "x": ' + "[" * 20 + "]" * 20 + "}"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"worker_id": "W-1"}\n' + f"{deep}\n{shallow_but_over}\n".encode() + b'{"worker_id": "W-4", "bio": "\\ud800"}\n')
+    rows = all_rows(path)
+    assert [row.line for row in rows] == [1, 2, 3, 4]
+    assert rows[0].raw == {"worker_id": "W-1"}  # the byte-order mark is not part of the first key
+    assert "nested deeper" in rows[1].raw[PARSE_ERROR_KEY] and "nested deeper" in rows[2].raw[PARSE_ERROR_KEY]
+    assert rows[3].raw == {"worker_id": "W-4", "bio": "\ud800"}  # valid JSON: the normalizer rejects it

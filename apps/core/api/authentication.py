@@ -20,10 +20,11 @@ class CachedTokenAuthentication(TokenAuthentication):
     _cache: "OrderedDict[str, tuple[float, object, object]]" = OrderedDict()
     _lock = threading.Lock()
     _max_entries = 1024
+    _clock = staticmethod(time.monotonic)  # a test steps it to check the window without waiting
 
     def authenticate_credentials(self, key: str):
         ttl = settings.API_TOKEN_CACHE_S
-        now = time.monotonic()
+        now = self._clock()
         if ttl > 0:
             with self._lock:
                 hit = self._cache.get(key)

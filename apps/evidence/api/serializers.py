@@ -21,11 +21,6 @@ class MaterializeRequestSerializer(StrictSerializer):
         return attrs
 
 
-class JobAcceptedSerializer(serializers.Serializer):
-    job_id = serializers.CharField(help_text="the run id: poll GET /api/v1/evidence/runs/{job_id}/")
-    task_id = serializers.CharField(allow_null=True)
-
-
 class FeedbackRequestSerializer(StrictSerializer):
     target_id = serializers.UUIDField(help_text="the interaction this feedback judges")
     verdict = serializers.ChoiceField(choices=FeedbackVerdict.choices)

@@ -7,13 +7,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.permissions import IsOperator
+from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.evidence import selectors, services
 from apps.evidence.api.filtersets import EvidenceRecordFilterSet, MaterializeRunFilterSet
 from apps.evidence.api.serializers import (
     EvidenceRecordSerializer,
     FeedbackRequestSerializer,
     FeedbackSerializer,
-    JobAcceptedSerializer,
     MaterializeReceiptSerializer,
     MaterializeRequestSerializer,
     MaterializeRunSummarySerializer,
@@ -33,7 +33,7 @@ class MaterializeView(APIView):
         run = services.start_materialize_run(
             since=data.get("since"), day=data.get("day"), rebuild_day=data.get("rebuild_day"), actor=request.user.get_username()
         )
-        return Response({"job_id": run.run_id, "task_id": run.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(run)
 
 
 class MaterializeRunListView(generics.ListAPIView):

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.permissions import IsOperator
+from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.indexes import selectors, services
 from apps.indexes.models import IndexJob
 from apps.indexes.registry import get_spec
@@ -43,17 +43,19 @@ class IndexDetailView(APIView):
 class IndexRebuildView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     def post(self, request: Request, name: str) -> Response:
         job = services.start_rebuild(_known(name), actor=request.user.get_username())
-        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(job)
 
 
 class IndexReembedView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(request=None, responses={202: JobAcceptedSerializer})
     def post(self, request: Request, name: str) -> Response:
         job = services.start_reembed(_known(name), actor=request.user.get_username())
-        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(job)
 
 
 class IndexJobView(APIView):

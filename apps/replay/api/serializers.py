@@ -2,6 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.api.serializers import JobAcceptedSerializer
 from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, RunStatus
 from apps.workers.api.serializers import StrictSerializer
 
@@ -22,6 +23,10 @@ class ReplayBatchRequestSerializer(StrictSerializer):
         if attrs.get("day_from") and attrs.get("day_to") and attrs["day_to"] < attrs["day_from"]:
             raise serializers.ValidationError({"day_to": ["Must not be before day_from."]})
         return attrs
+
+
+class ReplayBatchAcceptedSerializer(JobAcceptedSerializer):
+    batch_id = serializers.CharField(help_text="deprecated alias of job_id, kept for one release")
 
 
 class ReplayRunSerializer(serializers.Serializer):

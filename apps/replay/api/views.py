@@ -1,12 +1,18 @@
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.permissions import IsCoordinator, IsOperator
+from apps.core.api.serializers import job_accepted
 from apps.replay import selectors, services
-from apps.replay.api.serializers import ReplayBatchRequestSerializer, ReplayRunDetailSerializer, ReplayRunSerializer
+from apps.replay.api.serializers import (
+    ReplayBatchAcceptedSerializer,
+    ReplayBatchRequestSerializer,
+    ReplayRunDetailSerializer,
+    ReplayRunSerializer,
+)
 from apps.replay.choices import REPLAYED_TASK_TYPES, RunStatus
 from apps.replay.models import ReplayRun
 
@@ -24,12 +30,12 @@ class ReplayBatchListCreateView(generics.GenericAPIView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([selectors.batch_summary(b) for b in page])
 
-    @extend_schema(request=ReplayBatchRequestSerializer, responses={202: None})
+    @extend_schema(request=ReplayBatchRequestSerializer, responses={202: ReplayBatchAcceptedSerializer})
     def post(self, request: Request) -> Response:
         serializer = ReplayBatchRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         batch = services.create_batch(**serializer.validated_data, actor=request.user.get_username())
-        return Response({"batch_id": batch.batch_id, "task_id": batch.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        return job_accepted(batch, batch_id=batch.batch_id)  # batch_id: the old name, kept for one release
 
 
 class ReplayBatchDetailView(generics.GenericAPIView):

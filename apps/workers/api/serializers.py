@@ -47,12 +47,16 @@ class WorkerSerializer(serializers.ModelSerializer):
 
 class IngestRequestSerializer(StrictSerializer):
     path = serializers.CharField(required=False, max_length=4096)
-    file = serializers.FileField(required=False)
+    file = serializers.FileField(required=False, error_messages={"empty": "The upload is empty: the file has no content."})
     format = serializers.ChoiceField(choices=IngestFormat.values, required=False)
     drop = serializers.BooleanField(required=False, default=False)
     limit = serializers.IntegerField(required=False, min_value=1)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        request = self.context.get("request")
+        if not attrs.get("path") and not attrs.get("file") and request is not None and request.content_type.startswith("multipart/"):
+            # A multipart request whose file part had no name or no bytes: Django drops such a part.
+            raise serializers.ValidationError({"file": ["The upload is empty: no file content was received."]})
         if bool(attrs.get("path")) == bool(attrs.get("file")):
             raise serializers.ValidationError({"path": ["Give exactly one of 'path' (a file on the server) or 'file' (an upload)."]})
         return attrs
@@ -66,6 +70,7 @@ class IngestJobSerializer(serializers.ModelSerializer):
         fields = [
             "job_id", "status", "progress", "source", "format", "drop", "limit", "rows_total", "rows_read", "rows_written",
             "rows_unchanged", "rows_rejected", "texts_embedded", "warnings_count", "errors", "started_at", "finished_at",
-            "rows_per_s", "timings", "error", "task_id", "created_by", "created_at",
+            "rows_per_s", "timings", "error", "task_id", "created_by", "created_at", "heartbeat_at", "retry_of", "attempts",
+            "cancel_requested",
         ]
         read_only_fields = fields

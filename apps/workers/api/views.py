@@ -3,22 +3,18 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import APIException
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api.errors import PayloadTooLarge
+from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.permissions import IsOperator
+from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.workers import selectors, services
 from apps.workers.api.filtersets import IngestJobFilterSet, WorkerFilterSet
 from apps.workers.api.serializers import IngestJobSerializer, IngestRequestSerializer, WorkerSerializer
 from apps.workers.models import IngestJob
-
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
-    default_detail = "The upload is too large."
 
 
 class WorkerListView(generics.ListAPIView):
@@ -42,22 +38,23 @@ class IngestListCreateView(generics.ListAPIView):
     permission_classes = [IsOperator]
     serializer_class = IngestJobSerializer
     filterset_class = IngestJobFilterSet
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser, FormParser]
     queryset = IngestJob.objects.order_by("-created_at")
 
-    @extend_schema(request=IngestRequestSerializer, responses={202: None})
+    @extend_schema(request=IngestRequestSerializer, responses={202: JobAcceptedSerializer})
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
         if upload is not None and upload.size > settings.INGEST_MAX_UPLOAD_MB * 1024 * 1024:
             raise PayloadTooLarge(f"The upload is {upload.size} bytes; the limit is {settings.INGEST_MAX_UPLOAD_MB} MB.")
-        serializer = IngestRequestSerializer(data=request.data)
+        serializer = IngestRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        path = services.save_upload(upload) if upload is not None else services.resolve_ingest_path(data["path"])
-        job = services.create_ingest_job(
-            path=path, fmt=data.get("format"), drop=data["drop"], limit=data.get("limit"), actor=request.user.get_username()
-        )
-        return Response({"job_id": job.pk, "task_id": job.task_id or None}, status=status.HTTP_202_ACCEPTED)
+        options = {"fmt": data.get("format"), "drop": data["drop"], "limit": data.get("limit"), "actor": request.user.get_username()}
+        if upload is not None:
+            job = services.create_upload_ingest_job(upload=upload, **options)
+        else:
+            job = services.create_ingest_job(path=services.resolve_ingest_path(data["path"]), **options)
+        return job_accepted(job)
 
 
 class IngestDetailView(generics.RetrieveAPIView):

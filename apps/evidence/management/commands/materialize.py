@@ -12,7 +12,7 @@ from apps.evidence import services
 from apps.evidence.choices import MaterializeStatus
 from apps.evidence.models import MaterializeRun
 
-_FINISHED = (MaterializeStatus.SUCCEEDED, MaterializeStatus.FAILED, MaterializeStatus.SKIPPED)
+from apps.core.choices import TERMINAL_STATUSES as _FINISHED  # noqa: E402
 
 
 def _date(value: str) -> date:

@@ -38,7 +38,7 @@ class Command(BaseCommand):
             job = run_ingest(job.pk, on_progress=show)
         else:
             self.stdout.write(f"job {job.pk} queued (task {job.task_id})")
-            while job.status not in (IngestStatus.SUCCEEDED, IngestStatus.FAILED):
+            while not job.is_finished:
                 time.sleep(0.5)
                 job.refresh_from_db()
                 show(job)
@@ -50,5 +50,5 @@ class Command(BaseCommand):
         )
         for error in job.errors[:20]:
             self.stdout.write(f"  line {error['line']}: {error['worker_id'] or '-'}: {error['reason']}")
-        if job.status == IngestStatus.FAILED:
+        if job.status != IngestStatus.SUCCEEDED:
             raise CommandError(job.error)

@@ -1,0 +1,57 @@
+"""The job API shapes (SPEC §3.6): one 202 body for every launch, one detail for every kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from apps.core.choices import JobStatus
+
+
+class JobAcceptedSerializer(serializers.Serializer):
+    """`202 {"job_id", "task_id"}`; poll `GET /api/v1/jobs/{kind}/{job_id}/`."""
+
+    job_id = serializers.CharField(help_text="the job's id (an integer for ingest and index jobs)")
+    task_id = serializers.CharField(allow_null=True, help_text="the Celery task id (null until the request's transaction commits)")
+
+
+def job_accepted(job: Any, **aliases: Any) -> Response:
+    """The 202 of a launched job. `aliases` keep older names for one release (replay's `batch_id`)."""
+    body = {"job_id": job.pk, "task_id": job.task_id or None, **aliases}
+    return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class JobSerializer(serializers.Serializer):
+    """The detail of a job of any kind: the common fields, then the kind's own counters."""
+
+    job_id = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    progress = serializers.FloatField()
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    retry_of = serializers.CharField(allow_null=True)
+    task_id = serializers.CharField(allow_null=True)
+    attempts = serializers.IntegerField()
+    cancel_requested = serializers.BooleanField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        body = instance.as_job_dict()
+        for name in ("created_at", "started_at", "finished_at", "heartbeat_at"):
+            body[name] = serializers.DateTimeField().to_representation(body[name]) if body[name] else None
+        return body
+
+
+class JobPageSerializer(serializers.Serializer):
+    """One page of `GET /api/v1/jobs/`."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = JobSerializer(many=True)
