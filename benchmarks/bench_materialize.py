@@ -39,7 +39,8 @@ from django.db import connection  # noqa: E402
 from django.db.migrations.executor import MigrationExecutor  # noqa: E402
 
 from apps.evidence import services  # noqa: E402
-from apps.evidence.models import EvidenceRecord, Interaction, MaterializeRun  # noqa: E402
+from apps.evidence.models import EvidenceRecord, MaterializeRun  # noqa: E402
+from apps.interactions.models import Interaction  # noqa: E402
 
 BENCH_DAY = date(1999, 12, 31)
 MIX = [  # kind, weight (%): roughly the multitier scenario mix, plus the LLM and feedback traffic

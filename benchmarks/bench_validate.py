@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from apps.validation.email_validator import EmailValidator, Verdict  # noqa: E402
 from apps.validation.fill_validator import FillValidator  # noqa: E402
-from apps.validation.pii import mask_pii  # noqa: E402
+from apps.core.detectors import mask_pii  # noqa: E402
 
 EMAIL_SUBJECT = "Night shift forklift work in Columbus starting Monday"
 EMAIL_BODY = (

@@ -9,13 +9,24 @@ from __future__ import annotations
 import enum
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lakehouse.settings")
 
 app = Celery("lakehouse")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _scrub_worker_logs(logger, **kwargs) -> None:
+    """The worker installs its own handlers: they get the same secret scrubber as settings.LOGGING's."""
+    from apps.interactions.scrubber import ScrubSecretsFilter
+
+    for handler in logger.handlers:
+        if not any(isinstance(existing, ScrubSecretsFilter) for existing in handler.filters):
+            handler.addFilter(ScrubSecretsFilter())
 
 
 class Queue(str, enum.Enum):

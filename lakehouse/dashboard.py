@@ -17,7 +17,8 @@ from django.db import connection
 
 from apps.core.admin_display import admin_url
 from apps.core.selectors import check_health
-from apps.evidence.models import EvidenceRecord, Interaction, MaterializeRun
+from apps.evidence.models import EvidenceRecord, MaterializeRun
+from apps.interactions.models import Interaction
 from apps.indexes.models import IndexJob, VectorIndex
 from apps.indexes.selectors import describe_index
 from apps.replay.models import ReplayBatch

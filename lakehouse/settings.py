@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "apps.core",
     "django.contrib.postgres",
+    "apps.interactions",
     "apps.indexes",
     "apps.workers",
     "apps.evidence",
@@ -142,7 +143,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Log lines are stored text too: credentials, SSNs and card numbers are scrubbed on the handler.
+    "filters": {"scrub_secrets": {"()": "apps.interactions.scrubber.ScrubSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
     "loggers": {"lakehouse": {"level": env_str("LOG_LEVEL", "INFO")}, "apps": {"level": env_str("LOG_LEVEL", "INFO")}},
 }

@@ -113,7 +113,9 @@ _original_set_app = ThreadedWSGIServer.set_app
 
 def _set_pool_sized_app(self, application) -> None:
     pool = (settings.DATABASES["default"].get("OPTIONS") or {}).get("pool") or {}
-    _original_set_app(self, _PoolSizedApplication(application, pool.get("max_size", 8)) if pool else application)
+    # One pooled connection stays for the test's own thread (the live server shares this process's pool).
+    limit = max(1, pool.get("max_size", 8) - 1)
+    _original_set_app(self, _PoolSizedApplication(application, limit) if pool else application)
 
 
 ThreadedWSGIServer.set_app = _set_pool_sized_app

@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from rest_framework.exceptions import APIException
 
+from apps.core.errors import DomainError
 from apps.core.admin_display import progress_bar, status_badge
 from apps.core.choices import JobStatus
 
@@ -88,8 +88,8 @@ class JobAdmin(InspectionAdmin):
             raise Http404
         try:
             result = service(kind=obj.job_kind, job_id=obj.pk, actor=request.user.get_username())
-        except APIException as exc:
-            self.message_user(request, str(exc.detail), messages.ERROR)
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
             result = obj
         else:
             self.message_user(request, f"{obj.job_kind} job {result.pk}: {result.status}{' (stopping at the next batch)' if result.cancel_requested and result.status == JobStatus.RUNNING else ''}.", messages.SUCCESS)

@@ -82,7 +82,7 @@ def enqueue_after_commit(job: models.Model) -> None:
     """Send the job's task once the transaction that created the row commits (the worker must be able
     to read it), then record the Celery task id. A broker that is down marks the row failed and
     raises a 503, so the request never leaves a `queued` row behind."""
-    from apps.core.api.errors import ServiceUnavailable
+    from apps.core.errors import DependencyDown
 
     model, pk = type(job), job.pk
     task = get_job_kind(model.job_kind).task()
@@ -92,7 +92,7 @@ def enqueue_after_commit(job: models.Model) -> None:
             result = task.delay(pk)
         except Exception as exc:
             finish_job(model, pk, JobStatus.FAILED, error=f"not queued: the broker is unavailable ({exc})")
-            raise ServiceUnavailable(f"The task broker (Redis) is unavailable; {model.job_kind} job {pk} was not queued.", code="broker_unavailable") from exc
+            raise DependencyDown(f"The task broker (Redis) is unavailable; {model.job_kind} job {pk} was not queued.", code="broker_unavailable") from exc
         model.objects.filter(pk=pk).update(task_id=result.id)
 
     transaction.on_commit(send)

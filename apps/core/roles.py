@@ -13,7 +13,7 @@ COORDINATORS = "coordinators"
 OPERATORS = "operators"
 
 # Our apps: operators hold every model permission in them.
-PROJECT_APP_LABELS: tuple[str, ...] = ("core", "indexes", "workers", "evidence", "orders", "loadtest", "playbooks", "replay")
+PROJECT_APP_LABELS: tuple[str, ...] = ("core", "interactions", "indexes", "workers", "evidence", "orders", "loadtest", "playbooks", "replay")
 
 # What coordinators may do in the console beyond viewing every model of our apps.
 COORDINATOR_EXTRA_PERMISSIONS: tuple[str, ...] = (

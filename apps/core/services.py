@@ -75,7 +75,7 @@ def cancel_job(*, kind: str, job_id: Any, actor: str = "") -> Any:
     """SPEC §3.6 cancel rules. Queued (any kind): cancelled now and its task revoked. Running: kinds
     that stop at a batch boundary get `cancel_requested` (the runner ends them `cancelled`); the
     others are a 409 saying why. Finished: a 409."""
-    from apps.core.api.errors import Conflict
+    from apps.core.errors import Conflict
     from apps.core.job_kinds import get_job_kind
     from apps.core.jobs import finish_job
     from apps.core.selectors import get_job
@@ -112,7 +112,7 @@ def _revoke(task_id: str) -> None:
 def retry_job(*, kind: str, job_id: Any, actor: str = "") -> Any:
     """A new job row with the same inputs and `retry_of` pointing at the failed (or cancelled) one,
     launched through the kind's own service (its busy checks apply)."""
-    from apps.core.api.errors import Conflict
+    from apps.core.errors import Conflict
     from apps.core.job_kinds import get_job_kind
     from apps.core.selectors import get_job
 

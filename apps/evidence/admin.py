@@ -1,9 +1,10 @@
-"""Operators' console for the evidence app: the interaction log and evidence records (read-only
-inspection), materialize runs with their receipts, and a "Materialize now" button that queues a run
-on the Celery worker — the admin never runs one inline."""
+"""Operators' console for the evidence app: evidence records (read-only inspection), materialize
+runs with their receipts, and a "Materialize now" button that queues a run on the Celery worker — the
+admin never runs one inline. (The interaction log's admin is apps.interactions.admin.)"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date
 from typing import Any
@@ -20,52 +21,16 @@ from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import InspectionAdmin, JobAdmin
 from apps.core.admin_display import alert, kv_table, link_by_key, link_to, records_table, short_time, status_badge
+from apps.core.errors import DomainError, InvalidInput
 from apps.core.roles import is_operator
-from apps.core.api.errors import BadRequest, Conflict, ServiceUnavailable
-from apps.evidence import selectors, services, transforms
+from apps.evidence import registry, selectors, services, transforms
 from apps.evidence.choices import SourceKind
-from apps.evidence.models import EvidenceRecord, InboxFile, Interaction, MaterializeRun
+from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
+from apps.interactions.models import Interaction
 
 
-@admin.register(Interaction)
-class InteractionAdmin(InspectionAdmin):
-    list_display = ("seq", "occurred_at", "kind", "ok", "actor", "latency_ms", "model")
-    list_display_links = ("seq", "occurred_at")
-    list_filter = ("kind", "ok")
-    date_hierarchy = "occurred_at"
-    # The id (exact) finds the interaction an evidence record came from; actor and model by prefix.
-    search_fields = ("=id", "actor", "model", "=kind")
-    search_help_text = "Interaction id (exact), actor, model or kind."
-    fields = (
-        "id", "seq", "kind", "occurred_at", "actor", "ok", "latency_ms", "model", "prompt_tokens", "completion_tokens",
-        "evidence_links", "request_table", "response_table", "errors_table",
-    )
-    readonly_fields = fields
-
-    def get_search_fields(self, request: HttpRequest):
-        # "=id" is a UUID column: a term that is not a UUID would fail the cast, so it cannot match an id.
-        try:
-            uuid.UUID(request.GET.get("q", "").strip())
-        except ValueError:
-            return tuple(field for field in self.search_fields if field != "=id")
-        return self.search_fields
-
-    @admin.display(description="evidence")
-    def evidence_links(self, obj: Interaction) -> str:
-        records = EvidenceRecord.objects.filter(source_kind=SourceKind.INTERACTION, source_id=str(obj.pk)).only("pk", "evidence_id", "transform", "day")[:20]
-        return format_html_join(", ", "{}", ((link_to(record, record.evidence_id),) for record in records)) or "—"
-
-    @admin.display(description="request")
-    def request_table(self, obj: Interaction) -> str:
-        return kv_table(obj.request)
-
-    @admin.display(description="response")
-    def response_table(self, obj: Interaction) -> str:
-        return kv_table(obj.response)
-
-    @admin.display(description="errors")
-    def errors_table(self, obj: Interaction) -> str:
-        return kv_table(obj.errors)
+def _pretty(value: Any) -> str:
+    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str))
 
 
 @admin.register(MaterializeRun)
@@ -131,8 +96,8 @@ class MaterializeRunAdmin(JobAdmin):
             day = _date_or_none(request.POST.get("day"), "Day")
             rebuild_day = _date_or_none(request.POST.get("rebuild_day"), "Rebuild day")
             run = services.start_materialize_run(day=day, rebuild_day=rebuild_day, actor=request.user.get_username())
-        except (BadRequest, Conflict, ServiceUnavailable) as exc:  # the broker down: the run is already marked failed
-            self.message_user(request, f"Not queued: {exc.detail}", level=messages.ERROR)
+        except DomainError as exc:
+            self.message_user(request, f"Not queued: {exc}", level=messages.ERROR)
             return HttpResponseRedirect(changelist)
         # Admin URLs carry quoted primary keys ("_40" in a run id would otherwise read as "@").
         url = reverse("admin:evidence_materializerun_change", args=[quote(run.run_id)])
@@ -146,7 +111,7 @@ def _date_or_none(raw: str | None, label: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise BadRequest(f"{label} {raw!r} is not a date (YYYY-MM-DD).") from None
+        raise InvalidInput(f"{label} {raw!r} is not a date (YYYY-MM-DD).") from None
 
 
 class _ChoicesFilter(admin.SimpleListFilter):
@@ -188,18 +153,14 @@ class EvidenceRecordAdmin(InspectionAdmin):
     )
     readonly_fields = fields
 
-    actions = ["replay_selected"]
-
-    def has_replay_permission(self, request: HttpRequest) -> bool:
-        return is_operator(request.user)
-
-    @admin.action(description="Replay this evidence (queues a replay batch)", permissions=["replay"])
-    def replay_selected(self, request: HttpRequest, queryset) -> None:
-        from apps.replay.services import create_batch
-
-        ids = list(queryset.values_list("evidence_id", flat=True)[:10_000])
-        batch = create_batch(evidence_ids=ids, actor=request.user.get_username())
-        self.message_user(request, f"Replay batch {batch.batch_id} queued for {len(ids)} evidence record(s).", messages.SUCCESS)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """Django's actions plus those other apps registered (apps.evidence.registry), for users they allow."""
+        actions = super().get_actions(request)
+        for registered in registry.record_actions():
+            if registered.allowed(request):
+                description = getattr(registered.action, "short_description", registered.name.replace("_", " "))
+                actions[registered.name] = (registered.action, registered.name, description)
+        return actions
 
     @admin.display(description="source")
     def source_link(self, obj: EvidenceRecord) -> str:

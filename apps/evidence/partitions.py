@@ -74,10 +74,13 @@ def rewrite_day(kb_dir: Path, day: str, lines: Iterable[str]) -> dict[str, Any]:
 
     Written to a temporary name and renamed over ``part-rebuild.jsonl``, then the day's other files
     are removed: readers see either the old files or the new one plus stale ones for a moment, never
-    a half-written file.
+    a half-written file. ``previous`` lists the files the day had before (path, sha256, records), so
+    the receipt shows what a rebuild replaced — e.g. files rewritten after their records were
+    scrubbed of secrets (SPEC §3.5) — next to the new file's sha256.
     """
     directory = day_dir(kb_dir, day)
     directory.mkdir(parents=True, exist_ok=True)
+    previous = [_describe(kb_dir, path) for path in sorted(directory.glob("*.jsonl"))]
     target = directory / REBUILD_FILE
     temporary = directory / f".{REBUILD_FILE}.tmp"
     digest, count = hashlib.sha256(), 0
@@ -93,7 +96,22 @@ def rewrite_day(kb_dir: Path, day: str, lines: Iterable[str]) -> dict[str, Any]:
     replaced = sorted(p.name for p in directory.glob("*.jsonl") if p.name != REBUILD_FILE)
     for name in replaced:
         (directory / name).unlink(missing_ok=True)
-    return {"path": _relative(kb_dir, target), "sha256": digest.hexdigest(), "records": count, "replaced": replaced}
+    return {
+        "path": _relative(kb_dir, target),
+        "sha256": digest.hexdigest(),
+        "records": count,
+        "replaced": replaced,
+        "previous": previous,
+    }
+
+
+def _describe(kb_dir: Path, path: Path) -> dict[str, Any]:
+    digest, count = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        for raw in handle:
+            digest.update(raw)
+            count += 1
+    return {"path": _relative(kb_dir, path), "sha256": digest.hexdigest(), "records": count}
 
 
 def write_receipt(path: Path, receipt: dict[str, Any]) -> None:

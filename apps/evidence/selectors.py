@@ -9,8 +9,10 @@ from typing import Any
 from django.db.models import QuerySet
 
 from apps.evidence import transforms
-from apps.evidence.choices import InteractionKind, MaterializeMode, MaterializeStatus
-from apps.evidence.models import EvidenceRecord, Interaction, MaterializeRun
+from apps.evidence.choices import MaterializeMode, MaterializeStatus
+from apps.evidence.models import EvidenceRecord, MaterializeRun
+from apps.interactions.choices import InteractionKind
+from apps.interactions.models import Interaction
 
 RECEIPT_SCHEMA = "materialize_receipt.v1"
 

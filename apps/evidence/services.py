@@ -1,5 +1,5 @@
-"""Writes of the evidence app: the interaction log (SPEC §3.5), coordinator feedback, and the
-evidence materializer (SPEC §4.7).
+"""Writes of the evidence app: coordinator feedback and the evidence materializer (SPEC §4.7). The
+interaction log itself (SPEC §3.5) is apps.interactions.
 
 The materializer reads its sources (apps.evidence.sources), runs the pure transforms
 (apps.evidence.transforms) and writes records to the EvidenceRecord table and the day-partitioned
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import secrets
 import uuid
 from collections import defaultdict
@@ -37,58 +36,18 @@ from django.db.models import CharField, Count, Exists, Max, OuterRef, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from apps.core.detectors import mask_pii
+from apps.core.errors import Conflict, InvalidInput
 from apps.core.jobs import JobContext, JobOutcome, enqueue_after_commit, run_job
-from apps.core.api.errors import BadRequest, Conflict
 from apps.evidence import partitions, selectors, sources, transforms
-from apps.evidence.choices import FeedbackVerdict, InteractionKind, MaterializeMode, MaterializeStatus, SourceKind
-from apps.evidence.models import EvidenceRecord, InboxFile, Interaction, MaterializeRun
-from apps.validation.pii import mask_pii
+from apps.evidence.choices import FeedbackVerdict, MaterializeMode, MaterializeStatus, SourceKind
+from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
+from apps.interactions.choices import InteractionKind
+from apps.interactions.models import Interaction
+from apps.interactions.scrubber import scrub_text
+from apps.interactions.services import log_interaction
 
 logger = logging.getLogger(__name__)
-
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|authorization|password|secret|credential)", re.IGNORECASE)
-_BEARER = re.compile(r"\b(Bearer|Token)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
-
-
-def scrub_secrets(value: Any) -> Any:
-    """Drop credentials from anything about to be logged: secret-named keys and bearer/token strings."""
-    if isinstance(value, dict):
-        return {k: "[REDACTED]" if _SECRET_KEY.search(str(k)) else scrub_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub_secrets(v) for v in value]
-    if isinstance(value, str) and ("earer" in value or "oken" in value):
-        return _BEARER.sub(lambda m: f"{m.group(1)} [REDACTED]", value)
-    return value
-
-
-def log_interaction(
-    *,
-    kind: str,
-    actor: str = "",
-    request: dict[str, Any],
-    response: dict[str, Any],
-    ok: bool = True,
-    errors: list[Any] | None = None,
-    latency_ms: float = 0.0,
-    model: str = "",
-    prompt_tokens: int | None = None,
-    completion_tokens: int | None = None,
-) -> Interaction:
-    """Write one interaction row (one INSERT; measured cost in benchmarks/README.md)."""
-    return Interaction.objects.create(
-        kind=kind,
-        occurred_at=timezone.now(),
-        actor=actor,
-        request=scrub_secrets(request),
-        response=scrub_secrets(response),
-        ok=ok,
-        errors=scrub_secrets(errors or []),
-        latency_ms=round(latency_ms, 3),
-        model=model,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-    )
-
 
 # ================================================================================ feedback
 
@@ -97,28 +56,28 @@ def record_feedback(*, target_id: str, verdict: str, edited_text: str | None = N
     """A coordinator's accept/reject/edit of an earlier interaction, logged as a `feedback`
     interaction (SPEC §4.7) for the materializer's feedback transform.
 
-    400 (BadRequest with field errors) when the verdict is not accept/reject/edit, when the target
+    InvalidInput (a 400 with field errors) when the verdict is not accept/reject/edit, when the target
     does not exist or is itself feedback, or when edited_text is missing for "edit" / given otherwise.
     """
     if verdict not in FeedbackVerdict.values:
-        raise BadRequest(
+        raise InvalidInput(
             f"verdict must be one of {', '.join(FeedbackVerdict.values)}.",
             fields={"verdict": [f"must be one of {', '.join(FeedbackVerdict.values)}"]},
         )
     try:
         target_uuid = uuid.UUID(str(target_id))
     except ValueError:
-        raise BadRequest("target_id must be an interaction id.", fields={"target_id": ["Must be a valid UUID."]}) from None
+        raise InvalidInput("target_id must be an interaction id.", fields={"target_id": ["Must be a valid UUID."]}) from None
     target_kind = Interaction.objects.filter(pk=target_uuid).values_list("kind", flat=True).first()
     if target_kind is None:
-        raise BadRequest(f"No interaction {target_uuid}.", fields={"target_id": ["No interaction with this id."]})
+        raise InvalidInput(f"No interaction {target_uuid}.", fields={"target_id": ["No interaction with this id."]})
     if target_kind == InteractionKind.FEEDBACK:
-        raise BadRequest("Feedback cannot target another feedback.", fields={"target_id": ["Is a feedback interaction."]})
+        raise InvalidInput("Feedback cannot target another feedback.", fields={"target_id": ["Is a feedback interaction."]})
     has_text = bool(edited_text and edited_text.strip())
     if verdict == FeedbackVerdict.EDIT and not has_text:
-        raise BadRequest("An edit needs the edited text.", fields={"edited_text": ["Required when verdict is 'edit'."]})
+        raise InvalidInput("An edit needs the edited text.", fields={"edited_text": ["Required when verdict is 'edit'."]})
     if verdict != FeedbackVerdict.EDIT and edited_text is not None:
-        raise BadRequest("edited_text only goes with verdict 'edit'.", fields={"edited_text": ["Only allowed when verdict is 'edit'."]})
+        raise InvalidInput("edited_text only goes with verdict 'edit'.", fields={"edited_text": ["Only allowed when verdict is 'edit'."]})
     request: dict[str, Any] = {"target_id": str(target_uuid), "verdict": str(verdict)}
     if verdict == FeedbackVerdict.EDIT:
         request["edited_text"] = edited_text
@@ -169,7 +128,7 @@ def create_materialize_run(
     """A queued run. No range → incremental (after the watermark); since/day → that range (both
     together: their intersection); rebuild_day → rewrite that day's partition (alone)."""
     if rebuild_day is not None and (since is not None or day is not None):
-        raise BadRequest(
+        raise InvalidInput(
             "rebuild_day cannot be combined with since or day.", fields={"rebuild_day": ["Give rebuild_day on its own."]}
         )
     if since is not None and timezone.is_naive(since):
@@ -288,8 +247,9 @@ class _Tally:
         if transform:
             self._transform(transform)["errors"] += 1
         if len(self.errors) < MaterializeRun.MAX_ERRORS:
-            # Messages quote bad values, which may be personal data: receipts get the same masking as records.
-            self.errors.append({"source_id": source_id, "transform": transform, "message": mask_pii(message)[0][:1000]})
+            # Messages quote bad values, which may be personal data or a credential: receipts get the
+            # same masking as records.
+            self.errors.append({"source_id": source_id, "transform": transform, "message": mask_pii(scrub_text(message))[0][:1000]})
 
     def flush(self) -> None:
         run = self.run

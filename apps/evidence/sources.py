@@ -4,7 +4,8 @@
 * inbox chat logs: ``*.jsonl`` files of ``chat_log.v1`` lines in ``<kb_dir>/inbox/``, streamed
   line by line (producers should write ``name.jsonl.tmp`` and rename, so a half-written file is
   never picked up);
-* replay runs, through ``iter_replay_runs`` — the hook issue 9 (app ``apps.replay``) plugs into.
+* replay runs, through ``iter_replay_runs`` — read from whichever app registered the ``replay_run``
+  source in apps.evidence.registry (apps.replay does).
 """
 
 from __future__ import annotations
@@ -18,24 +19,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from django.apps import apps as django_apps
 from django.db.models import QuerySet
 
-from apps.evidence.choices import InteractionKind, SourceKind
-from apps.evidence.models import Interaction
+from apps.evidence import registry
+from apps.evidence.choices import SourceKind
+from apps.interactions.choices import InteractionKind
+from apps.interactions.models import Interaction
 
 INTERACTION_FIELDS = (
     "id", "seq", "kind", "occurred_at", "actor", "request", "response", "ok", "errors", "latency_ms", "model",
     "prompt_tokens", "completion_tokens",
 )
-
-# What the replay app provides: a generator of replay_run.v1 dicts of runs finished in [since, until).
-REPLAY_SOURCE = "apps.replay.selectors.iter_replay_run_dicts"
-
-
-class SourceUnavailable(RuntimeError):
-    """A whole source could not be read (reported in the receipt; the other sources still run)."""
-
 
 # ------------------------------------------------------------------------------ interactions
 
@@ -150,15 +144,8 @@ def read_chat_log(path: Path) -> Iterator[ChatLogLine]:
 def iter_replay_runs(*, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict[str, Any]]:
     """replay_run.v1 dicts (SPEC §4.8) of runs finished in [since, until), as sources for replay_result.
 
-    A no-op until the replay app is installed. Issue 9 plugs in by providing
-    ``apps.replay.selectors.iter_replay_run_dicts(*, since, until)``; with the app installed but
-    that function missing, the receipt reports the replay source as unavailable.
+    Read through apps.evidence.registry: the replay app registers its reader when it is installed
+    (ReplayConfig.ready); without it this yields nothing.
     """
-    if not django_apps.is_installed("apps.replay"):
-        return
-    try:
-        from apps.replay.selectors import iter_replay_run_dicts  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise SourceUnavailable(f"apps.replay is installed but {REPLAY_SOURCE} is missing ({exc})") from None
-    for run in iter_replay_run_dicts(since=since, until=until):
+    for run in registry.read_source(SourceKind.REPLAY_RUN.value, since=since, until=until):
         yield {"source_kind": SourceKind.REPLAY_RUN.value, "run": run}

@@ -33,9 +33,10 @@ from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from apps.core.detectors import SECRET_MASK, find_cards, find_ssns, mask_pii, mask_secrets
+from apps.interactions.scrubber import is_secret_key
 from apps.providers.tokens import tokens_for_chars
 from apps.validation.email_validator import PII_CARD, PII_SSN
-from apps.validation.pii import find_cards, find_ssns, mask_pii
 
 __all__ = [
     "ENRICHMENTS",
@@ -227,13 +228,20 @@ def _messages(value: Any, where: str) -> list[dict[str, str]]:
     return out
 
 
+_SSN_MASK, _CARD_MASK = mask_pii("123-45-6789")[0], mask_pii("4111 1111 1111 1111")[0]  # "[SSN]", "[CARD]"
+
+
 def _answer_pii_errors(text: str | None) -> list[dict[str, str]]:
     """The EmailValidator's PII rules applied to a model's answer (SPEC §4.8: how `chat` is judged),
-    found on the text as written — before pii_redaction masks it."""
+    found on the text as written — before pii_redaction masks it. An interaction row already had its
+    SSNs and cards masked when it was logged (apps.interactions.scrubber), so a mask token counts as
+    the number it replaced: the answer did contain one."""
     if not text:
         return []
-    errors = [{"code": PII_SSN, "message": "Contains a US Social Security number."} for _ in find_ssns(text)]
-    errors += [{"code": PII_CARD, "message": "Contains a payment card number."} for _ in find_cards(text)]
+    ssns = len(find_ssns(text)) + text.count(_SSN_MASK)
+    cards = len(find_cards(text)) + text.count(_CARD_MASK)
+    errors = [{"code": PII_SSN, "message": "Contains a US Social Security number."} for _ in range(ssns)]
+    errors += [{"code": PII_CARD, "message": "Contains a payment card number."} for _ in range(cards)]
     return errors
 
 
@@ -560,7 +568,9 @@ _NO_PII = (0, 0, 0, 0)
 
 
 def _mask(text: str) -> tuple[str, tuple[int, ...]]:
-    masked, found = mask_pii(text)
+    # Credentials first (SPEC §3.5: never in a record or its file), then the personal data.
+    masked, _ = mask_secrets(text)
+    masked, found = mask_pii(masked)
     if "\x00" in masked:
         masked = masked.replace("\x00", "\ufffd")  # PostgreSQL's jsonb cannot store NUL
     if not masked.isascii():
@@ -594,7 +604,8 @@ def _redact(value: Any, counts: list[int]) -> Any:
             clean_key = _redact(key, counts)
             while clean_key in out:  # two keys masked to the same text: keep both values
                 clean_key = f"{clean_key}~"
-            out[clean_key] = _redact(item, counts)
+            secret = type(key) is str and is_secret_key(key) and item not in (None, "", SECRET_MASK)
+            out[clean_key] = SECRET_MASK if secret else _redact(item, counts)
         return out
     # Subclasses (OrderedDict, tuples from a replay source...) take the slow path rather than slip by.
     if isinstance(value, str):
@@ -607,8 +618,9 @@ def _redact(value: Any, counts: list[int]) -> Any:
 
 
 def pii_redaction(record: dict[str, Any]) -> None:
-    """Mask SSNs, cards, emails and phones (apps.validation.pii — the one detector) in every string of
-    input, output, verdict, labels, metadata and model; counts per kind in ``metadata.redactions``."""
+    """Mask credentials, SSNs, cards, emails and phones (apps.core.detectors — the one detector) in
+    every string of input, output, verdict, labels, metadata and model, and the value of every
+    credential-named key (apps.interactions.scrubber); counts per PII kind in ``metadata.redactions``."""
     counts = [0, 0, 0, 0]
     for field in ("input", "output", "verdict", "labels", "metadata", "model"):
         record[field] = _redact(record[field], counts)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
-from rest_framework.exceptions import APIException
 
-from apps.core.admin import JobAdmin, NoSaveButtonsMixin
+from apps.core.admin import InspectionAdmin, JobAdmin, NoSaveButtonsMixin
 from apps.core.admin_display import admin_url, progress_bar, status_badge
+from apps.core.errors import DomainError
 from apps.indexes import services
 from apps.indexes.models import IndexJob, VectorIndex
 from apps.indexes.selectors import describe_index
@@ -23,10 +23,6 @@ class VectorIndexAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
     list_display = ["name", "state", "version", "rows", "size", "dim", "metric", "hnsw", "last_reset_at", "last_rebuilt_at"]
     readonly_fields = [f.name for f in VectorIndex._meta.fields] + ["rows", "size"]
     actions = ["reset_selected", "rebuild_selected", "reembed_selected"]
-
-    def get_queryset(self, request):
-        services.ensure_all_vector_indexes()
-        return super().get_queryset(request)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -68,8 +64,8 @@ class VectorIndexAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
                     continue
                 try:
                     index = services.reset_index(name, confirm=typed)
-                except APIException as exc:
-                    self.message_user(request, f"{name}: {exc.detail}", messages.ERROR)
+                except DomainError as exc:
+                    self.message_user(request, f"{name}: {exc}", messages.ERROR)
                 else:
                     self.message_user(request, f"{name} reset: now empty (version {index.version}).", messages.SUCCESS)
             return None
@@ -95,8 +91,8 @@ class VectorIndexAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
         for index in queryset:
             try:
                 job = start(index.name, actor=request.user.get_username())
-            except APIException as exc:
-                self.message_user(request, f"{index.name}: {exc.detail}", messages.ERROR)
+            except DomainError as exc:
+                self.message_user(request, f"{index.name}: {exc}", messages.ERROR)
             else:
                 self.message_user(request, format_html('{}: {} job <a href="{}">{}</a> queued.', index.name, label, admin_url(job), job.pk), messages.SUCCESS)
 

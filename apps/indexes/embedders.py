@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 from django.conf import settings
 
-from apps.core.api.errors import BadRequest
+from apps.core.errors import InvalidInput
 from apps.core.redis import get_redis
 from apps.providers.embedding_cache import EmbeddingCache
 from apps.providers.embeddings import Embedder, build_embedder
@@ -41,5 +41,5 @@ def embed_query(text: str) -> tuple[np.ndarray, str]:
     """
     vector, state = get_embedding_cache().embed_query(text)
     if not np.any(vector):
-        raise BadRequest("The query has nothing to search on.", fields={"query": ["has no searchable words"]})
+        raise InvalidInput("The query has nothing to search on.", fields={"query": ["has no searchable words"]})
     return vector, state

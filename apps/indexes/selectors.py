@@ -6,8 +6,9 @@ from typing import Any
 
 from django.db import connection
 
+from apps.core.errors import NotFound
 from apps.indexes.models import IndexJob, VectorIndex
-from apps.indexes.services import ensure_all_vector_indexes, ensure_vector_index
+from apps.indexes.registry import all_specs
 
 
 def index_version(name: str) -> int:
@@ -16,7 +17,16 @@ def index_version(name: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT version FROM indexes_vectorindex WHERE name = %s", [name])
         row = cursor.fetchone()
-    return row[0] if row else ensure_vector_index(name).version
+    # No row yet (registry rows are created after migrate): nothing has bumped it.
+    return row[0] if row else 0
+
+
+def get_index(name: str) -> VectorIndex:
+    """The registry row of a registered index (created after migrate, see IndexesConfig.ready)."""
+    index = VectorIndex.objects.filter(name=name).first()
+    if index is None:
+        raise NotFound(f"Index {name!r} has no registry row yet; run migrate.")
+    return index
 
 
 def _stats(index: VectorIndex) -> dict[str, Any]:
@@ -48,7 +58,8 @@ def describe_index(index: VectorIndex) -> dict[str, Any]:
 
 
 def list_indexes() -> list[dict[str, Any]]:
-    return [describe_index(index) for index in ensure_all_vector_indexes()]
+    registered = [spec.name for spec in all_specs()]
+    return [describe_index(index) for index in VectorIndex.objects.filter(name__in=registered).order_by("name")]
 
 
 def describe_job(job: IndexJob) -> dict[str, Any]:

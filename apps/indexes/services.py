@@ -16,8 +16,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.choices import JobStatus
+from apps.core.errors import Conflict, InvalidInput
 from apps.core.jobs import JobContext, enqueue_after_commit, run_job
-from apps.core.api.errors import BadRequest, Conflict
 from apps.indexes.choices import IndexJobKind, IndexState
 from apps.indexes.models import IndexJob, VectorIndex
 from apps.indexes.registry import all_specs, get_spec
@@ -68,7 +68,7 @@ def reset_index(name: str, *, confirm: str | None = None) -> VectorIndex:
     """
     spec = get_spec(name)
     if spec.reset_needs_confirmation and confirm != name:
-        raise BadRequest(
+        raise InvalidInput(
             f"Resetting {name!r} deletes its data; repeat the index name to confirm (confirm={name}).",
             code="confirmation_required",
             fields={"confirm": [f"must be {name!r}"]},
@@ -116,10 +116,10 @@ def start_rebuild(name: str, *, actor: str = "", retry_of: IndexJob | None = Non
 def start_reembed(name: str, *, actor: str = "", retry_of: IndexJob | None = None) -> IndexJob:
     spec = get_spec(name)
     if spec.reembed is None:
-        raise BadRequest(f"Index {name!r} cannot be re-embedded.", code="not_supported")
+        raise InvalidInput(f"Index {name!r} cannot be re-embedded.", code="not_supported")
     index = ensure_vector_index(name)
     if index.dim != settings.EMBEDDING_DIM:
-        raise BadRequest(
+        raise InvalidInput(
             f"EMBEDDING_DIM is {settings.EMBEDDING_DIM} but index {name!r} stores {index.dim}-dim vectors; "
             "changing the dimension needs a reset and a fresh ingest.",
             code="dimension_mismatch",

@@ -9,12 +9,11 @@ from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from rest_framework.exceptions import APIException
 
 from apps.core.admin import NoSaveButtonsMixin
 from apps.core.admin_display import changelist_link, highlighted_text, kv_table, link_to, status_badge
 from apps.core.admin_widgets import TagListField
-from apps.core.api.errors import BadRequest
+from apps.core.errors import DomainError, InvalidInput
 from apps.orders import services
 from apps.orders.choices import OrderStatus, ProposalStatus
 from apps.orders.models import FillProposal, JobOrder
@@ -34,9 +33,8 @@ def _run_decision(modeladmin: admin.ModelAdmin, request: HttpRequest, items, dec
     for item in items:
         try:
             decide(item)
-        except (APIException, Http404, ValidationError) as exc:
-            detail = exc.detail if isinstance(exc, APIException) else exc
-            modeladmin.message_user(request, f"{item}: {detail}", messages.ERROR)
+        except (DomainError, ValidationError) as exc:
+            modeladmin.message_user(request, f"{item}: {exc}", messages.ERROR)
         else:
             done += 1
     if done:
@@ -110,10 +108,10 @@ class JobOrderAdmin(admin.ModelAdmin):
             else:
                 try:
                     proposal = services.proposal_create(order_id=order.order_id, worker_ids=selected, actor=actor)
-                except BadRequest as exc:
+                except InvalidInput as exc:
                     verdict = {"ok": False, "errors": exc.fields.get("worker_ids", [])}
-                except APIException as exc:
-                    self.message_user(request, str(exc.detail), messages.ERROR)
+                except DomainError as exc:
+                    self.message_user(request, str(exc), messages.ERROR)
                 else:
                     self.message_user(request, f"Proposed {', '.join(proposal.worker_ids)} for {order.order_id} (proposal {proposal.pk}).", messages.SUCCESS)
                     return HttpResponseRedirect(f"{here}#proposals")
@@ -123,8 +121,8 @@ class JobOrderAdmin(admin.ModelAdmin):
             proposal_id = _bounded_int(request.POST.get("proposal_id"), default=0, low=0, high=2**31 - 1)
             try:
                 decided = decide(order_id=order.order_id, proposal_id=proposal_id, actor=actor)
-            except (APIException, Http404) as exc:
-                self.message_user(request, str(getattr(exc, "detail", exc)), messages.ERROR)
+            except DomainError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
             else:
                 order.refresh_from_db()
                 recorded = " The fill is recorded in the playbook memory." if action == "accept" else ""

@@ -14,10 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 
-from apps.core.api.errors import BadRequest, Conflict
+from apps.core.errors import Conflict, InvalidInput, NotFound
 from apps.orders.choices import OrderStatus, ProposalStatus
 from apps.orders.models import FillProposal, JobOrder
 from apps.orders.selectors import accepted_worker_ids, bookings_for, order_as_dict, order_query
@@ -41,7 +40,7 @@ ORDER_WRITABLE_FIELDS = (
 def _normalized(fields: dict[str, Any]) -> dict[str, Any]:
     unknown = set(fields) - set(ORDER_WRITABLE_FIELDS)
     if unknown:
-        raise BadRequest(f"Unknown order fields: {', '.join(sorted(unknown))}.", fields={k: ["Unknown field."] for k in sorted(unknown)})
+        raise InvalidInput(f"Unknown order fields: {', '.join(sorted(unknown))}.", fields={k: ["Unknown field."] for k in sorted(unknown)})
     cleaned = dict(fields)
     if isinstance(cleaned.get("state"), str):
         cleaned["state"] = cleaned["state"].strip().upper()
@@ -121,7 +120,7 @@ def proposal_create(*, order_id: str, worker_ids: list[str], actor: str = "") ->
     _require_open(order)
     verdict = _check_open_seats(order, worker_ids)
     if not verdict["ok"]:
-        raise BadRequest(
+        raise InvalidInput(
             f"The proposal does not validate: {', '.join(sorted({e['code'] for e in verdict['errors']}))}.",
             code="fill_invalid",
             fields={"worker_ids": [{"worker_id": e["worker_id"], "code": e["code"], "message": e["message"]} for e in verdict["errors"]]},
@@ -197,21 +196,21 @@ def _sync_fill_status(order: JobOrder) -> bool:
 def _order(order_id: str) -> JobOrder:
     order = JobOrder.objects.filter(order_id=order_id).first()
     if order is None:
-        raise Http404(f"No job order {order_id!r}.")
+        raise NotFound(f"No job order {order_id!r}.")
     return order
 
 
 def _locked_order(order_id: str) -> JobOrder:
     order = JobOrder.objects.select_for_update().filter(order_id=order_id).first()
     if order is None:
-        raise Http404(f"No job order {order_id!r}.")
+        raise NotFound(f"No job order {order_id!r}.")
     return order
 
 
 def _locked_proposal(order: JobOrder, proposal_id: int) -> FillProposal:
     proposal = FillProposal.objects.select_for_update().filter(order=order, pk=proposal_id).first()
     if proposal is None:
-        raise Http404(f"No proposal {proposal_id} for order {order.order_id!r}.")
+        raise NotFound(f"No proposal {proposal_id} for order {order.order_id!r}.")
     return proposal
 
 

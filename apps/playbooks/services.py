@@ -7,9 +7,10 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from apps.core.api.errors import BadRequest
-from apps.evidence.choices import InteractionKind
-from apps.evidence.services import log_interaction
+from apps.core.errors import InvalidInput
+from apps.interactions.choices import InteractionKind
+from apps.interactions.scrubber import scrub, scrub_text
+from apps.interactions.services import log_interaction
 from apps.indexes.embedders import embed_query, get_embedder
 from apps.indexes.services import bump_index_version
 from apps.orders.models import JobOrder
@@ -33,18 +34,20 @@ def record_playbook(
     that also orders records against a concurrent reset (see apps.indexes.services.reset_index).
     """
     started = time.perf_counter()
+    # Scrubbed before anything is embedded or stored: a pasted key or SSN must not live in the memory.
+    query, filters = scrub_text(query), scrub(filters or {})
     ids = list(dict.fromkeys(worker_ids))
     known = existing_worker_ids(ids)
     unknown = [w for w in ids if w not in known]
     if unknown:
-        raise BadRequest(
+        raise InvalidInput(
             f"Unknown worker ids: {', '.join(unknown[:10])}.", fields={"worker_ids": [f"unknown worker id {w!r}" for w in unknown[:20]]}
         )
     order = None
     if order_id:
         order = JobOrder.objects.filter(order_id=order_id).first()
         if order is None:
-            raise BadRequest(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
+            raise InvalidInput(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
     vector, _ = embed_query(query)
 
     with transaction.atomic():

@@ -21,3 +21,13 @@ class ReplayConfig(AppConfig):
         from apps.replay.local_drafter import local_chat
 
         register_chat_provider("local", local_chat)
+
+        # Replay plugs into evidence (evidence imports nothing from replay): its finished runs are a
+        # materializer source, and "Replay this evidence" is an action on the evidence records' list.
+        from apps.evidence import registry
+        from apps.evidence.choices import SourceKind
+        from apps.replay.admin import may_replay, replay_selected
+        from apps.replay.selectors import iter_replay_run_dicts
+
+        registry.register_source(SourceKind.REPLAY_RUN.value, iter_replay_run_dicts)
+        registry.register_record_action(replay_selected, allowed=may_replay)

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from apps.core.detectors import mask_pii
 from apps.providers.chat import ChatProvider, ChatResult, checked_messages, content_text
 from apps.providers.tokens import estimate_tokens
 from apps.validation.fill_validator import (
@@ -25,7 +26,6 @@ from apps.validation.fill_validator import (
     WORKER_UNAVAILABLE,
     FillValidator,
 )
-from apps.validation.pii import mask_pii
 
 LOCAL_CHAT_MODEL = "local-drafter-v1"
 DEFAULT_AGENCY_PHONE = "555-123-4567"

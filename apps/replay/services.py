@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from apps.core.jobs import JobCancelled, JobContext, JobOutcome, enqueue_after_commit, run_job
 from apps.core.stats import percentile
-from apps.evidence.choices import InteractionKind
 from apps.evidence.models import EvidenceRecord
-from apps.evidence.services import log_interaction
+from apps.interactions.choices import InteractionKind
+from apps.interactions.services import log_interaction
 from apps.orders.services import check_fill
 from apps.providers.chat import ChatProvider, ChatResult, build_chat_provider
 from apps.providers.errors import ProviderError

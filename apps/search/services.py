@@ -19,10 +19,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.evidence.choices import InteractionKind
-from apps.evidence.services import log_interaction
 from apps.indexes.embedders import embed_query, get_embedding_cache
 from apps.indexes.selectors import index_version
+from apps.interactions.choices import InteractionKind
+from apps.interactions.services import log_interaction
 from apps.playbooks.boost import rerank, worker_boosts, worker_playbooks
 from apps.playbooks.selectors import nearest_playbooks
 from apps.search.explain import explain_result

@@ -62,7 +62,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.validation.pii import Span, find_cards, find_emails, find_phones, find_ssns, normalize_email, normalize_phone
+from apps.core.detectors import Span, find_cards, find_emails, find_phones, find_ssns, normalize_email, normalize_phone
 from apps.validation.sms import GSM7_SINGLE_SEGMENT, UCS2_SINGLE_SEGMENT, sms_stats
 
 __all__ = [

@@ -12,14 +12,14 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 
-from apps.core.api.errors import BadRequest
-from apps.evidence.choices import InteractionKind
-from apps.evidence.services import log_interaction
+from apps.core.detectors import extract_contacts
+from apps.core.errors import InvalidInput
+from apps.interactions.choices import InteractionKind
+from apps.interactions.services import log_interaction
 from apps.orders.models import JobOrder
 from apps.orders.selectors import order_as_dict
 from apps.orders.services import check_fill
 from apps.validation.email_validator import EmailValidator
-from apps.validation.pii import extract_contacts
 from apps.workers.models import Worker
 
 _EMAIL_VALIDATOR = EmailValidator()
@@ -81,7 +81,7 @@ def validate_fill(
     if order_id is not None:
         job_order = JobOrder.objects.filter(order_id=order_id).first()
         if job_order is None:
-            raise BadRequest(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
+            raise InvalidInput(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
         order = order_as_dict(job_order)
     assert order is not None
     verdict = check_fill(order=order, worker_ids=worker_ids)

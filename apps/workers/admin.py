@@ -10,7 +10,6 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from rest_framework.exceptions import APIException
 
 from datetime import timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from django.utils import timezone
 from apps.core.admin import JobAdmin
 from apps.core.admin_display import check_launch_permission, kv_table, link_to, progress_bar, records_table, short_time, status_badge
 from apps.core.admin_widgets import TagListField, checkbox_list_field
+from apps.core.errors import DomainError
 from apps.workers import services
 from apps.workers.models import IngestJob, Worker
 from apps.workers.vocabulary import ALL_CERTIFICATIONS, ALL_SKILLS, SHIFTS
@@ -310,8 +310,8 @@ class IngestJobAdmin(JobAdmin):
                 job = services.create_ingest_job(
                     path=source, fmt=data.get("format") or None, drop=data["drop"], limit=data.get("limit"), actor=request.user.get_username()
                 )
-            except APIException as exc:
-                form.add_error(None, str(exc.detail))
+            except DomainError as exc:
+                form.add_error(None, str(exc))
             else:
                 url = reverse("admin:workers_ingestjob_change", args=[job.pk])
                 self.message_user(request, format_html('Ingest job <a href="{}">{}</a> queued; it runs in the Celery worker.', url, job.pk), messages.SUCCESS)

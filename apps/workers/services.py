@@ -24,8 +24,8 @@ from django.utils import timezone
 from pgvector.psycopg import register_vector
 
 from apps.core.choices import TERMINAL_STATUSES
+from apps.core.errors import InvalidInput
 from apps.core.jobs import JobCancelled, JobContext, enqueue_after_commit, run_job
-from apps.core.api.errors import BadRequest
 from apps.indexes.embedders import get_embedder
 from apps.indexes.services import bump_index_version
 from apps.workers.profile import profile_text
@@ -75,7 +75,7 @@ _FIELDS = [name for name, _ in _COLUMNS if name not in {"embedding", "embedding_
 def resolve_ingest_path(path: str) -> Path:
     """A server-side path must resolve (after symlinks) inside one of INGEST_DIRS, and never inside
     KB_DIR (the evidence store sits under data/ by default and is not worker data)."""
-    not_allowed = BadRequest(
+    not_allowed = InvalidInput(
         "path must be a file inside one of the ingest directories",
         code="path_not_allowed",
         fields={"path": ["not a file inside an ingest directory"]},
@@ -91,7 +91,7 @@ def resolve_ingest_path(path: str) -> Path:
         # (ValueError): the client named something that cannot be a file we read.
         raise not_allowed from None
     if not is_file:
-        raise BadRequest("no such file", code="invalid", fields={"path": ["does not exist or is not a file"]})
+        raise InvalidInput("no such file", code="invalid", fields={"path": ["does not exist or is not a file"]})
     return resolved
 
 
@@ -99,9 +99,9 @@ def _format_of(path: Path, fmt: str | None) -> str:
     try:
         fmt = fmt or detect_format(path)
     except ValueError as exc:
-        raise BadRequest(str(exc), fields={"format": [str(exc)]}) from None
+        raise InvalidInput(str(exc), fields={"format": [str(exc)]}) from None
     if fmt not in IngestFormat.values:
-        raise BadRequest(f"unknown format {fmt!r}", fields={"format": [f"must be one of {', '.join(IngestFormat.values)}"]})
+        raise InvalidInput(f"unknown format {fmt!r}", fields={"format": [f"must be one of {', '.join(IngestFormat.values)}"]})
     return fmt
 
 

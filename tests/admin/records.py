@@ -20,7 +20,8 @@ class Seeded:
 def seed_everything() -> Seeded:
     from django.utils import timezone
 
-    from apps.evidence.models import EvidenceRecord, InboxFile, Interaction, MaterializeRun
+    from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
+    from apps.interactions.models import Interaction
     from apps.indexes.models import IndexJob
     from apps.indexes.services import ensure_all_vector_indexes
     from apps.orders.models import FillProposal, JobOrder

@@ -165,5 +165,5 @@ def test_every_changelist_and_change_page_answers_fits_1440px_and_logs_no_error(
     screenshot(page, "interaction-linked")
     # The interaction search matches more than the actor: the model, or the id an evidence record names.
     for term in ("local-chat", str(seeded.interaction.pk)):
-        page.goto(f"{url}/admin/evidence/interaction/?q={term}")
+        page.goto(f"{url}/admin/interactions/interaction/?q={term}")
         assert page.locator("#result_list tbody tr").count() == 1, term

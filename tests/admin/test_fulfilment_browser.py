@@ -109,7 +109,7 @@ def test_a_coordinator_fills_an_order_from_candidates_to_filled_with_the_playboo
 
 
 def test_an_outreach_draft_with_an_ssn_shows_the_violation_marked(coordinator_logged_in):
-    from apps.evidence.models import Interaction
+    from apps.interactions.models import Interaction
     from apps.orders import services
 
     order = _seed_order()

@@ -95,7 +95,7 @@ KINDS = ("search", "profile_swap", "playbook_search", "validate_email", "validat
 
 @pytest.fixture
 def make_interaction(db) -> Callable[..., Any]:
-    from apps.evidence.models import Interaction
+    from apps.interactions.models import Interaction
 
     def make(kind: str, *, occurred_at: datetime = AT, actor: str = "coordinator", **overrides: Any):
         fields = {"ok": True, "errors": [], **interaction_kwargs(kind), **overrides} if kind != "feedback" else {"response": {}, **overrides}

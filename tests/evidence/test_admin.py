@@ -32,10 +32,10 @@ def test_inspection_pages_render_read_only(kb_dir, admin_client, every_kind):
     record = EvidenceRecord.objects.get(transform="sms_draft")
     interaction = every_kind["validate_sms"]
 
-    page = admin_client.get("/admin/evidence/interaction/?kind=validate_sms&ok__exact=1")
+    page = admin_client.get("/admin/interactions/interaction/?kind=validate_sms&ok__exact=1")
     assert page.status_code == 200 and str(interaction.id) in page.content.decode()
     assert "Add interaction" not in page.content.decode()
-    detail = admin_client.get(f"/admin/evidence/interaction/{interaction.id}/change/").content.decode()
+    detail = admin_client.get(f"/admin/interactions/interaction/{interaction.id}/change/").content.decode()
     assert "Reply STOP to opt out" in detail and 'name="kind"' not in detail  # shown, not editable
 
     records = admin_client.get(f"/admin/evidence/evidencerecord/?task_type=draft_sms&transform=sms_draft&verdict_ok__exact=1&day={DAY}")

@@ -8,7 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.evidence import services
-from apps.evidence.models import Interaction, MaterializeRun
+from apps.evidence.models import MaterializeRun
+from apps.interactions.models import Interaction
 from tests.evidence.conftest import DAY
 
 pytestmark = pytest.mark.django_db

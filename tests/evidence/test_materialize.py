@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
-import types
 from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 
 from apps.evidence import selectors, services, transforms
-from apps.evidence.models import EvidenceRecord, InboxFile, Interaction, MaterializeRun
+from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
+from apps.interactions.models import Interaction
 from tests.evidence.conftest import AT, DAY, chat_log_line, partition_lines, write_inbox
 
 pytestmark = pytest.mark.django_db
@@ -172,9 +171,9 @@ def test_rebuild_re_derives_records_missing_from_the_table_and_keeps_those_whose
 
 
 def test_rebuild_day_cannot_be_combined_with_a_range():
-    from apps.core.api.errors import BadRequest
+    from apps.core.errors import InvalidInput
 
-    with pytest.raises(BadRequest):
+    with pytest.raises(InvalidInput):
         services.build_evidence_index(rebuild_day=D, day=D)
 
 
@@ -215,20 +214,30 @@ def test_a_range_run_reads_only_inbox_lines_in_its_range_and_does_not_mark_the_f
 # ------------------------------------------------------------------------------ replay hook
 
 
-def _replay_app_installed(monkeypatch, installed: bool) -> None:
-    from django.apps import apps as django_apps
+def _replay_source(monkeypatch, reader) -> None:
+    """Stand in for whatever app registered the replay_run source (apps.replay in production)."""
+    from apps.evidence import registry
 
-    real = django_apps.is_installed
-    monkeypatch.setattr(django_apps, "is_installed", lambda name: installed if name == "apps.replay" else real(name))
+    if reader is None:
+        monkeypatch.delitem(registry._SOURCES, "replay_run", raising=False)
+    else:
+        monkeypatch.setitem(registry._SOURCES, "replay_run", reader)
 
 
-def test_the_replay_hook_is_a_no_op_without_the_replay_app(kb_dir, db, monkeypatch):
+def test_the_replay_source_is_a_no_op_when_no_app_registers_it(kb_dir, db, monkeypatch):
     from apps.evidence.sources import iter_replay_runs
 
-    _replay_app_installed(monkeypatch, False)
-    monkeypatch.setitem(sys.modules, "apps.replay.selectors", None)  # would raise if it were imported
+    _replay_source(monkeypatch, None)
     assert list(iter_replay_runs()) == []
     assert services.build_evidence_index().sources_scanned["replay_run"] == 0
+
+
+def test_the_replay_app_registers_itself_as_an_evidence_source():
+    from apps.evidence import registry
+    from apps.replay.selectors import iter_replay_run_dicts
+
+    assert registry.source_reader("replay_run") is iter_replay_run_dicts
+    assert "replay_selected" in {action.name for action in registry.record_actions()}
 
 
 def test_replay_runs_from_the_replay_app_become_replay_records(kb_dir, db, monkeypatch):
@@ -241,10 +250,7 @@ def test_replay_runs_from_the_replay_app_become_replay_records(kb_dir, db, monke
         yield REPLAY_RUN
         yield {**REPLAY_RUN, "run_id": "rr_bad", "status": "unknown"}
 
-    module = types.ModuleType("apps.replay.selectors")
-    module.iter_replay_run_dicts = iter_replay_run_dicts
-    monkeypatch.setitem(sys.modules, "apps.replay.selectors", module)
-    _replay_app_installed(monkeypatch, True)
+    _replay_source(monkeypatch, iter_replay_run_dicts)
 
     run = services.build_evidence_index(day=D)
     assert calls == [(services._day_bounds(D)[0], services._day_bounds(D)[1])]
@@ -253,13 +259,15 @@ def test_replay_runs_from_the_replay_app_become_replay_records(kb_dir, db, monke
     assert EvidenceRecord.objects.get().task_type == "replay"
 
 
-def test_a_replay_app_without_the_hook_is_reported_not_fatal(kb_dir, make_interaction, monkeypatch):
-    monkeypatch.setitem(sys.modules, "apps.replay.selectors", None)  # import fails
-    _replay_app_installed(monkeypatch, True)
+def test_a_broken_replay_source_is_reported_not_fatal(kb_dir, make_interaction, monkeypatch):
+    def iter_replay_run_dicts(*, since, until):
+        raise ImportError("replay selectors unavailable")
+
+    _replay_source(monkeypatch, iter_replay_run_dicts)
     make_interaction("search")
     run = services.build_evidence_index()
     assert run.status == "succeeded" and run.records_written == 1
-    assert run.errors[0]["transform"] == "replay_result" and "iter_replay_run_dicts" in run.errors[0]["message"]
+    assert run.errors[0]["transform"] == "replay_result" and "replay selectors unavailable" in run.errors[0]["message"]
 
 
 # ----------------------------------------------------------------------- storage edge cases

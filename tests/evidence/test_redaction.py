@@ -1,6 +1,6 @@
 """No SSN, card number, email or phone survives materialization: interactions and inbox chat logs full
 of them go in; the partition files, the receipt and the evidence rows are scanned with the same
-detectors (apps.validation.pii) and must come out clean."""
+detectors (apps.core.detectors) and must come out clean."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from apps.evidence import selectors, services, transforms
 from apps.evidence.models import EvidenceRecord
-from apps.validation.pii import find_cards, find_emails, find_phones, find_ssns
+from apps.core.detectors import find_cards, find_emails, find_phones, find_ssns
 from tests.evidence.conftest import chat_log_line, write_inbox
 
 pytestmark = pytest.mark.django_db

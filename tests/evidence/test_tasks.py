@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 
 from apps.evidence import services
-from apps.evidence.models import EvidenceRecord, InboxFile, Interaction, MaterializeRun
+from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
+from apps.interactions.models import Interaction
 from tests.evidence.conftest import AT, KINDS, chat_log_line, interaction_kwargs, partition_lines, write_inbox
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -181,6 +181,18 @@ def test_chat_completion_from_an_interaction_keeps_real_token_counts_and_judges_
     )
 
 
+def test_chat_completion_from_a_logged_interaction_still_fails_on_the_card_the_log_masked():
+    # log_interaction stores "Use [CARD]" for "Use 4111 1111 1111 1111": the answer still gave a card.
+    got = materialize(interaction("chat", {"messages": [{"role": "user", "content": "Card?"}]}, {"text": "Use [CARD] or [SSN]"}, model="m"))
+    assert got["verdict"] == {
+        "ok": False,
+        "errors": [
+            {"code": "PII_SSN", "message": "Contains a US Social Security number."},
+            {"code": "PII_CARD", "message": "Contains a payment card number."},
+        ],
+    }
+
+
 def test_chat_completion_from_an_inbox_chat_log():
     log = {
         "schema": "chat_log.v1", "id": "chat-abc", "occurred_at": "2026-11-20T09:30:00.250000-05:00", "model": "llama3.1:8b",
@@ -286,7 +298,7 @@ def test_a_malformed_source_raises_a_transform_error_naming_the_field(source, me
 
 
 def test_the_registry_holds_twelve_versioned_transforms_and_routes_every_interaction_kind():
-    from apps.evidence.choices import InteractionKind
+    from apps.interactions.choices import InteractionKind
 
     assert len(transforms.REGISTRY) == 12
     assert [t.name for t in transforms.ENRICHMENTS] == ["token_accounting", "pii_redaction"]

@@ -176,3 +176,18 @@ def test_a_job_that_died_with_its_worker_does_not_block_the_index_forever(staff_
 
     IndexJob.objects.filter(pk=live.pk).update(created_at=timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60))
     assert staff_client.delete("/api/v1/indexes/playbook_memory/").status_code == 200
+
+
+def test_reads_never_create_registry_rows_migrate_does(db, admin_client):
+    from django.core.management.sql import emit_post_migrate_signal
+
+    from apps.indexes import selectors
+    from apps.indexes.models import VectorIndex
+
+    VectorIndex.objects.all().delete()
+    assert selectors.list_indexes() == [] and selectors.index_version("workers") == 0
+    assert admin_client.get("/admin/indexes/vectorindex/").status_code == 200
+    assert not VectorIndex.objects.exists()  # neither the selector nor the admin list wrote a row
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    assert set(VectorIndex.objects.values_list("name", flat=True)) == {"playbook_memory", "workers"}

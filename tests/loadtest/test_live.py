@@ -118,7 +118,7 @@ class BreakingProxy:
 
 @pytest.mark.django_db(transaction=True)
 def test_every_scenario_runs_and_passes_against_a_live_server(live_corpus):
-    from apps.evidence.models import Interaction
+    from apps.interactions.models import Interaction
     from apps.playbooks.models import Playbook
 
     url, token = live_corpus

@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 from django.db import connection, connections, transaction
 
-from apps.core.api.errors import Conflict
+from apps.core.errors import Conflict
 from apps.orders import services
 from apps.orders.models import FillProposal, JobOrder
 from apps.workers.models import Worker
@@ -87,6 +87,6 @@ def test_conflicting_accepts_at_once_give_one_409():
     thread_b.join(BOUND_S)
 
     assert outcomes["a"] == "accepted"
-    assert isinstance(outcomes["b"], Conflict) and "DOUBLE_BOOKED" in str(outcomes["b"].detail), outcomes
+    assert isinstance(outcomes["b"], Conflict) and "DOUBLE_BOOKED" in str(outcomes["b"]), outcomes
     assert FillProposal.objects.get(pk=second.pk).status == "proposed"
     assert [o.status for o in JobOrder.objects.filter(pk__in=[o.pk for o in orders]).order_by("order_id")] == ["filled", "open"]

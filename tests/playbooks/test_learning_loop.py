@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.evidence.models import Interaction
+from apps.interactions.models import Interaction
 from apps.playbooks.models import Playbook
 from tests.searching import search as _search
 

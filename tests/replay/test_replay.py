@@ -10,7 +10,8 @@ from datetime import date
 import pytest
 
 from apps.evidence.models import EvidenceRecord
-from apps.evidence.services import build_evidence_index, log_interaction
+from apps.evidence.services import build_evidence_index
+from apps.interactions.services import log_interaction
 from apps.indexes.embedders import get_embedder
 from apps.orders.models import JobOrder
 from apps.workers.profile import profile_text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.evidence.models import Interaction
+from apps.interactions.models import Interaction
 from tests.searching import search as _search
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from apps.evidence.models import Interaction
+from apps.interactions.models import Interaction
 from apps.orders.models import FillProposal, JobOrder
 from apps.workers.models import Worker
 
@@ -193,7 +193,7 @@ def test_two_conflicting_accepts_at_once_book_the_worker_once():
         return api
 
     proposals = {
-        order_id: client().post("/api/v1/validate/fill", {"order_id": order_id, "worker_ids": ["W-0001"]}, format="json").json()
+        order_id: client().post(f"/api/v1/orders/{order_id}/proposals/", {"worker_ids": ["W-0001"]}, format="json").json()
         for order_id in ("JO-A", "JO-B")
     }
     assert all(p["ok"] for p in proposals.values()), proposals
@@ -206,7 +206,7 @@ def test_two_conflicting_accepts_at_once_book_the_worker_once():
         api = client()
         start.wait()
         try:
-            response = api.post(f"/api/v1/orders/{order_id}/proposals/{proposals[order_id]['proposal_id']}/accept/")
+            response = api.post(f"/api/v1/orders/{order_id}/proposals/{proposals[order_id]['id']}/accept/")
             answers[order_id] = (response.status_code, response.json())
         finally:
             connection.close()

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from apps.validation.email_validator import EmailValidator
 from apps.validation.fill_validator import FillValidator
-from apps.validation.pii import find_cards, find_emails, find_phones, find_ssns, mask_pii
+from apps.core.detectors import find_cards, find_emails, find_phones, find_ssns, mask_pii
 from apps.validation.sms import GSM7_EXTENSION, is_gsm7, sms_stats
 
 BOUNDED = settings(max_examples=200, deadline=None, database=None)

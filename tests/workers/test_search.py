@@ -137,7 +137,7 @@ def test_filters_combine(search_corpus, coordinator_client):
 
 
 def test_profile_swap_has_zero_overlap_and_is_logged_as_a_swap(search_corpus, coordinator_client):
-    from apps.evidence.models import Interaction
+    from apps.interactions.models import Interaction
 
     first = _search(coordinator_client, query="line cook weekend", k=10)
     swap = _search(coordinator_client, query="line cook weekend", k=10, exclude_ids=_ids(first))
@@ -201,7 +201,7 @@ def test_a_write_makes_a_cached_result_impossible_to_serve(search_corpus, coordi
     ],
 )
 def test_bad_search_requests_are_400_naming_the_field(coordinator_client, body, field):
-    from apps.evidence.models import Interaction
+    from apps.interactions.models import Interaction
 
     response = coordinator_client.post("/api/v1/workers/search", body, format="json")
     assert response.status_code == 400, response.content

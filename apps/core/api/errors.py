@@ -1,6 +1,6 @@
 """The one error envelope of the API: {"error": {"code", "message", "fields"}}.
 
-DRF's exceptions, Django's 404/500 handlers and dependency failures (database, Redis, model
+Domain errors raised by services (apps.core.errors), DRF's exceptions, Django's 404/500 handlers and dependency failures (database, Redis, model
 providers) all end up here, so a client never has to parse two error shapes.
 """
 
@@ -14,7 +14,9 @@ from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import exception_handler as drf_exception_handler, set_rollback
+
+from apps.core.errors import Conflict, DependencyDown, DomainError, InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +27,13 @@ class ServiceUnavailable(exceptions.APIException):
     default_detail = "A dependency is unavailable."
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The resource is busy."
+# Domain errors (apps.core.errors) raised by services, and the status each one answers with.
+_DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (InvalidInput, status.HTTP_400_BAD_REQUEST),
+    (NotFound, status.HTTP_404_NOT_FOUND),
+    (Conflict, status.HTTP_409_CONFLICT),
+    (DependencyDown, status.HTTP_503_SERVICE_UNAVAILABLE),
+)
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -37,15 +42,10 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = "The request body is too large."
 
 
-class BadRequest(exceptions.APIException):
-    """A 400 with an explicit code and optional field errors (e.g. path_not_allowed)."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid"
-
-    def __init__(self, message: str, *, code: str = "invalid", fields: dict[str, list[str]] | None = None):
-        super().__init__(detail=message, code=code)
-        self.fields = fields or {}
+def _domain_response(exc: DomainError) -> Response:
+    code = next((code for kind, code in _DOMAIN_STATUS if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST)
+    set_rollback()  # what DRF's own handler does: no partial writes under ATOMIC_REQUESTS
+    return Response(error_body(exc.code, exc.message, exc.fields), status=code)
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -114,6 +114,8 @@ def _is_connection_failure(exc: Exception) -> bool:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return _domain_response(exc)
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(str(exc) or None)
     elif isinstance(exc, DjangoValidationError):

@@ -1,4 +1,4 @@
-"""The job API shapes (SPEC §3.6): one 202 body for every launch, one detail for every kind."""
+"""Serializer pieces every app's API shares: the strict request base and the job shapes (SPEC §3.6)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,18 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from apps.core.choices import JobStatus
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects keys it does not know, so a typo is a 400 that names the field, not a silent no-op."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)
+
 
 
 class JobAcceptedSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from apps.evidence import selectors, transforms
 from apps.evidence.choices import FeedbackVerdict, MaterializeMode, MaterializeStatus, SourceKind
 from apps.evidence.models import MaterializeRun
-from apps.workers.api.serializers import StrictSerializer
+from apps.core.api.serializers import StrictSerializer
 
 
 class MaterializeRequestSerializer(StrictSerializer):

@@ -32,7 +32,7 @@ class IndexDetailView(APIView):
     permission_classes = [IsOperator]
 
     def get(self, request: Request, name: str) -> Response:
-        return Response(selectors.describe_index(services.ensure_vector_index(_known(name))))
+        return Response(selectors.describe_index(selectors.get_index(_known(name))))
 
     @extend_schema(parameters=[OpenApiParameter("confirm", str, description="the index name; required for workers")])
     def delete(self, request: Request, name: str) -> Response:

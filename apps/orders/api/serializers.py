@@ -4,10 +4,10 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.api.serializers import StrictSerializer
 from apps.orders import services
 from apps.orders.choices import USPS_STATE_CHOICES
 from apps.orders.models import FillProposal, JobOrder
-from apps.workers.api.serializers import StrictSerializer
 
 
 class UpperCaseChoiceField(serializers.ChoiceField):

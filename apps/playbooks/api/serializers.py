@@ -2,7 +2,8 @@ from rest_framework import serializers
 
 from apps.playbooks.choices import Outcome
 from apps.playbooks.models import Playbook
-from apps.workers.api.serializers import SearchFiltersSerializer, StrictSerializer
+from apps.core.api.serializers import StrictSerializer
+from apps.workers.api.serializers import SearchFiltersSerializer
 
 
 class RecordPlaybookSerializer(StrictSerializer):

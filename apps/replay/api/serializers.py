@@ -2,9 +2,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.core.api.serializers import JobAcceptedSerializer
+from apps.core.api.serializers import JobAcceptedSerializer, StrictSerializer
 from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, RunStatus
-from apps.workers.api.serializers import StrictSerializer
 
 
 class ReplayBatchRequestSerializer(StrictSerializer):

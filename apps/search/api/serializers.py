@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.workers.api.serializers import SearchFiltersSerializer, StrictSerializer
+from apps.core.api.serializers import StrictSerializer
+from apps.workers.api.serializers import SearchFiltersSerializer
 
 
 class SearchRequestSerializer(StrictSerializer):

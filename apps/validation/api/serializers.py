@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.orders.choices import Shift
-from apps.workers.api.serializers import StrictSerializer
+from apps.core.api.serializers import StrictSerializer
 
 
 class OutreachValidationSerializer(StrictSerializer):

@@ -4,20 +4,11 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.api.serializers import StrictSerializer
+
 from apps.workers.choices import IngestFormat, WorkerStatus
 from apps.workers.models import IngestJob, Worker
 from apps.workers.vocabulary import SHIFTS
-
-
-class StrictSerializer(serializers.Serializer):
-    """Rejects keys it does not know, so a typo is a 400 that names the field, not a silent no-op."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
 
 
 class SearchFiltersSerializer(StrictSerializer):

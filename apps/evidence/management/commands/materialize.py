@@ -7,7 +7,7 @@ from datetime import date, datetime
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
-from apps.core.api.errors import BadRequest, Conflict
+from apps.core.errors import DomainError, InvalidInput
 from apps.evidence import services
 from apps.evidence.choices import MaterializeStatus
 from apps.evidence.models import MaterializeRun
@@ -54,8 +54,8 @@ class Command(BaseCommand):
                 while run.status not in _FINISHED:
                     time.sleep(0.5)
                     run.refresh_from_db()
-        except (BadRequest, Conflict) as exc:
-            raise CommandError(str(exc.detail)) from None
+        except DomainError as exc:
+            raise CommandError(str(exc)) from None
         self._report(run)
         if run.status != MaterializeStatus.SUCCEEDED:
             raise CommandError(f"run {run.run_id} {run.status}: {run.error}")

@@ -218,7 +218,7 @@ class Command(BaseCommand):
     def _soak_probes(stack: FootprintTargets) -> dict:
         from django.db import connection
 
-        from apps.evidence.models import Interaction
+        from apps.interactions.models import Interaction
         from apps.playbooks.models import Playbook
         from lakehouse.celery import all_queue_names
 

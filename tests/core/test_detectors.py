@@ -1,4 +1,4 @@
-"""Unit tests for apps.validation.pii: detection, normalization and masking."""
+"""Unit tests for apps.core.detectors: detection, normalization and masking."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.validation.pii import (
+from apps.core.detectors import (
     Span,
     extract_contacts,
     find_cards,
@@ -309,7 +309,7 @@ def test_validator_modules_import_no_django() -> None:
     # The validators must stay usable from replay, the materializer and scripts without Django set up.
     code = (
         "import sys\n"
-        "import apps.validation.pii, apps.validation.sms, apps.validation.email_validator, "
+        "import apps.core.detectors, apps.validation.sms, apps.validation.email_validator, "
         "apps.validation.fill_validator\n"
         "leaked = sorted(name for name in sys.modules if name.split('.')[0] in ('django', 'rest_framework'))\n"
         "assert not leaked, leaked\n"

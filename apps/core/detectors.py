@@ -1,8 +1,9 @@
-"""The one definition of "what is an SSN / card number / email / phone" in Lakehouse.
+"""The one definition of "what is an SSN / card number / email / phone / secret" in Lakehouse.
 
-The outreach validator (and through it replay's checks of chat answers) and the evidence
-materializer's ``pii_redaction`` transform all call these functions, so a number is PII in exactly
-the same cases everywhere.
+The outreach validator (and through it replay's checks of chat answers), the evidence
+materializer's ``pii_redaction`` transform and the secret scrubber in front of every stored text
+(``apps.interactions.scrubber``) all call these functions, so a number is PII, and a string is a
+credential, in exactly the same cases everywhere. Plain Python: no Django import.
 
 Detection rules (where SPEC §4.4 is silent, the choice is written next to the rule):
 
@@ -32,6 +33,16 @@ Detection rules (where SPEC §4.4 is silent, the choice is written next to the r
   ``phonenumbers`` is deliberately not used here: it rejects 555 numbers and is far slower than one
   precompiled regex, and this runs on every string the materializer sees.
 
+* **Secret** — credentials of the common shapes (SPEC §3.5): OpenAI/Stripe-style ``sk-``/``sk-live-``/
+  ``sk_test_``… keys, AWS access key ids (``AKIA``/``ASIA``), GitHub tokens (``ghp_``… and
+  ``github_pat_``), Slack tokens (``xox[abprs]-``), JWTs, ``api_key=``/``apikey=``/``password=``/
+  ``secret=``/``token=`` pairs (``=`` or ``:``; the name may carry a prefix or suffix such as
+  ``client_secret`` or ``auth_token``), ``Bearer``/``Token``/``Basic`` credentials and whole
+  ``Authorization:`` header values, and PEM private key blocks. To spare ordinary words, a key body
+  must contain a digit, and a header credential must contain a digit or ``=`` (``Bearer
+  instruments`` stays). Only the credential is masked: the label before it (``api_key=``,
+  ``Bearer``) is kept so a reader sees what was there.
+
 Only ASCII digits count as digits (``\\d`` would also match other scripts' digits, which no US
 number uses).
 """
@@ -49,14 +60,20 @@ __all__ = [
     "find_cards",
     "find_emails",
     "find_phones",
+    "find_secrets",
     "find_ssns",
     "mask_pii",
+    "mask_secrets",
     "normalize_email",
     "normalize_phone",
 ]
 
 #: Kinds in masking priority order (when two findings overlap, the earlier kind wins a tie).
 PII_KINDS: tuple[str, ...] = ("card", "ssn", "email", "phone")
+#: What the stored-text scrubber masks besides secrets: the identifiers that must never be stored
+#: (SPEC §3.5). Phones and emails stay, because outreach requests are about them.
+NEVER_STORED_KINDS: tuple[str, ...] = ("card", "ssn")
+SECRET_MASK = "[REDACTED]"
 
 _MASK_TOKENS = {"ssn": "[SSN]", "card": "[CARD]", "email": "[EMAIL]", "phone": "[PHONE]"}
 _PRIORITY = {kind: rank for rank, kind in enumerate(PII_KINDS)}
@@ -368,13 +385,16 @@ def extract_contacts(text: str) -> dict[str, set[str]]:
 _MAY_HAVE_NUMBER = re.compile(r"[0-9]")
 
 
-def _all_spans(text: str) -> list[Span]:
+def _all_spans(text: str, kinds: tuple[str, ...]) -> list[Span]:
     spans: list[Span] = []
     if _MAY_HAVE_NUMBER.search(text):
-        spans += find_cards(text)
-        spans += find_ssns(text)
-        spans += find_phones(text)
-    if "@" in text:
+        if "card" in kinds:
+            spans += find_cards(text)
+        if "ssn" in kinds:
+            spans += find_ssns(text)
+        if "phone" in kinds:
+            spans += find_phones(text)
+    if "email" in kinds and "@" in text:
         spans += find_emails(text)
     return spans
 
@@ -397,17 +417,18 @@ def _without_overlaps(spans: list[Span]) -> list[Span]:
     return kept
 
 
-def mask_pii(text: str) -> tuple[str, dict[str, int]]:
+def mask_pii(text: str, kinds: tuple[str, ...] = PII_KINDS) -> tuple[str, dict[str, int]]:
     """Replace SSNs, cards, emails and phones with ``[SSN]``, ``[CARD]``, ``[EMAIL]``, ``[PHONE]``.
 
     Returns the masked text and a count per kind (``ssn``, ``card``, ``email``, ``phone``; zeros
     included). Non-string input is returned unchanged with zero counts, so a caller can walk any JSON
-    value without type checks.
+    value without type checks. ``kinds`` limits what is masked (the stored-text scrubber masks only
+    ``NEVER_STORED_KINDS``).
     """
     counts = {"ssn": 0, "card": 0, "email": 0, "phone": 0}
     if not isinstance(text, str):
         return text, counts
-    spans = _all_spans(text)
+    spans = _all_spans(text, kinds)
     if not spans:
         return text, counts
     pieces: list[str] = []
@@ -419,3 +440,125 @@ def mask_pii(text: str) -> tuple[str, dict[str, int]]:
         cursor = span.end
     pieces.append(text[cursor:])
     return "".join(pieces), counts
+
+
+# --- secrets --------------------------------------------------------------------------------------
+
+# Each pattern's group "secret" is the credential to mask; whatever else it matched (a label, a
+# header scheme) is kept. Ordered so a whole PEM block or header value goes before its pieces. Each
+# comes with the substrings (of the text, or of its lower-cased copy) without which it cannot match,
+# and the separators a name=value shape needs:
+# Python's re has no literal prefix to skip ahead with here, so checking those first keeps ordinary
+# text at a few microseconds a string.
+_CASED, _LOWER = "cased", "lower"
+_NONE: tuple[str, ...] = ()
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...], tuple[str, ...]], ...] = (
+    # PEM private key blocks (RSA, EC, OPENSSH, ENCRYPTED...), also when cut off before the END line.
+    (
+        re.compile(
+            r"(?P<secret>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+            r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|.*\Z))",
+            re.DOTALL,
+        ),
+        _CASED,
+        ("PRIVATE KEY",),
+        _NONE,
+    ),
+    # An Authorization header value, whatever its scheme: everything up to the end of the line.
+    (
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?!\[REDACTED\])"
+            r"(?P<secret>[^\s\"',;][^\r\n\"',;]*)"
+        ),
+        _LOWER,
+        ("authorization",),
+        (":", "="),
+    ),
+    # JWT: base64url header and payload (both JSON objects, so both start "eyJ") and a signature.
+    (re.compile(r"(?<![\w-])(?P<secret>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"), _CASED, ("eyJ",), _NONE),
+    # OpenAI / Anthropic / Stripe-style keys: sk-, sk-live-, sk-test-, sk-proj-, sk_live_, rk_live_...
+    (
+        re.compile(
+            r"(?<![\w-])(?P<secret>(?:sk|rk)[-_](?:(?:live|test|proj|ant(?:-api\d\d)?|svcacct|admin)[-_])?"
+            r"(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{16,})"
+        ),
+        _CASED,
+        ("sk-", "sk_", "rk-", "rk_"),
+        _NONE,
+    ),
+    # AWS access key ids (long-term AKIA, temporary ASIA).
+    (re.compile(r"(?<![A-Za-z0-9])(?P<secret>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])"), _CASED, ("AKIA", "ASIA"), _NONE),
+    # GitHub tokens: classic (ghp_, gho_, ghu_, ghs_, ghr_) and fine-grained (github_pat_).
+    (
+        re.compile(r"(?<![\w-])(?P<secret>(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}))"),
+        _CASED,
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        _NONE,
+    ),
+    # Slack tokens: bot, user, app, refresh, legacy.
+    (re.compile(r"(?<![\w-])(?P<secret>xox[abeprs]-[A-Za-z0-9-]{10,})"), _CASED, ("xox",), _NONE),
+    # name=value / name: value pairs whose name says credential (``db_password``, ``aws_secret_access_key``
+    # and ``client_secret`` end in one); quoted values are masked whole.
+    (
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])"
+            r"(?:api[_-]?key|apikey|access[_-]?key|secret(?:[_-]?key)?|password|passwd|pwd"
+            r"|token|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|credentials?)"
+            r"[\"']?\s*[:=]\s*(?!\[REDACTED\])"
+            r"(?P<secret>\"[^\"\r\n]+\"|'[^'\r\n]+'|[^\s\"',;&)}\]]+)"
+        ),
+        _LOWER,
+        ("key", "secret", "passw", "pwd", "token", "credential"),
+        (":", "="),
+    ),
+    # Scheme + credential outside a header name: "Bearer abc.def", "Token 9944b09...", "Basic dXNl=".
+    (
+        re.compile(r"(?i)(?<![A-Za-z0-9])(?:bearer|token|basic)\s+(?P<secret>(?=[A-Za-z0-9._~+/=-]*[0-9=])[A-Za-z0-9._~+/-]{8,}=*)"),
+        _LOWER,
+        ("bearer", "token", "basic"),
+        _NONE,
+    ),
+)
+
+
+def find_secrets(text: str) -> list[Span]:
+    """Credentials in ``text`` (kind ``secret``; ``value`` is the credential itself), without
+    overlaps: a finding inside an earlier, larger one (a JWT inside a header) is dropped."""
+    text = _as_text(text)
+    lower = text.lower()
+    found: list[Span] = []
+    for pattern, case, triggers, separators in _SECRET_PATTERNS:
+        haystack = lower if case == _LOWER else text
+        if not any(trigger in haystack for trigger in triggers):
+            continue
+        if separators and not any(separator in text for separator in separators):
+            continue  # a name=value pattern without any "=" or ":" in the text
+        for match in pattern.finditer(text):
+            start, end = match.span("secret")
+            if match.group("secret") == SECRET_MASK:
+                continue  # already masked: scrubbing twice changes nothing
+            found.append(Span("secret", start, end, match.group("secret"), match.group("secret")))
+    found.sort(key=lambda span: (span.start, -(span.end - span.start)))
+    kept: list[Span] = []
+    for span in found:
+        if kept and span.start < kept[-1].end:
+            continue
+        kept.append(span)
+    return kept
+
+
+def mask_secrets(text: str) -> tuple[str, int]:
+    """``text`` with every credential replaced by ``[REDACTED]``, and how many there were."""
+    if not isinstance(text, str):
+        return text, 0
+    spans = find_secrets(text)
+    if not spans:
+        return text, 0
+    pieces: list[str] = []
+    cursor = 0
+    for span in spans:
+        pieces.append(text[cursor : span.start])
+        pieces.append(SECRET_MASK)
+        cursor = span.end
+    pieces.append(text[cursor:])
+    return "".join(pieces), len(spans)
