@@ -39,6 +39,8 @@ class LakehouseAdminSite(admin.AdminSite):
         return apps
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        from apps.core.roles import is_coordinator
+        from apps.orders.selectors import coordinator_home
         from lakehouse import dashboard  # imports models: not at app-registry load time
 
         user = request.user
@@ -53,6 +55,8 @@ class LakehouseAdminSite(admin.AdminSite):
             "last_materialize": dashboard.last_materialize_run() if user.has_perm("evidence.view_materializerun") else None,
             "last_batch": dashboard.last_replay_batch() if user.has_perm("replay.view_replaybatch") else None,
             "replay_cost_days": dashboard.replay_cost_by_day() if user.has_perm("replay.view_replaybatch") else [],
+            # Coordinators and operators (who do everything coordinators do) see the fill work first.
+            "fill_work": coordinator_home(actor=user.get_username()) if is_coordinator(user) else None,
             **(extra_context or {}),
         }
         request.current_app = self.name

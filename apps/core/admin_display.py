@@ -144,3 +144,22 @@ def short_id(key: str, *, keep: int = 11) -> SafeString:
     if len(key) <= keep + 1:
         return format_html("{}", key)
     return format_html('<span title="{}">{}…</span>', key, key[:keep])
+
+
+def highlighted_text(text: str, findings: list[dict[str, Any]]) -> SafeString:
+    """The text with each finding's [start, end) span wrapped in <mark> (its code on hover), the rest
+    escaped; findings without offsets are skipped, and overlapping spans keep the first."""
+    spans = sorted(
+        (f["start"], f["end"], f.get("code", "")) for f in findings
+        if isinstance(f.get("start"), int) and isinstance(f.get("end"), int) and 0 <= f["start"] < f["end"] <= len(text)
+    )
+    parts: list[SafeString] = []
+    cursor = 0
+    for start, end, code in spans:
+        if start < cursor:
+            continue
+        parts.append(format_html("{}", text[cursor:start]))
+        parts.append(format_html('<mark class="lh-mark" title="{}">{}</mark>', code, text[start:end]))
+        cursor = end
+    parts.append(format_html("{}", text[cursor:]))
+    return mark_safe("".join(parts))

@@ -3,9 +3,11 @@ double-booking."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Iterable
 
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.orders.choices import SEAT_FREEING_REASONS, OrderStatus, ProposalStatus, client_key
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder
@@ -131,3 +133,42 @@ def booked_worker_ids(*, start_date, end_date, exclude_order_id: str | None = No
     rows = list(proposals.values_list("order_id", "worker_ids"))
     ended = set(AssignmentEnd.objects.filter(order_id__in={o for o, _ in rows}).values_list("order_id", "worker_id")) if rows else set()
     return {w for order_pk, ids in rows for w in ids if (order_pk, w) not in ended}
+
+
+def order_query(order: JobOrder) -> str:
+    """The order in words: the query its candidate search and its playbook record embed."""
+    return f"{order.headcount} {order.get_role_display()} in {order.city}, {order.state} ({order.shift} shift)"
+
+
+def filled_counts(orders: Iterable[JobOrder]) -> dict[int, int]:
+    """order pk → distinct workers accepted for it (one query for all the orders)."""
+    accepted: dict[int, set[str]] = {}
+    rows = FillProposal.objects.filter(order__in=list(orders), status=ProposalStatus.ACCEPTED).values_list("order_id", "worker_ids")
+    for order_pk, worker_ids in rows:
+        accepted.setdefault(order_pk, set()).update(worker_ids)
+    return {pk: len(ids) for pk, ids in accepted.items()}
+
+
+def coordinator_home(*, actor: str, limit: int = 10, horizon_hours: int = 48) -> dict[str, Any]:
+    """The coordinator's part of the dashboard: the open orders they created or proposed for (all open
+    orders when they have none yet), open orders starting within the horizon, and proposals awaiting a
+    decision. Each order carries `filled` (accepted workers) beside its headcount."""
+    today = timezone.localdate()
+    open_orders = JobOrder.objects.filter(status=OrderStatus.OPEN)
+    mine = list(open_orders.filter(Q(created_by=actor) | Q(proposals__created_by=actor)).distinct().order_by("start_date", "order_id")[:limit])
+    mine_only = bool(mine)
+    if not mine:
+        mine = list(open_orders.order_by("start_date", "order_id")[:limit])
+    starting = list(
+        open_orders.filter(start_date__gte=today, start_date__lte=today + timedelta(hours=horizon_hours)).order_by("start_date", "order_id")[:limit]
+    )
+    filled = filled_counts([*mine, *starting])
+    for order in [*mine, *starting]:
+        order.filled = filled.get(order.pk, 0)
+    awaiting = list(FillProposal.objects.filter(status=ProposalStatus.PROPOSED).select_related("order").order_by("created_at")[:limit])
+    return {"my_orders": mine, "mine_only": mine_only, "starting_soon": starting, "awaiting": awaiting}
+
+
+def worker_proposals(worker_id: str, *, limit: int = 50) -> list[FillProposal]:
+    """Proposals naming the worker, newest first (the GIN index on worker_ids)."""
+    return list(FillProposal.objects.filter(worker_ids__contains=[worker_id]).select_related("order").order_by("-created_at")[:limit])

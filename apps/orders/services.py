@@ -143,6 +143,12 @@ def _check_open_seats(order: JobOrder, worker_ids: list[str]) -> dict[str, Any]:
     return verdict
 
 
+def proposal_check(*, order_id: str, worker_ids: list[str]) -> dict[str, Any]:
+    """The verdict proposal_create would give these workers now, without writing (the console shows it
+    inline before the coordinator proposes)."""
+    return _check_open_seats(_order(order_id), worker_ids)
+
+
 def proposal_create(*, order_id: str, worker_ids: list[str], actor: str = "") -> FillProposal:
     """Propose workers for an open order (SPEC §4.8a step 2). A failing verdict is a 400 whose
     `worker_ids` field lists the verdict's errors, and nothing is written."""
@@ -377,11 +383,6 @@ def _sync_fill_status(order: JobOrder) -> bool:
     changed = order.status != wanted
     order.status = wanted
     return changed
-
-
-def _fill_query(order: JobOrder) -> str:
-    role = order.get_role_display()
-    return f"{order.headcount} {role} in {order.city}, {order.state} ({order.shift} shift)"
 
 
 def _order(order_id: str) -> JobOrder:

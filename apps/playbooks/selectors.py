@@ -65,3 +65,8 @@ def _estimated_rows(cursor, table: str) -> float:
 
 def playbook_list():
     return Playbook.objects.defer("query_embedding").select_related("order").order_by("-created_at")
+
+
+def playbooks_with_worker(worker_id: str, *, limit: int = 20) -> list[Playbook]:
+    """Playbooks that include the worker, newest first (the GIN index on worker_ids)."""
+    return list(Playbook.objects.filter(worker_ids__contains=[worker_id]).select_related("order").defer("query_embedding").order_by("-created_at")[:limit])

@@ -25,11 +25,12 @@ from apps.indexes.selectors import index_version
 from apps.interactions.choices import InteractionKind
 from apps.interactions.services import log_interaction
 from apps.orders.models import JobOrder
-from apps.orders.selectors import accepted_worker_ids, banned_workers, booked_worker_ids, proposed_worker_ids
+from apps.orders.selectors import accepted_worker_ids, banned_workers, booked_worker_ids, order_as_dict, proposed_worker_ids
 from apps.playbooks.boost import rerank, worker_boosts, worker_playbooks
 from apps.playbooks.selectors import nearest_playbooks
 from apps.search.explain import explain_result
 from apps.search.fusion import RRF_K, reciprocal_rank_fusion
+from apps.search.order_search import order_search_request as build_order_search_request
 from apps.workers.search import SearchPlan, SearchRequest, search_request_from_dict
 from apps.workers.selectors import nearest_workers, workers_passing_filters
 
@@ -234,26 +235,19 @@ def search_and_log(request: SearchRequest, *, actor: str = "") -> dict[str, Any]
 
 
 def order_search_request(order: JobOrder, *, k: int = 10, use_playbook: bool = True, explain: bool = False) -> SearchRequest:
-    """The search for an order's candidates (SPEC §4.8a step 1): its role, place, shift, start date and
-    certifications, its client (do-not-assign), and without the workers already proposed, accepted
-    (ended ones included) or booked elsewhere over its dates."""
+    """The search for an order's candidates (SPEC §4.8a step 1): `order_search.order_search_request`
+    (role, shift, start date, certifications; near the site ZIP or in its city), for its client
+    (do-not-assign), and without the workers already proposed, accepted (ended ones included) or
+    booked elsewhere over its dates."""
     excluded = (
         proposed_worker_ids(order)
         | accepted_worker_ids(order)
         | booked_worker_ids(start_date=order.start_date, end_date=order.end_date, exclude_order_id=order.order_id)
     )
-    return search_request_from_dict({
-        "query": f"{order.get_role_display()} {order.shift} shift {order.city}",
-        "k": k,
-        "filters": {
-            "role": order.role, "state": order.state, "city": order.city, "shift": order.shift,
-            "available_on": order.start_date, "certifications": list(order.required_certifications),
-        },
-        "exclude_ids": sorted(excluded),
-        "use_playbook": use_playbook,
-        "explain": explain,
-        "client": order.client.name,
-    })
+    request = build_order_search_request(
+        {**order_as_dict(order), "site_zip": order.site_zip}, exclude_ids=sorted(excluded), k=k, use_playbook=use_playbook, explain=explain
+    )
+    return dataclasses.replace(request, client=order.client.name)
 
 
 def backfill_candidates(order_id: str, *, k: int = 10) -> list[dict[str, Any]]:
@@ -261,3 +255,15 @@ def backfill_candidates(order_id: str, *, k: int = 10) -> list[dict[str, Any]]:
     a proposed, accepted, ended, double-booked or banned worker."""
     order = JobOrder.objects.select_related("client").get(order_id=order_id)
     return search_workers(order_search_request(order, k=k))["results"]
+
+
+def order_candidate_request(order: JobOrder, *, query: str | None = None, k: int = 10, use_playbook: bool = True) -> SearchRequest:
+    """The console's "find candidates": the order's search (`order_search_request`), explained, with the
+    coordinator's own words as the query when given."""
+    request = order_search_request(order, k=k, use_playbook=use_playbook, explain=True)
+    return dataclasses.replace(request, query=query.strip()) if query and query.strip() else request
+
+
+def order_candidates(order: JobOrder, *, query: str | None = None, k: int = 10, use_playbook: bool = True, actor: str = "") -> dict[str, Any]:
+    """Find candidates for an order: the logged shared search of `order_candidate_request`."""
+    return search_and_log(order_candidate_request(order, query=query, k=k, use_playbook=use_playbook), actor=actor)

@@ -4,32 +4,211 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
 from apps.core.admin import JobAdmin
-from apps.core.admin_display import kv_table
+from apps.core.admin_display import kv_table, link_to, progress_bar, records_table, short_time, status_badge
+from apps.core.admin_widgets import TagListField, checkbox_list_field
 from apps.core.errors import DomainError
 from apps.core.roles import is_operator
 from apps.workers import services
 from apps.workers.models import IngestJob, Worker
+from apps.workers.vocabulary import ALL_CERTIFICATIONS, ALL_SKILLS, SHIFTS
+
+SEMANTIC_RESULTS = 25
+
+
+class _TypedArrayFilter(admin.SimpleListFilter):
+    """Workers whose array column contains the typed term: `column @> ARRAY[term]`, which the column's
+    GIN index answers on 100k rows."""
+
+    template = "admin/lakehouse_text_filter.html"
+    column = ""
+    vocabulary: tuple[str, ...] = ()
+
+    def lookups(self, request, model_admin):
+        return ()
+
+    def has_output(self) -> bool:
+        return True
+
+    def queryset(self, request, queryset):
+        term = (self.value() or "").strip()
+        return queryset.filter(**{f"{self.column}__contains": [term]}) if term else queryset
+
+    def choices(self, changelist):
+        other = [(k, v) for k, v in changelist.params.items() if k != self.parameter_name]
+        yield {
+            "parameter": self.parameter_name, "value": self.value() or "", "other": other, "vocabulary": self.vocabulary,
+            "placeholder": f"e.g. {self.vocabulary[0]}" if self.vocabulary else "",
+            "reset": changelist.get_query_string(remove=[self.parameter_name]),
+        }
+
+
+class SkillFilter(_TypedArrayFilter):
+    title = "skill"
+    parameter_name = "skill"
+    column = "skills"
+    vocabulary = ALL_SKILLS
+
+    def queryset(self, request, queryset):
+        term = (self.value() or "").strip().lower()  # skills are stored lower case
+        return queryset.filter(skills__contains=[term]) if term else queryset
+
+
+class CertificationFilter(_TypedArrayFilter):
+    title = "certification"
+    parameter_name = "certification"
+    column = "certifications"
+    vocabulary = ALL_CERTIFICATIONS
+
+
+class ShiftFilter(admin.SimpleListFilter):
+    title = "shift"
+    parameter_name = "shift"
+
+    def lookups(self, request, model_admin):
+        return [(s, s) for s in SHIFTS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(shift_preference__contains=[self.value()]) if self.value() else queryset
+
+
+class AvailabilityFilter(admin.SimpleListFilter):
+    title = "availability"
+    parameter_name = "available"
+    WINDOWS = {"now": 0, "7d": 7, "30d": 30}
+
+    def lookups(self, request, model_admin):
+        return [("now", "available now"), ("7d", "within 7 days"), ("30d", "within 30 days"), ("later", "later than 30 days")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        today = timezone.localdate()
+        if value in self.WINDOWS:
+            horizon = today + timedelta(days=self.WINDOWS[value])
+            return queryset.filter(models.Q(available_from__isnull=True) | models.Q(available_from__lte=horizon))
+        if value == "later":
+            return queryset.filter(available_from__gt=today + timedelta(days=30))
+        return queryset
 
 
 @admin.register(Worker)
 class WorkerAdmin(admin.ModelAdmin):
-    list_display = ["worker_id", "name", "role", "city", "state", "status", "sms_opt_out", "reliability"]
-    list_filter = ["status", "state", "role", "sms_opt_out", "city"]
+    list_display = ["worker_id", "name", "role", "city", "state", "shifts", "status", "sms_opt_out", "reliability"]
+    list_filter = ["status", AvailabilityFilter, ShiftFilter, SkillFilter, CertificationFilter, "state", "role", "sms_opt_out"]
     search_fields = ["worker_id", "first_name", "last_name", "email", "phone"]
-    search_help_text = "Worker id (W-…), first or last name, email or phone (contains)."
+    search_help_text = "Plain search: worker id (W-000123), first or last name, email or phone (contains). For skills, places and shifts use the semantic search or the filters."
     exclude = ["embedding", "raw"]
-    readonly_fields = ["embedding_model", "content_hash", "raw_table", "created_at", "updated_at"]
+    readonly_fields = [
+        "assignments_table", "proposals_table", "playbooks_table", "outreach_table",
+        "embedding_model", "content_hash", "raw_table", "created_at", "updated_at",
+    ]
     show_full_result_count = False  # 100k rows: skip the extra COUNT(*)
     list_per_page = 50
+    change_list_template = "admin/workers/worker/change_list.html"
+    fieldsets = [
+        (None, {"fields": [("worker_id", "status", "sms_opt_out"), ("first_name", "last_name"), ("email", "phone"),
+                           ("city", "state", "zip"), "role", "skills", "certifications", "shift_preference",
+                           ("available_from", "years_experience"), ("hourly_rate", "reliability"), "bio"]}),
+        ("Assignments and fills", {"fields": ["assignments_table", "proposals_table", "playbooks_table"]}),
+        ("Recent outreach validations", {"fields": ["outreach_table"]}),
+        ("Ingest", {"classes": ["collapse"], "fields": ["embedding_model", "content_hash", "raw_table", "created_at", "updated_at"]}),
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("embedding", "raw")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # List columns get list widgets; the model's validation and the services still decide.
+        if db_field.name == "skills":
+            return TagListField(name="skills", vocabulary=ALL_SKILLS, lower=True)
+        if db_field.name == "certifications":
+            return TagListField(name="certifications", vocabulary=ALL_CERTIFICATIONS)
+        if db_field.name == "shift_preference":
+            return checkbox_list_field(SHIFTS, label="Shift preference")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="shifts")
+    def shifts(self, obj: Worker) -> str:
+        return ", ".join(obj.shift_preference) or "—"
+
+    # The worker's page, NetBox-style: what they are booked for, proposed for, remembered in, told.
+
+    @admin.display(description="current and upcoming assignments")
+    def assignments_table(self, obj: Worker) -> str:
+        today = timezone.localdate()
+        rows = [
+            _proposal_line(p) for p in _proposals(obj)
+            if p.status == "accepted" and p.order.status != "cancelled" and (p.order.end_date or p.order.start_date) >= today
+        ]
+        return records_table(rows) if rows else "none"
+
+    @admin.display(description="proposals")
+    def proposals_table(self, obj: Worker) -> str:
+        return records_table([_proposal_line(p) for p in _proposals(obj)])
+
+    @admin.display(description="playbooks that include them")
+    def playbooks_table(self, obj: Worker) -> str:
+        from apps.playbooks.selectors import playbooks_with_worker
+
+        rows = [
+            {"playbook": link_to(pb, f"#{pb.pk}"), "outcome": status_badge(pb.outcome), "order": link_to(pb.order, pb.order.order_id) if pb.order else "—",
+             "query": pb.query[:80], "recorded": short_time(pb.created_at)}
+            for pb in playbooks_with_worker(obj.worker_id)
+        ]
+        return records_table(rows)
+
+    @admin.display(description="email and SMS drafts validated for them")
+    def outreach_table(self, obj: Worker) -> str:
+        from apps.evidence.selectors import recent_outreach_for
+
+        rows = [
+            {"when": link_to(i, short_time(i.occurred_at)), "kind": i.get_kind_display(), "by": i.actor or "—", "verdict": status_badge("ok" if i.ok else "failed"),
+             "errors": ", ".join(sorted({e.get("code", "") for e in i.errors or []})) or "—"}
+            for i in recent_outreach_for(obj.worker_id)
+        ]
+        return records_table(rows)
+
+    def get_urls(self):
+        semantic = path("semantic/", self.admin_site.admin_view(self.semantic_view), name="workers_worker_semantic")
+        return [semantic, *super().get_urls()]
+
+    def semantic_view(self, request):
+        """The semantic search box: the shared search (the API's), ranked, each worker a link."""
+        from apps.search.services import search_and_log  # search sits above workers
+        from apps.workers.search import SearchRequest
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        query = request.GET.get("q", "").strip()[:1000]
+        body: dict[str, Any] | None = None
+        rows: list[dict[str, Any]] = []
+        if query:
+            body = search_and_log(SearchRequest(query=query, k=SEMANTIC_RESULTS), actor=request.user.get_username())
+            pks = dict(Worker.objects.filter(worker_id__in=[r["worker_id"] for r in body["results"]]).values_list("worker_id", "pk"))
+            for rank, result in enumerate(body["results"], start=1):
+                worker = result["worker"]
+                rows.append({
+                    "rank": rank, "worker_id": result["worker_id"], "pk": pks.get(result["worker_id"]), "score": result["score"], "worker": worker,
+                    "name": f"{worker.get('first_name', '')} {worker.get('last_name', '')}".strip(),
+                })
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Semantic search of workers", "subtitle": None,
+            "query": query, "rows": rows, "body": body, "k": SEMANTIC_RESULTS,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/workers/worker/semantic.html", context)
 
     @admin.display(description="raw row (as ingested)")
     def raw_table(self, obj: Worker) -> str:
@@ -38,6 +217,24 @@ class WorkerAdmin(admin.ModelAdmin):
     @admin.display(description="name", ordering="last_name")
     def name(self, obj: Worker) -> str:
         return f"{obj.first_name} {obj.last_name}"
+
+
+def _proposals(worker: Worker) -> list:
+    from apps.orders.selectors import worker_proposals  # orders sits above workers
+
+    if not hasattr(worker, "_console_proposals"):
+        worker._console_proposals = worker_proposals(worker.worker_id)
+    return worker._console_proposals
+
+
+def _proposal_line(proposal) -> dict[str, Any]:
+    order = proposal.order
+    dates = f"{order.start_date}" + (f" → {order.end_date}" if order.end_date else "")
+    return {
+        "order": link_to(order, order.order_id), "client": order.client, "dates": dates, "shift": order.shift,
+        "proposal": link_to(proposal, f"#{proposal.pk}"), "status": status_badge(proposal.status), "by": proposal.created_by or "—",
+        "proposed": short_time(proposal.created_at),
+    }
 
 
 DROP_CONFIRMATION = "workers"  # what the operator types to empty the corpus (the index reset asks the same)
@@ -106,7 +303,7 @@ class IngestJobAdmin(JobAdmin):
 
     def launch_view(self, request):
         if not is_operator(request.user):
-            return HttpResponseRedirect(reverse("admin:index"))
+            raise PermissionDenied  # launching an ingest is an operator's job
         form = IngestForm(request.POST or None, request.FILES or None, workers_in_corpus=Worker.objects.count())
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data

@@ -221,3 +221,7 @@ ROLE_CERTIFICATIONS: dict[str, tuple[str, ...]] = {
     "custodian": ("Bloodborne Pathogens", "OSHA-10"),
     "security_officer": ("Guard Card", "CPR", "First Aid"),
 }
+
+# Every skill and certification the vocabulary knows, for the console's suggestions and filters.
+ALL_SKILLS: tuple[str, ...] = tuple(sorted({s for skills in ROLE_SKILLS.values() for s in skills} | set(GENERAL_SKILLS)))
+ALL_CERTIFICATIONS: tuple[str, ...] = tuple(sorted({c for certs in ROLE_CERTIFICATIONS.values() for c in certs}))

@@ -14,6 +14,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWPORT = {"width": 1440, "height": 900}
 OPERATOR = ("console-operator", "correct horse battery")
+COORDINATOR = ("console-coordinator", "battery staple horse")
 
 
 @pytest.fixture(scope="session")
@@ -66,16 +67,35 @@ def operator(transactional_db):
     return OPERATOR
 
 
+def _log_in(page, base_url: str, credentials: tuple[str, str]):
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("#id_username", credentials[0])
+    page.fill("#id_password", credentials[1])
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+    return page, base_url
+
+
 @pytest.fixture
 def logged_in(browser_page, live_server, operator):
     """The operator's page, logged in; returns (page, base url)."""
-    page = browser_page
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", operator[0])
-    page.fill("#id_password", operator[1])
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
-    return page, live_server.url
+    return _log_in(browser_page, live_server.url, operator)
+
+
+@pytest.fixture
+def coordinator(operator):
+    """A coordinator who may open the console (`manage.py api_token NAME --coordinator`), beside the
+    operator (who created the orders); the corpus is emptied by the operator fixture."""
+    from apps.core.services import issue_api_token
+
+    issue_api_token(username=COORDINATOR[0], coordinator_console=True, password=COORDINATOR[1])
+    return COORDINATOR
+
+
+@pytest.fixture
+def coordinator_logged_in(browser_page, live_server, coordinator):
+    """The coordinator's page, logged in; returns (page, base url)."""
+    return _log_in(browser_page, live_server.url, coordinator)
 
 
 def screenshot(page, name: str) -> Path:

@@ -77,3 +77,20 @@ def seed_everything() -> Seeded:
 
     Group.objects.get_or_create(name="coordinators")
     return Seeded(worker=worker, batch=batch, regressed_run=regressed, evidence=evidence, interaction=interaction)
+
+
+def add_worker(worker_id: str, **fields: Any):
+    """A worker with the embedding ingest would give it (the configured embedder over its profile
+    text), so the shared search finds it. Defaults: an active, available forklift operator in Columbus."""
+    from apps.indexes.embedders import get_embedder
+    from apps.workers.models import Worker
+    from apps.workers.profile import profile_text
+
+    values = {
+        "first_name": "Ana", "last_name": worker_id.replace("-", ""), "city": "Columbus", "state": "OH", "role": "forklift_operator",
+        "skills": ["forklift", "rf scanner"], "certifications": ["OSHA-10"], "shift_preference": ["night"], "status": "active",
+        "reliability": 0.9, "phone": "", "email": "", **fields,
+    }
+    embedder = get_embedder()
+    vector = embedder.embed([profile_text({"worker_id": worker_id, **values})])[0]
+    return Worker.objects.create(worker_id=worker_id, embedding=vector, embedding_model=embedder.key, **values)

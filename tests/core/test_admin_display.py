@@ -29,3 +29,12 @@ def test_badges_progress_and_short_ids():
     assert 'value="100.0"' in progress_bar(140) and 'value="0.0"' in progress_bar(None)
     assert short_id("rr_0a1b2c3d4e5f60718293a4b5") == '<span title="rr_0a1b2c3d4e5f60718293a4b5">rr_0a1b2c3d…</span>'
     assert short_id("rb_short") == "rb_short"
+
+
+def test_highlighted_text_marks_each_span_and_escapes_the_rest():
+    from apps.core.admin_display import highlighted_text
+
+    text = "<b>SSN 123-45-6789</b> ok"
+    findings = [{"code": "PII_SSN", "start": 7, "end": 18}, {"code": "X", "start": 8, "end": 10}, {"code": "SUBJECT"}]
+    assert str(highlighted_text(text, findings)) == '&lt;b&gt;SSN <mark class="lh-mark" title="PII_SSN">123-45-6789</mark>&lt;/b&gt; ok'
+    assert str(highlighted_text("plain", [])) == "plain"

@@ -64,3 +64,40 @@ def test_accept_and_reject_actions_call_the_services(operator_console):
     assert "already accepted" in again.content.decode()  # a 409 becomes a message, not a crash
     operator_console.post("/admin/orders/fillproposal/", {"action": "reject_proposals", "_selected_action": [proposal.pk]})
     assert FillProposal.objects.get().status == "rejected" and JobOrder.objects.get().status == "open"
+
+
+def test_list_fields_have_list_widgets_and_store_clean_lists(operator_console):
+    page = operator_console.get("/admin/orders/joborder/add/")
+    html = page.content.decode()
+    assert '<select name="state"' in html and '<select name="role"' in html
+    assert 'list="vocabulary-required_certifications"' in html and '<option value="OSHA-10">' in html
+    page = operator_console.post("/admin/orders/joborder/add/", {**FORM, "required_certifications": " OSHA-10, Forklift ,,OSHA-10"})
+    assert page.status_code == 302
+    assert JobOrder.objects.get().required_certifications == ["OSHA-10", "Forklift"]
+
+    worker = Worker.objects.create(worker_id="W-1", first_name="Ana", city="Columbus", state="OH", role="forklift_operator")
+    form = operator_console.get(f"/admin/workers/worker/{worker.pk}/change/").content.decode()
+    assert 'type="checkbox" name="shift_preference" value="night"' in form and 'list="vocabulary-skills"' in form
+    changed = {
+        "worker_id": "W-1", "first_name": "Ana", "last_name": "", "email": "", "phone": "", "city": "Columbus", "state": "OH", "zip": "",
+        "role": "forklift_operator", "skills": "Forklift, RF Scanner", "certifications": "OSHA-10", "shift_preference": ["night", "weekend"],
+        "available_from": "", "years_experience": "", "hourly_rate": "", "reliability": "", "status": "active", "bio": "",
+    }
+    response = operator_console.post(f"/admin/workers/worker/{worker.pk}/change/", changed)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    worker.refresh_from_db()
+    assert (worker.skills, worker.certifications, worker.shift_preference) == (["forklift", "rf scanner"], ["OSHA-10"], ["night", "weekend"])
+
+
+def test_a_coordinator_reads_an_order_and_fills_it_but_does_not_change_it():
+    from django.contrib.auth.models import Group  # noqa: F401 - groups exist after migrate
+
+    user, _ = issue_api_token(username="coord", coordinator_console=True)
+    client = Client()
+    client.force_login(user)
+    order = JobOrder.objects.create(order_id="JO-9", client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1,
+                                    shift="night", start_date=date(2026, 12, 7))
+    assert client.get(f"/admin/orders/joborder/{order.pk}/fill/").status_code == 200
+    assert client.post(f"/admin/orders/joborder/{order.pk}/change/", {**FORM, "client": "Other"}).status_code == 403
+    assert JobOrder.objects.get().client == "Acme"
+    assert client.get("/admin/orders/joborder/999999/fill/").status_code == 404
