@@ -24,7 +24,7 @@ from apps.core.jobs import JobContext, enqueue_after_commit, run_job
 from apps.orders.choices import SEAT_FREEING_REASONS, AssignmentEndReason, OrderStatus, ProposalStatus, client_key
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
 from apps.orders.selectors import (
-    accepted_worker_ids, banned_workers, bookings_for, ended_worker_ids, order_as_dict, seated_worker_ids,
+    accepted_worker_ids, banned_workers, bookings_for, ended_worker_ids, order_as_dict, order_query, seated_worker_ids,
 )
 from apps.orders.fill_validator import DUPLICATE_WORKER, FillValidator
 from apps.orders.outcomes import record_fill_outcome
@@ -188,7 +188,7 @@ def proposal_accept(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
             order.save(update_fields=["status", "updated_at"])
         # Last: recording takes the playbook index's registry row lock until commit.
         record_fill_outcome(
-            query=_fill_query(order),
+            query=order_query(order),
             worker_ids=list(proposal.worker_ids),
             outcome="filled",
             filters={"role": order.role, "state": order.state, "city": order.city},
@@ -235,7 +235,7 @@ def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "
             order.save(update_fields=["status", "updated_at"])
         if reason in SEAT_FREEING_REASONS:
             record_fill_outcome(
-                query=_fill_query(order),
+                query=order_query(order),
                 worker_ids=[worker_id],
                 outcome=reason,
                 filters={"role": order.role, "state": order.state, "city": order.city},

@@ -25,6 +25,7 @@ def seed_everything() -> Seeded:
     from apps.indexes.models import IndexJob
     from apps.indexes.services import ensure_all_vector_indexes
     from apps.orders.models import FillProposal, JobOrder
+    from apps.orders.services import client_for_name
     from apps.playbooks.models import Playbook
     from apps.replay.bundles import build_bundle
     from apps.replay.models import ReplayBatch, ReplayRun
@@ -69,7 +70,7 @@ def seed_everything() -> Seeded:
         run_id="rr_9f8e7d6c5b4a39281706f5e4", batch=batch, evidence_id=evidence.evidence_id, task_type="draft_sms", status="pass", provider="local",
         response={"text": "ok"}, validation={"ok": True, "errors": []}, baseline_ok=True, regression=False, started_at=now, finished_at=now,
     )
-    order = JobOrder.objects.create(order_id="JO-1003", client="Acme Logistics", city=worker.city, state=worker.state, role=worker.role,
+    order = JobOrder.objects.create(order_id="JO-1003", client=client_for_name("Acme Logistics"), city=worker.city, state=worker.state, role=worker.role,
                                     headcount=1, shift="day", start_date=date.today() + timedelta(days=3))
     FillProposal.objects.create(order=order, worker_ids=[worker.worker_id], verdict={"ok": True, "errors": []}, ok=True)
     Playbook.objects.create(query="forklift day shift", query_embedding=[0.1] * 768, worker_ids=[worker.worker_id], outcome="filled", order=order)

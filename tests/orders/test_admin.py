@@ -95,9 +95,9 @@ def test_a_coordinator_reads_an_order_and_fills_it_but_does_not_change_it():
     user, _ = issue_api_token(username="coord", coordinator_console=True)
     client = Client()
     client.force_login(user)
-    order = JobOrder.objects.create(order_id="JO-9", client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1,
+    order = JobOrder.objects.create(order_id="JO-9", client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator", headcount=1,
                                     shift="night", start_date=date(2026, 12, 7))
     assert client.get(f"/admin/orders/joborder/{order.pk}/fill/").status_code == 200
     assert client.post(f"/admin/orders/joborder/{order.pk}/change/", {**FORM, "client": "Other"}).status_code == 403
-    assert JobOrder.objects.get().client == "Acme"
+    assert JobOrder.objects.get().client.name == "Acme"
     assert client.get("/admin/orders/joborder/999999/fill/").status_code == 404
