@@ -334,11 +334,15 @@ class OrderImportForm(forms.Form):
 @admin.register(OrderImportJob)
 class OrderImportJobAdmin(JobAdmin):
     deletable = True
-    list_display = ["id", "source_name", "status_display", "progress_display", "rows_read", "rows_created", "rows_existing", "rows_rejected", "created_at"]
+    list_display = ["id", "source_name", "status_display", "progress_display", "rows_summary", "created_at"]
     list_filter = ["status"]
     exclude = ["csv_text", "errors"]
     readonly_fields = [f.name for f in OrderImportJob._meta.fields if f.name not in ("csv_text", "errors")] + ["errors_table"]
     change_list_template = "admin/orders/orderimportjob/change_list.html"
+
+    @admin.display(description="rows (read: created / existing / rejected)")
+    def rows_summary(self, obj: OrderImportJob) -> str:
+        return f"{obj.rows_read:,}: {obj.rows_created:,} / {obj.rows_existing:,} / {obj.rows_rejected:,}"
 
     @admin.display(description="rejected rows (first 1,000)")
     def errors_table(self, obj: OrderImportJob) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -92,10 +93,9 @@ class ReplayBatchAdmin(JobAdmin):
     def outcomes(self, obj: ReplayBatch) -> str:
         return f"{obj.total:,}: {obj.passed:,} / {obj.failed:,} / {obj.errors:,} / {obj.skipped:,}"
 
-    @admin.display(description="model · cost (USD)")
+    @admin.display(description="model")
     def model_display(self, obj: ReplayBatch) -> str:
-        # One column for both keeps the list within 1440 px.
-        return f"{f'{obj.provider} {obj.model}'.strip()} · {format_cost(obj.cost_usd, obj.unpriced_runs)}"
+        return f"{obj.provider} {obj.model}".strip()
 
     @admin.display(description="skipped by type")
     def skipped_by_type_table(self, obj: ReplayBatch) -> str:
@@ -146,8 +146,10 @@ class ReplayBatchAdmin(JobAdmin):
         return [path("replay-day/", self.admin_site.admin_view(self.replay_day_view), name="replay_replaybatch_replay_day")] + super().get_urls()
 
     def replay_day_view(self, request):
+        if not is_operator(request.user):
+            raise PermissionDenied  # launching replay is an operator's job
         form = ReplayDayForm(request.POST or None)
-        if request.method == "POST" and is_operator(request.user) and form.is_valid():
+        if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
                 batch = create_batch(

@@ -74,6 +74,14 @@ def seed_everything() -> Seeded:
                                     headcount=1, shift="day", start_date=date.today() + timedelta(days=3))
     FillProposal.objects.create(order=order, worker_ids=[worker.worker_id], verdict={"ok": True, "errors": []}, ok=True)
     Playbook.objects.create(query="forklift day shift", query_embedding=[0.1] * 768, worker_ids=[worker.worker_id], outcome="filled", order=order)
+    # The staffing-operations records and an alert, so the crawl opens each of their pages too.
+    from apps.alerts.models import Alert
+    from apps.orders.models import AssignmentEnd, DoNotAssign, OrderImportJob
+
+    DoNotAssign.objects.create(client=order.client, worker_id=worker.worker_id, reason="client request after a safety incident")
+    AssignmentEnd.objects.create(order=order, worker_id=worker.worker_id, reason="completed", ended_by="coord")
+    OrderImportJob.objects.create(source_name="orders.csv", csv_text="order_id\n", status="succeeded", progress=100.0, finished_at=now)
+    Alert.objects.create(key="job:ingest:1", kind=Alert._meta.get_field("kind").choices[0][0], subject="ingest job 1 failed", body="reason")
     from django.contrib.auth.models import Group
 
     Group.objects.get_or_create(name="coordinators")
