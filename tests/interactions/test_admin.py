@@ -32,7 +32,7 @@ def _found(admin_client, rows: dict[str, Interaction], term: str) -> set[str]:
 
 def test_search_matches_id_kind_or_actor_and_says_so(admin_client, rows):
     page = admin_client.get("/admin/interactions/interaction/").content.decode()
-    assert "Matches an interaction id (whole uuid), a kind" in page and "Add interaction" not in page
+    assert "Interaction id (whole uuid, exact), kind" in page and "Add interaction" not in page
 
     assert _found(admin_client, rows, str(rows["search"].pk)) == {"search"}
     assert _found(admin_client, rows, "validate_sms") == {"sms"}

@@ -159,7 +159,7 @@ class DoNotAssignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         request=DoNotAssignRequestSerializer,
-        responses={201: DoNotAssignSerializer},
+        responses={201: DoNotAssignSerializer, **error_responses(409)},
         examples=[request_example("a client's ban", {"client": "Acme Logistics", "worker_id": "W-000001", "reason": "no-call no-show twice"})],
     )
     def create(self, request: Request) -> Response:
