@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.playbooks.api.urls")),
     path("", include("apps.replay.api.urls")),
     path("", include("apps.evidence.api.urls")),
+    path("", include("apps.interactions.api.urls")),
 ]
 
 urlpatterns = [

@@ -78,7 +78,7 @@ def test_only_uploads_take_multipart_and_every_body_has_an_example(schema):
 
 def test_operations_are_tagged_by_app_and_request_bodies_share_no_boilerplate(schema):
     tags = {tag for operations in schema["paths"].values() for operation in operations.values() for tag in operation["tags"]}
-    assert tags == {"core", "evidence", "indexes", "jobs", "orders", "playbooks", "replay", "search", "validation", "workers"}
+    assert tags == {"core", "evidence", "indexes", "interactions", "jobs", "orders", "playbooks", "replay", "search", "validation", "workers"}
     descriptions = [c.get("description") for name, c in schema["components"]["schemas"].items() if name.endswith("Request")]
     assert not any(d and descriptions.count(d) > 1 for d in descriptions), descriptions
     assert schema["components"]["schemas"]["SearchRequestRequest"]["additionalProperties"] is False

@@ -17,12 +17,15 @@ from apps.orders.models import FillProposal, JobOrder
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE_VALUES = {"order_id": "JO-1", "proposal_id": "1", "name": "workers", "job_id": "1", "pk": "1", "kind": "ingest", "worker_id": "W-1"}
+SAMPLE_VALUES = {"order_id": "JO-1", "proposal_id": "1", "name": "workers", "job_id": "1", "pk": "1", "kind": "ingest", "worker_id": "W-1",
+                 "interaction_id": "00000000-0000-4000-8000-000000000001"}
 COORDINATOR, OPERATOR = "coordinator", "operator"
 
 # Who may call what (SPEC §5). Every (route name, method) the walk finds must be listed here.
 REQUIRED_ROLE: dict[tuple[str, str], str] = {
     ("whoami", "GET"): COORDINATOR,
+    ("interaction-list", "GET"): OPERATOR,
+    ("interaction-detail", "GET"): OPERATOR,
     ("index-list", "GET"): OPERATOR,
     ("index-job", "GET"): OPERATOR,
     ("index-detail", "GET"): OPERATOR,
