@@ -60,7 +60,7 @@ def validate_outreach(*, kind: str, worker_id: str | None, subject: str | None, 
     """The API's outreach validation: check_outreach, logged as a validate_email/validate_sms interaction."""
     started = time.perf_counter()
     verdict = check_outreach(kind=kind, worker_id=worker_id, subject=subject, body=body)
-    log_interaction(
+    logged = log_interaction(
         kind=InteractionKind.VALIDATE_SMS if kind == "sms" else InteractionKind.VALIDATE_EMAIL,
         actor=actor,
         request={"kind": kind, "worker_id": worker_id, "subject": subject, "body": body},
@@ -69,7 +69,7 @@ def validate_outreach(*, kind: str, worker_id: str | None, subject: str | None, 
         errors=verdict["errors"],
         latency_ms=(time.perf_counter() - started) * 1000,
     )
-    return verdict
+    return {**verdict, "interaction_id": str(logged.pk)}  # what feedback on this verdict names
 
 
 def validate_fill(
@@ -85,7 +85,7 @@ def validate_fill(
         order = order_as_dict(job_order)
     assert order is not None
     verdict = check_fill(order=order, worker_ids=worker_ids)
-    log_interaction(
+    logged = log_interaction(
         kind=InteractionKind.VALIDATE_FILL,
         actor=actor,
         request={"order_id": order_id, "order": _jsonable(order), "worker_ids": worker_ids},
@@ -94,7 +94,7 @@ def validate_fill(
         errors=verdict["errors"],
         latency_ms=(time.perf_counter() - started) * 1000,
     )
-    return verdict
+    return {**verdict, "interaction_id": str(logged.pk)}  # what feedback on this verdict names
 
 
 def _jsonable(order: dict[str, Any]) -> dict[str, Any]:

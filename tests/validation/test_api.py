@@ -110,7 +110,9 @@ def test_a_matching_fill_passes_and_each_single_field_mismatch_fails(coordinator
     _worker("W-0008", available_from=date(2027, 1, 1))
 
     ok = coordinator_client.post("/api/v1/validate/fill", {"order_id": "JO-1", "worker_ids": ["W-0001", "W-0002"]}, format="json").json()
+    interaction_id = ok.pop("interaction_id")
     assert ok == {"ok": True, "errors": []}
+    assert Interaction.objects.get(pk=interaction_id).kind == "validate_fill"  # feedback can name it
 
     cases = {
         "W-0003": "LOCATION_MISMATCH",

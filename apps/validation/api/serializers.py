@@ -59,8 +59,10 @@ class OutreachVerdictSerializer(serializers.Serializer):
     errors = FindingSerializer(many=True)
     warnings = FindingSerializer(many=True)
     stats = serializers.DictField(child=serializers.JSONField())
+    interaction_id = serializers.UUIDField(help_text="the logged interaction; feedback names it")
 
 
 class FillValidationVerdictSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
+    interaction_id = serializers.UUIDField(help_text="the logged interaction; feedback names it")
     errors = FillErrorSerializer(many=True)
