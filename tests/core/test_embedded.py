@@ -177,7 +177,15 @@ def _wait_for_redis():
     return embedded._redis_client()
 
 
-def test_a_process_stops_only_the_servers_it_started_and_nobody_else_uses(own_redis, tmp_path):
+@pytest.fixture
+def stops_what_it_started(tmp_path):
+    """The attached process below imports the project with no DATABASE_URL, which starts an embedded
+    PostgreSQL under tmp_path; stop it afterwards so the test leaves nothing running."""
+    yield
+    _embedded(tmp_path, "stop")
+
+
+def test_a_process_stops_only_the_servers_it_started_and_nobody_else_uses(own_redis, tmp_path, stops_what_it_started):
     embedded.start_redis()
     assert embedded.started_by_this_process == {"redis"}
     attached = subprocess.Popen(
