@@ -141,12 +141,15 @@ def order_query(order: JobOrder) -> str:
 
 
 def filled_counts(orders: Iterable[JobOrder]) -> dict[int, int]:
-    """order pk → distinct workers accepted for it (one query for all the orders)."""
-    accepted: dict[int, set[str]] = {}
-    rows = FillProposal.objects.filter(order__in=list(orders), status=ProposalStatus.ACCEPTED).values_list("order_id", "worker_ids")
-    for order_pk, worker_ids in rows:
-        accepted.setdefault(order_pk, set()).update(worker_ids)
-    return {pk: len(ids) for pk, ids in accepted.items()}
+    """order pk → workers holding its seats (`seated_worker_ids` for many orders at once: accepted,
+    minus no-shows and declines; two queries for all the orders)."""
+    pks = [order.pk for order in orders]
+    seated: dict[int, set[str]] = {}
+    for order_pk, worker_ids in FillProposal.objects.filter(order__in=pks, status=ProposalStatus.ACCEPTED).values_list("order_id", "worker_ids"):
+        seated.setdefault(order_pk, set()).update(worker_ids)
+    for order_pk, worker_id in AssignmentEnd.objects.filter(order__in=pks, reason__in=SEAT_FREEING_REASONS).values_list("order_id", "worker_id"):
+        seated.get(order_pk, set()).discard(worker_id)
+    return {pk: len(ids) for pk, ids in seated.items()}
 
 
 def coordinator_home(*, actor: str, limit: int = 10, horizon_hours: int = 48) -> dict[str, Any]:

@@ -260,7 +260,7 @@ class ReplayRunAdmin(InspectionAdmin):
                 for code, items in sorted(by_code.items())]
         return format_html('{}<div id="validator-errors">{}</div>', verdict, records_table(rows))
 
-    @admin.display(description="")
+    @admin.display(description="side by side")
     def response_vs_baseline(self, obj: ReplayRun) -> str:
         response = obj.response or {}
         record = EvidenceRecord.objects.filter(evidence_id=obj.evidence_id).only("output", "verdict_ok", "model").first()

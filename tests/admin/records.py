@@ -54,7 +54,7 @@ def seed_everything() -> Seeded:
         output={"body": f"Hi {worker.first_name}, a forklift shift Monday 7am in {worker.city}. Reply STOP to opt out"},
     )
     InboxFile.objects.create(name="chat-2026-11-29.jsonl", sha256="b" * 64, lines=3, records_written=3, run=materialize)
-    batch = ReplayBatch.objects.create(batch_id="rb_5e1f0c2a9b7d4e6f8a0b1c2d", status="finished", provider="local", model="local-chat", total=2,
+    batch = ReplayBatch.objects.create(batch_id="rb_5e1f0c2a9b7d4e6f8a0b1c2d", status="succeeded", provider="local", model="local-chat", total=2,
                                        passed=1, failed=1, regressions=1, skipped_by_type={"search_session": 3}, started_at=now, finished_at=now)
     candidate = {"worker_id": worker.worker_id, "first_name": worker.first_name, "city": worker.city, "state": worker.state, "role": worker.role}
     bundle = build_bundle("draft_sms", {"worker_id": worker.worker_id, "kind": "sms"}, {"candidates": [candidate]})

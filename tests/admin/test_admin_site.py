@@ -12,7 +12,7 @@ def test_a_staff_user_sees_only_the_apps_and_panels_they_may_view():
 
     from apps.replay.models import ReplayBatch
 
-    ReplayBatch.objects.create(batch_id="rb_hidden", provider="local", regressions=2, status="finished")
+    ReplayBatch.objects.create(batch_id="rb_hidden", provider="local", regressions=2, status="succeeded")
     user = get_user_model().objects.create_user("viewer", password="pw-for-tests", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_worker"))
     client = Client()

@@ -85,3 +85,18 @@ def test_coordinator_home_lists_my_open_orders_with_filled_counts_and_proposals_
     assert [(o.order_id, o.filled, o.headcount) for o in home["starting_soon"]] == [("JO-soon2", 0, 2)]
     assert home["awaiting"] == [waiting]
     assert coordinator_home(actor="someone-else")["mine_only"] is False  # nothing of theirs: every open order
+
+
+def test_filled_counts_leave_out_no_shows_and_declines_but_keep_completed_assignments():
+    from apps.orders.selectors import filled_counts
+
+    for n in range(1, 4):
+        add_worker(f"W-{n}")
+    order = _order("JO-1", headcount=3)
+    accepted = services.proposal_create(order_id="JO-1", worker_ids=["W-1", "W-2", "W-3"])
+    services.proposal_accept(order_id="JO-1", proposal_id=accepted.pk)
+    assert filled_counts([order]) == {order.pk: 3}
+
+    services.assignment_end(order_id="JO-1", worker_id="W-1", reason="no_show")
+    services.assignment_end(order_id="JO-1", worker_id="W-2", reason="completed")
+    assert filled_counts([order]) == {order.pk: 2}  # the no-show's seat is free again; a completed one is not
