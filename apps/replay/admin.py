@@ -50,7 +50,7 @@ _NO_REGRESSION = mark_safe('<span class="lh-muted">—</span>')
 class ReplayBatchAdmin(JobAdmin):
     deletable = True  # a batch goes with its runs (the JSONL log keeps their lines)
 
-    list_display = ["batch_short", "status_display", "progress_display", "regressions_display", "pass_rate_display", "outcomes", "model_display", "created"]
+    list_display = ["batch_short", "status_display", "regressions_display", "pass_rate_display", "outcomes", "model_display", "created"]
     list_filter = ["status", "provider"]
     search_fields = ["=batch_id", "created_by"]
     search_help_text = "Batch id (rb_…, exact) or who launched it."
