@@ -363,6 +363,16 @@ SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 120, minimum=1, maximum=1000)
 # Filters estimated to keep at most this many rows take the exact path (B-tree/GIN → distances → sort).
 SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 5000, minimum=0)
 SEARCH_RESULT_CACHE_TTL_S = env_int("SEARCH_RESULT_CACHE_TTL_S", 300, minimum=0)
+# Index versions are mirrored in Redis (apps.indexes.version_mirror); a write the app cannot see (raw
+# SQL on the workers table) shows within this many seconds, every other write at once.
+INDEX_VERSION_MIRROR_TTL_S = env_int("INDEX_VERSION_MIRROR_TTL_S", 10, minimum=1)
+# The interaction log (SPEC §3.5) leaves the request path: a request RPUSHes its scrubbed row to a Redis
+# list (append-only file: durable) and the worker drains it in batches (apps.interactions.services).
+# Off → one synchronous INSERT per request, as before.
+INTERACTION_LOG_QUEUE = env_bool("INTERACTION_LOG_QUEUE", True)
+INTERACTION_DRAIN_BATCH = env_int("INTERACTION_DRAIN_BATCH", 1000, minimum=1, maximum=20000)
+# Celery beat drains every this many seconds; a queue reaching INTERACTION_DRAIN_BATCH rows asks at once.
+INTERACTION_DRAIN_INTERVAL_S = env_float("INTERACTION_DRAIN_INTERVAL_S", 1.0, minimum=0.1)
 # Hybrid ranking (SEMANTIC_EMBEDDING_PROVIDER set): each ranking's depth fused by RRF.
 SEARCH_HYBRID_DEPTH = env_int("SEARCH_HYBRID_DEPTH", 50, minimum=1, maximum=1000)
 # Orders with a site_zip find candidates within this many miles of it (SPEC §4.8a).
