@@ -373,7 +373,7 @@ INDEX_VERSION_MIRROR_TTL_S = env_int("INDEX_VERSION_MIRROR_TTL_S", 10, minimum=1
 INTERACTION_LOG_QUEUE = env_bool("INTERACTION_LOG_QUEUE", True)
 INTERACTION_DRAIN_BATCH = env_int("INTERACTION_DRAIN_BATCH", 1000, minimum=1, maximum=20000)
 # Celery beat drains every this many seconds; a queue reaching INTERACTION_DRAIN_BATCH rows asks at once.
-INTERACTION_DRAIN_INTERVAL_S = env_float("INTERACTION_DRAIN_INTERVAL_S", 1.0, minimum=0.1)
+INTERACTION_DRAIN_INTERVAL_S = env_float("INTERACTION_DRAIN_INTERVAL_S", 2.0, minimum=0.1)
 # Hybrid ranking (SEMANTIC_EMBEDDING_PROVIDER set): each ranking's depth fused by RRF.
 SEARCH_HYBRID_DEPTH = env_int("SEARCH_HYBRID_DEPTH", 50, minimum=1, maximum=1000)
 # Orders with a site_zip find candidates within this many miles of it (SPEC §4.8a).

@@ -191,3 +191,12 @@ def test_a_full_batch_asks_the_worker_to_drain_without_waiting_for_beat(celery_w
     ids = _log(5)
 
     _wait_until(lambda: Interaction.objects.filter(pk__in=ids).count() == 5)
+
+
+def test_reading_back_a_queued_id_lands_it_first(staff_client):
+    (logged,) = _log(1, kind="validate_sms")
+
+    detail = staff_client.get(f"/api/v1/interactions/{logged}/")
+
+    assert detail.status_code == 200 and detail.json()["kind"] == "validate_sms"
+    assert staff_client.get("/api/v1/interactions/00000000-0000-0000-0000-000000000000/").status_code == 404
