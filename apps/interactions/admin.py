@@ -25,10 +25,13 @@ class InteractionAdmin(InspectionAdmin):
     date_hierarchy = "occurred_at"
     # Searched by get_search_results below (search_fields only switches the box on).
     search_fields = ("actor",)
-    search_help_text = "Interaction id (whole uuid, exact), kind (e.g. validate_sms, exact), or part of an actor's name or model."
+    search_help_text = (
+        "Interaction id (whole uuid, exact), kind (e.g. proposal_accepted, exact), an order's or worker's id (exact: its decisions),"
+        " or part of an actor's name or model."
+    )
     fields = (
         "id", "seq", "kind", "occurred_at", "actor", "ok", "latency_ms", "model", "prompt_tokens", "completion_tokens",
-        "evidence_links", "request_table", "response_table", "errors_table",
+        "order_id", "worker_ids", "evidence_links", "request_table", "response_table", "errors_table",
     )
     readonly_fields = fields
 
@@ -36,11 +39,12 @@ class InteractionAdmin(InspectionAdmin):
         self, request: HttpRequest, queryset: QuerySet[Interaction], search_term: str
     ) -> tuple[QuerySet[Interaction], bool]:
         """One term, several meanings, each on an index or a small column: an exact id (the only way to
-        look a uuid up without casting every row to text), an exact kind, or a substring of actor or model."""
+        look a uuid up without casting every row to text), an exact kind, an order or worker a decision
+        names (their partial indexes), or a substring of actor or model."""
         term = search_term.strip()
         if not term:
             return queryset, False
-        match = Q(actor__icontains=term) | Q(model__icontains=term)
+        match = Q(actor__icontains=term) | Q(model__icontains=term) | Q(order_id=term) | Q(worker_ids__len__gt=0, worker_ids__contains=[term])
         if term.lower() in InteractionKind.values:
             match |= Q(kind=term.lower())
         try:

@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Iterable
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.interactions.choices import DECISION_KINDS
+from apps.interactions.models import Interaction
+from apps.interactions.selectors import interactions_about
 from apps.orders.choices import SEAT_FREEING_REASONS, OrderStatus, ProposalStatus, client_key
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder
 
@@ -175,3 +178,9 @@ def coordinator_home(*, actor: str, limit: int = 10, horizon_hours: int = 48) ->
 def worker_proposals(worker_id: str, *, limit: int = 50) -> list[FillProposal]:
     """Proposals naming the worker, newest first (the GIN index on worker_ids)."""
     return list(FillProposal.objects.filter(worker_ids__contains=[worker_id]).select_related("order").order_by("-created_at")[:limit])
+
+
+def order_history(order_id: str) -> QuerySet[Interaction]:
+    """The decisions on an order, newest first: its audit trail (SPEC §4.8a step 6), one interaction
+    per proposal created, accepted or rejected, cancellation and ended assignment."""
+    return interactions_about(order_id=order_id).filter(kind__in=DECISION_KINDS)
