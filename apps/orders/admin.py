@@ -454,9 +454,11 @@ def _history_rows(order: JobOrder) -> dict[str, Any]:
     rows = []
     for decision in decisions[:HISTORY_ROWS]:
         request, response = decision.request, decision.response
-        change = [f"{response.get('previous_status') or '—'} → {response.get('new_status') or '—'}"]
-        if response.get("order_previous_status") != response.get("order_new_status"):
-            change.append(f"order {response.get('order_previous_status')} → {response.get('order_new_status')}")
+        status = (response.get("previous_status"), response.get("new_status"))
+        order_status = (response.get("order_previous_status"), response.get("order_new_status"))
+        change = [f"{status[0] or '—'} → {status[1] or '—'}"]
+        if order_status[0] != order_status[1] and order_status != status:  # a cancellation's two are the same change
+            change.append(f"order {order_status[0]} → {order_status[1]}")
         rows.append({
             "decision": decision,
             "label": decision.get_kind_display(),

@@ -283,3 +283,25 @@ def test_feedback_cannot_judge_a_decision_and_the_materializer_leaves_decisions_
     run = build_evidence_index(actor="tester")
     assert run.status == "succeeded" and run.errors_count == 0, run.errors
     assert not EvidenceRecord.objects.filter(source_id=str(decision.pk)).exists()
+
+
+def test_the_history_and_worker_lookups_can_use_their_partial_indexes(workers):
+    """The log grows with every search; an order's history and a worker's decisions must stay index
+    lookups (the planner uses a partial index only when the query implies its predicate)."""
+    from django.db import connection
+
+    from apps.interactions.selectors import interactions_about
+    from apps.orders.selectors import order_history
+
+    _order()
+    services.proposal_create(order_id="JO-1", worker_ids=["W-1", "W-2"], actor="a")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for queryset, index in (
+            (order_history("JO-1"), "interaction_order_time"),
+            (interactions_about(worker_id="W-1"), "interaction_workers_gin"),
+        ):
+            sql, params = queryset.query.sql_with_params()
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert index in plan, plan
