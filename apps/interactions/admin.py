@@ -9,10 +9,10 @@ from django.apps import apps
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import InspectionAdmin
-from apps.core.admin_display import kv_table, link_to
+from apps.core.admin_display import admin_url, kv_table, link_by_key, link_to
 from apps.interactions.choices import InteractionKind
 from apps.interactions.models import Interaction
 
@@ -31,7 +31,7 @@ class InteractionAdmin(InspectionAdmin):
     )
     fields = (
         "id", "seq", "kind", "occurred_at", "actor", "ok", "latency_ms", "model", "prompt_tokens", "completion_tokens",
-        "order_id", "worker_ids", "evidence_links", "request_table", "response_table", "errors_table",
+        "order_link", "worker_links", "evidence_links", "request_table", "response_table", "errors_table",
     )
     readonly_fields = fields
 
@@ -58,6 +58,18 @@ class InteractionAdmin(InspectionAdmin):
         # Evidence reads the interaction log, not the other way round: resolve its model by name.
         records = apps.get_model("evidence", "EvidenceRecord").objects.filter(source_kind="interaction", source_id=str(obj.pk))
         return format_html_join(", ", "{}", ((link_to(record, record.evidence_id),) for record in records.only("pk", "evidence_id")[:20])) or "—"
+
+    # Orders and workers sit above the log: resolve their models by name, as for evidence.
+    @admin.display(description="order")
+    def order_link(self, obj: Interaction) -> str:
+        return link_by_key(apps.get_model("orders", "JobOrder"), obj.order_id, field="order_id")
+
+    @admin.display(description="workers")
+    def worker_links(self, obj: Interaction) -> str:
+        workers = apps.get_model("workers", "Worker")
+        found = dict(workers.objects.filter(worker_id__in=obj.worker_ids).values_list("worker_id", "pk"))
+        links = ((format_html('<a href="{}">{}</a>', admin_url(workers, found[w]), w) if w in found else w,) for w in obj.worker_ids)
+        return format_html_join(", ", "{}", links) or "—"
 
     @admin.display(description="request")
     def request_table(self, obj: Interaction) -> str:

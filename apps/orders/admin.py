@@ -289,6 +289,11 @@ class DoNotAssignAdmin(admin.ModelAdmin):
     readonly_fields = ["created_by", "created_at"]
     change_list_template = "admin/orders/donotassign/change_list.html"
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # An entry is added or removed (each audited), never edited in place, as in the API: its page
+        # is read-only.
+        return obj is None and super().has_change_permission(request, obj)
+
     def delete_model(self, request, obj: DoNotAssign) -> None:
         services.do_not_assign_remove(entry_id=obj.pk, actor=request.user.get_username())
 
@@ -298,9 +303,6 @@ class DoNotAssignAdmin(admin.ModelAdmin):
             services.do_not_assign_remove(entry_id=entry_id, actor=request.user.get_username())
 
     def save_model(self, request, obj: DoNotAssign, form, change: bool) -> None:
-        if change:
-            obj.save(update_fields=["reason"])
-            return
         try:
             entry = services.do_not_assign_add(
                 client=obj.client.name, worker_id=obj.worker_id, reason=obj.reason, actor=request.user.get_username()

@@ -305,3 +305,17 @@ def test_the_history_and_worker_lookups_can_use_their_partial_indexes(workers):
             cursor.execute(f"EXPLAIN {sql}", params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
             assert index in plan, plan
+
+
+def test_a_do_not_assign_entry_is_not_edited_in_place_in_the_console(workers):
+    """Adds and removals are audited; an edit would change a ban's reason unseen, so there is none."""
+    issue_api_token(username="ops", staff=True, password="pw-ops-123")
+    console = BrowserClient()
+    assert console.login(username="ops", password="pw-ops-123")
+    entry = services.do_not_assign_add(client="Acme Logistics", worker_id="W-1", reason="late twice", actor="ops")
+    page = console.get(f"/admin/orders/donotassign/{entry.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    console.post(f"/admin/orders/donotassign/{entry.pk}/change/", {"reason": "rewritten"})
+    assert DoNotAssign.objects.get(pk=entry.pk).reason == "late twice"
+    assert console.post(f"/admin/orders/donotassign/{entry.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert [r.kind for r in _decisions()] == ["do_not_assign_added", "do_not_assign_removed"]

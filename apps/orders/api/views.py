@@ -87,7 +87,12 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         order = services.order_cancel(order_id=self.get_object().order_id, actor=request.user.get_username(), note=_note(request))
         return Response(JobOrderSerializer(order).data)
 
-    @extend_schema(summary="The order's history: every decision on it, newest first", request=None, responses={200: HISTORY_PAGE})
+    @extend_schema(
+        summary="The order's history: every decision on it, newest first",
+        request=None,
+        responses={200: HISTORY_PAGE},
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="at most 500")],
+    )
     @action(detail=True, methods=["get"], permission_classes=[IsCoordinator])
     def history(self, request: Request, order_id: str | None = None) -> Response:
         page = self.paginate_queryset(selectors.order_history(self.get_object().order_id))
