@@ -17,9 +17,9 @@ from apps.core.admin_widgets import TagListField
 from apps.core.errors import DomainError, InvalidInput
 from apps.core.roles import is_operator
 from apps.orders import services
-from apps.orders.choices import AssignmentEndReason, OrderStatus, ProposalStatus
+from apps.orders.choices import OrderStatus, ProposalStatus
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
-from apps.orders.selectors import accepted_worker_ids, order_history, order_query
+from apps.orders.selectors import accepted_worker_ids, order_history_rows, order_query
 from apps.playbooks.models import Playbook
 from apps.search.services import order_candidates
 from apps.validation.services import validate_outreach
@@ -205,8 +205,8 @@ class JobOrderAdmin(admin.ModelAdmin):
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
         """The order's page ends with its history: every decision on it, newest first (read-only)."""
         order = self.get_object(request, unquote(object_id))
-        history = _history_rows(order) if order is not None else None
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **(history or {})})
+        history = order_history_rows(order.order_id) if order is not None else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **history})
 
 
 @admin.register(FillProposal)
@@ -442,38 +442,6 @@ def _proposal_row(proposal: FillProposal, workers: dict[str, Worker]) -> dict[st
         ", ", "{}", ((link_to(workers[w], w) if w in workers else w,) for w in proposal.worker_ids)
     )
     return {"proposal": proposal, "workers": links, "status": status_badge(proposal.status)}
-
-
-HISTORY_ROWS = 100
-
-
-def _history_rows(order: JobOrder) -> dict[str, Any]:
-    """The order's decisions as the change page's History table shows them: the newest HISTORY_ROWS,
-    workers linked to their pages (one query for all of them)."""
-    decisions = list(order_history(order.order_id)[: HISTORY_ROWS + 1])
-    named = {w for decision in decisions for w in decision.worker_ids}
-    workers = {w.worker_id: w for w in Worker.objects.filter(worker_id__in=named).only("pk", "worker_id")}
-    rows = []
-    for decision in decisions[:HISTORY_ROWS]:
-        request, response = decision.request, decision.response
-        status = (response.get("previous_status"), response.get("new_status"))
-        order_status = (response.get("order_previous_status"), response.get("order_new_status"))
-        change = [f"{status[0] or '—'} → {status[1] or '—'}"]
-        if order_status[0] != order_status[1] and order_status != status:  # a cancellation's two are the same change
-            change.append(f"order {order_status[0]} → {order_status[1]}")
-        rows.append({
-            "decision": decision,
-            "label": decision.get_kind_display(),
-            "proposal_id": request.get("proposal_id"),
-            "change": "; ".join(change),
-            "workers": format_html_join(", ", "{}", ((link_to(workers[w], w) if w in workers else w,) for w in decision.worker_ids)),
-            "why": " — ".join(part for part in (_reason_label(request.get("reason")), request.get("note")) if part),
-        })
-    return {"history": rows, "history_truncated": len(decisions) > HISTORY_ROWS}
-
-
-def _reason_label(reason: Any) -> Any:
-    return AssignmentEndReason(reason).label if reason in AssignmentEndReason.values else reason
 
 
 def _outreach(request: HttpRequest, actor: str) -> dict[str, Any]:
