@@ -119,7 +119,7 @@ def order_cancel(*, order_id: str, actor: str = "", note: str = "") -> JobOrder:
         open_proposals = list(order.proposals.filter(status=ProposalStatus.PROPOSED).values_list("pk", "worker_ids"))
         order.status = OrderStatus.CANCELLED
         order.save(update_fields=["status", "updated_at"])
-        order.proposals.filter(pk__in=[pk for pk, _ in open_proposals]).update(status=ProposalStatus.REJECTED, decided_at=timezone.now())
+        order.proposals.filter(status=ProposalStatus.PROPOSED).update(status=ProposalStatus.REJECTED, decided_at=timezone.now())
         freed = [*seated_worker_ids(order), *(w for _, worker_ids in open_proposals for w in worker_ids)]
         _audit(
             InteractionKind.ORDER_CANCELLED, actor=actor, order=order, worker_ids=freed, note=note,
