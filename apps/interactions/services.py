@@ -57,12 +57,13 @@ _DRAIN_LOCK_KEY = 0x4C48_494E_5452  # "LHINTR"
 
 _INSERT_SQL = f"""
 INSERT INTO {_TABLE} (id, kind, occurred_at, actor, request, response, ok, errors, latency_ms, model,
-                      prompt_tokens, completion_tokens)
+                      prompt_tokens, completion_tokens, order_id, worker_ids)
 SELECT r.id, r.kind, r.occurred_at, r.actor, r.request, r.response, r.ok, r.errors, r.latency_ms, r.model,
-       r.prompt_tokens, r.completion_tokens
+       r.prompt_tokens, r.completion_tokens, coalesce(r.order_id, ''), coalesce(r.worker_ids, '{{}}')
 FROM jsonb_to_recordset(%s::jsonb) AS r(
     id uuid, kind text, occurred_at timestamptz, actor text, request jsonb, response jsonb, ok boolean,
-    errors jsonb, latency_ms float8, model text, prompt_tokens int, completion_tokens int
+    errors jsonb, latency_ms float8, model text, prompt_tokens int, completion_tokens int, order_id text,
+    worker_ids text[]
 )
 ON CONFLICT (id) DO NOTHING
 """
@@ -80,10 +81,14 @@ def log_interaction(
     model: str = "",
     prompt_tokens: int | None = None,
     completion_tokens: int | None = None,
+    order_id: str = "",
+    worker_ids: list[str] | tuple[str, ...] = (),
 ) -> Interaction:
     """Log one interaction, with secrets, SSNs and card numbers scrubbed from request, response and
-    errors first. Returns the row; its `pk` is final at once, but a queued row is saved only when the
-    worker drains the queue (see the module docstring), so `seq` may still be unset."""
+    errors first. `order_id` and `worker_ids` name what the row is about (an order's history, a worker's
+    decisions); they are scrubbed like the rest, since an id is whatever a caller typed. Returns the
+    row; its `pk` is final at once, but a queued row is saved only when the worker drains the queue
+    (see the module docstring), so `seq` may still be unset."""
     interaction = Interaction(
         id=uuid.uuid4(),
         kind=kind,
@@ -97,6 +102,8 @@ def log_interaction(
         model=model,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
+        order_id=scrub(order_id or ""),
+        worker_ids=[scrub(str(w)) for w in worker_ids],
     )
     if settings.INTERACTION_LOG_QUEUE and not connection.in_atomic_block and _enqueue(interaction):
         return interaction
@@ -119,6 +126,8 @@ def _as_queue_entry(interaction: Interaction) -> str:
             "model": interaction.model,
             "prompt_tokens": interaction.prompt_tokens,
             "completion_tokens": interaction.completion_tokens,
+            "order_id": interaction.order_id,
+            "worker_ids": interaction.worker_ids,
         },
         cls=DjangoJSONEncoder,
         separators=(",", ":"),

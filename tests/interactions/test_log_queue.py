@@ -200,3 +200,11 @@ def test_reading_back_a_queued_id_lands_it_first(staff_client):
 
     assert detail.status_code == 200 and detail.json()["kind"] == "validate_sms"
     assert staff_client.get("/api/v1/interactions/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_what_a_queued_row_is_about_lands_with_it():
+    logged = log_interaction(kind="search", request={}, response={}, order_id="JO-7", worker_ids=["W-000001", "W-000002"])
+
+    drain_interaction_queue()
+    row = Interaction.objects.get(pk=logged.pk)
+    assert (row.order_id, row.worker_ids) == ("JO-7", ["W-000001", "W-000002"])

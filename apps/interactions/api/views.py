@@ -11,7 +11,7 @@ from apps.interactions.api.serializers import InteractionSerializer
 from apps.interactions.services import drain_interaction_queue
 
 
-@extend_schema(summary="The interaction log, newest first (filters: kind, actor, day)")
+@extend_schema(summary="The interaction log, newest first (filters: kind, actor, day, order, worker)")
 class InteractionListView(generics.ListAPIView):
     permission_classes = [IsOperator]
     serializer_class = InteractionSerializer
