@@ -20,7 +20,7 @@ from apps.core.roles import is_operator
 from apps.orders import services
 from apps.orders.choices import OrderStatus, ProposalStatus
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
-from apps.orders.selectors import worker_proposals
+from apps.orders.selectors import do_not_assign_list, worker_proposals
 from apps.workers.models import Worker
 from apps.workers.vocabulary import ALL_CERTIFICATIONS
 
@@ -184,7 +184,10 @@ class DoNotAssignAdmin(admin.ModelAdmin):
     list_display = ["client", "worker_id", "reason", "created_by", "created_at"]
     list_filter = ["client"]
     list_select_related = ["client"]
-    search_fields = ["client__name", "worker_id", "reason"]
+    # `worker__worker_id`, not `worker_id`: a contains-search on the foreign key itself is a FieldError
+    # (a 500); through the relation Django trims the join (worker_id is the key it points at).
+    search_fields = ["client__name", "worker__worker_id", "reason"]
+    search_help_text = "Client name, worker id (W-…) or reason (contains)."
     autocomplete_fields = ["client"]
     raw_id_fields = ["worker"]
     readonly_fields = ["created_by", "created_at"]
@@ -225,10 +228,10 @@ class DoNotAssignAdmin(admin.ModelAdmin):
 
 @admin.register(AssignmentEnd)
 class AssignmentEndAdmin(admin.ModelAdmin):
-    list_display = ["order", "worker_id", "reason", "ended_by", "ended_at"]
+    list_display = ["order", "worker_id", "reason", "note", "ended_by", "ended_at"]
     list_filter = ["reason"]
     list_select_related = ["order"]
-    readonly_fields = ["order", "worker_id", "reason", "ended_by", "ended_at"]
+    readonly_fields = ["order", "worker_id", "reason", "note", "ended_by", "ended_at"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -298,6 +301,21 @@ def assignments_table(worker: Worker) -> str:
 @admin.display(description="proposals")
 def proposals_table(worker: Worker) -> str:
     return records_table([_proposal_line(p) for p in _proposals(worker)])
+
+
+@register_panel("workers.worker", section="Do not assign", order=5, permission="orders.view_donotassign")
+@admin.display(description="clients that must not get them")
+def do_not_assign_table(worker: Worker) -> str:
+    entries = list(do_not_assign_list(worker_id=worker.worker_id)[:50])
+    if not entries:
+        return format_html('<span class="lh-muted">No client has banned {}.</span>', worker.worker_id)
+    rows = [
+        {"client": format_html("<strong>{}</strong>", entry.client.name), "reason": entry.reason, "by": entry.created_by or "—",
+         "when": short_time(entry.created_at), "entry": link_to(entry, f"#{entry.pk}")}
+        for entry in entries
+    ]
+    listed = changelist_link(DoNotAssign, f"all of {worker.worker_id}'s entries in the do-not-assign list", q=worker.worker_id)
+    return format_html('{}<p class="lh-muted lh-panel-foot">{} — a search or fill for these clients never includes them.</p>', records_table(rows), listed)
 
 
 def _proposals(worker: Worker) -> list[FillProposal]:

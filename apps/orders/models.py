@@ -131,6 +131,7 @@ class AssignmentEnd(models.Model):
     order = models.ForeignKey(JobOrder, on_delete=models.CASCADE, related_name="assignment_ends")
     worker_id = models.CharField(max_length=64)
     reason = models.CharField(max_length=16, choices=AssignmentEndReason.choices)
+    note = models.TextField(blank=True, max_length=500, help_text="what happened, in the coordinator's words")
     ended_by = models.CharField(max_length=150, blank=True)
     ended_at = models.DateTimeField(auto_now_add=True)
 

@@ -35,6 +35,8 @@ _FILL_VALIDATOR = FillValidator()
 # The worker fields the FillValidator reads.
 _FILL_WORKER_FIELDS = ("worker_id", "city", "state", "role", "certifications", "shift_preference", "available_from", "status")
 
+ASSIGNMENT_END_NOTE_MAX_CHARS = AssignmentEnd._meta.get_field("note").max_length
+
 ORDER_WRITABLE_FIELDS = (
     "order_id", "client", "city", "state", "site_zip", "role", "headcount", "shift", "start_date", "end_date",
     "required_certifications",
@@ -216,12 +218,15 @@ def proposal_reject(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
 # Assignments ----------------------------------------------------------------------------------------
 
 
-def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "") -> AssignmentEnd:
-    """End an accepted worker's assignment (SPEC §4.8a step 5). The worker stops booking; a no-show or
-    decline also frees the seat (a `filled` order reopens) and records a negative playbook, in the same
-    transaction. Ending twice is a 409."""
+def assignment_end(*, order_id: str, worker_id: str, reason: str, note: str = "", actor: str = "") -> AssignmentEnd:
+    """End an accepted worker's assignment (SPEC §4.8a step 5), with the coordinator's note. The worker
+    stops booking; a no-show or decline also frees the seat (a `filled` order reopens) and records a
+    negative playbook, in the same transaction. Ending twice is a 409."""
     if reason not in AssignmentEndReason.values:
         raise InvalidInput(f"Unknown reason {reason!r}.", fields={"reason": [f"One of: {', '.join(AssignmentEndReason.values)}."]})
+    note = (note or "").strip()
+    if len(note) > ASSIGNMENT_END_NOTE_MAX_CHARS:
+        raise InvalidInput("The note is too long.", fields={"note": [f"At most {ASSIGNMENT_END_NOTE_MAX_CHARS} characters."]})
     with transaction.atomic():
         order = _locked_order(order_id)
         if order.status == OrderStatus.CANCELLED:
@@ -230,7 +235,7 @@ def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "
             raise NotFound(f"{worker_id} has no accepted assignment on order {order_id}.")
         if worker_id in ended_worker_ids(order):
             raise Conflict(f"{worker_id}'s assignment on order {order_id} has already ended.", code="assignment_ended")
-        ended = AssignmentEnd.objects.create(order=order, worker_id=worker_id, reason=reason, ended_by=actor)
+        ended = AssignmentEnd.objects.create(order=order, worker_id=worker_id, reason=reason, note=note, ended_by=actor)
         if _sync_fill_status(order):
             order.save(update_fields=["status", "updated_at"])
         if reason in SEAT_FREEING_REASONS:

@@ -44,15 +44,15 @@ def scratch_registrations():
 def test_the_apps_above_workers_put_their_panels_on_the_worker_page_in_order():
     names = [(panel.section, panel.name) for panel in panels_for("workers.worker")]
     assert names == [
-        ("Assignments and fills", "assignments_table"), ("Assignments and fills", "proposals_table"), ("Assignments and fills", "playbooks_table"),
+        ("Do not assign", "do_not_assign_table"), ("Assignments and fills", "assignments_table"), ("Assignments and fills", "proposals_table"), ("Assignments and fills", "playbooks_table"),
     ]
 
 
 def test_a_worker_page_renders_registered_panels_as_read_only_rows(coordinator_console):
-    worker = add_worker("W-000101")
+    worker = add_worker("W-X0101")
     services.order_create(order_id="JO-7", client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1,
                           shift="night", start_date=date(2099, 1, 5))
-    services.proposal_create(order_id="JO-7", worker_ids=["W-000101"], actor="console-coord")
+    services.proposal_create(order_id="JO-7", worker_ids=["W-X0101"], actor="console-coord")
     page = coordinator_console.get(f"/admin/workers/worker/{worker.pk}/change/").content.decode()
     assert 'class="form-row field-proposals_table' in page and "JO-7" in page  # orders' panel, in the admin's own row markup
     assert 'class="form-row field-playbooks_table' in page  # playbooks' panel
@@ -65,7 +65,7 @@ def test_a_panel_is_shown_only_to_users_holding_its_permission(scratch_registrat
     def secret_panel(worker) -> str:
         return f"secret about {worker.worker_id}"
 
-    worker = add_worker("W-000102")
+    worker = add_worker("W-X0102")
     User = get_user_model()
     viewer = User.objects.create_user("viewer", password="pw-for-tests", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_worker"))
@@ -75,7 +75,7 @@ def test_a_panel_is_shown_only_to_users_holding_its_permission(scratch_registrat
     viewer.user_permissions.add(Permission.objects.get(codename="delete_joborder"))
     client.force_login(User.objects.get(pk=viewer.pk))  # a fresh user object: permissions are cached per object
     page = client.get(f"/admin/workers/worker/{worker.pk}/change/").content.decode()
-    assert "secret about W-000102" in page and "field-secret_panel" in page and ">Secrets<" in page
+    assert "secret about W-X0102" in page and "field-secret_panel" in page and ">Secrets<" in page
 
 
 def test_a_record_view_gets_the_found_record_and_a_button_on_its_page(coordinator_console, scratch_registrations):

@@ -86,6 +86,7 @@ class ProposalRequestSerializer(StrictSerializer):
 
 class AssignmentEndRequestSerializer(StrictSerializer):
     reason = serializers.ChoiceField(choices=AssignmentEndReason.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500, help_text="what happened, in the coordinator's words")
 
 
 class AssignmentEndSerializer(serializers.ModelSerializer):
@@ -94,7 +95,7 @@ class AssignmentEndSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AssignmentEnd
-        fields = ["order_id", "worker_id", "reason", "ended_by", "ended_at", "order_status"]
+        fields = ["order_id", "worker_id", "reason", "note", "ended_by", "ended_at", "order_status"]
         read_only_fields = fields
 
 

@@ -129,7 +129,7 @@ class JobOrderViewSet(viewsets.ModelViewSet):
     @extend_schema(
         request=AssignmentEndRequestSerializer,
         responses={200: AssignmentEndSerializer},
-        examples=[request_example("the worker left", {"reason": "left the site after two shifts"})],
+        examples=[request_example("the worker did not show", {"reason": "no_show", "note": "no answer on the phone at 22:30"})],
     )
     @action(detail=True, methods=["post"], url_path=rf"assignments/{_WORKER_ID}/end", permission_classes=[IsCoordinator])
     def end_assignment(self, request: Request, order_id: str | None = None, worker_id: str | None = None) -> Response:
@@ -137,7 +137,7 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         ended = services.assignment_end(
             order_id=self.get_object().order_id, worker_id=worker_id, reason=serializer.validated_data["reason"],
-            actor=request.user.get_username(),
+            note=serializer.validated_data.get("note", ""), actor=request.user.get_username(),
         )
         return Response(AssignmentEndSerializer(ended).data)
 
