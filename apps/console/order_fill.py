@@ -21,14 +21,14 @@ from apps.core.errors import DomainError, InvalidInput
 from apps.orders import services
 from apps.orders.choices import SEAT_FREEING_REASONS, AssignmentEndReason, OrderStatus, ProposalStatus
 from apps.orders.models import AssignmentEnd, FillProposal, JobOrder
-from apps.orders.selectors import order_query, proposed_worker_ids, seated_worker_ids
+from apps.orders.selectors import assignment_end_notes, order_query, proposed_worker_ids, seated_worker_ids
 from apps.playbooks.models import Playbook
 from apps.search.services import backfill_candidates, order_candidates
 from apps.validation.services import validate_outreach
 from apps.workers.models import Worker
 
 MAX_CANDIDATES = 50
-END_NOTE_MAX_CHARS = 500
+END_NOTE_MAX_CHARS = 2000  # the API's bound on a decision's note
 
 # Who may do what on the page: the same permissions the order's other admin pages check.
 PROPOSE = "orders.add_fillproposal"
@@ -105,6 +105,7 @@ def fill_view(request: HttpRequest, order: JobOrder, model_admin: admin.ModelAdm
 
     proposals = list(order.proposals.order_by("-created_at"))
     ends = {end.worker_id: end for end in order.assignment_ends.all()}
+    notes = assignment_end_notes(order.order_id) if ends else {}
     named = {w for p in proposals for w in p.worker_ids}
     workers = {w.worker_id: w for w in Worker.objects.filter(worker_id__in=named).only("pk", "worker_id", "first_name", "last_name", "sms_opt_out", "status")}
     context = {
@@ -120,12 +121,12 @@ def fill_view(request: HttpRequest, order: JobOrder, model_admin: admin.ModelAdm
         "default_query": order_query(order),
         "candidates": candidates,
         "backfill": backfill,
-        "freed": [{"end": end, "worker": workers.get(end.worker_id)} for end in freed],
+        "freed": [{"end": end, "worker": workers.get(end.worker_id), "note": notes.get(end.worker_id, "")} for end in freed],
         "selected": set(selected),
         "verdict": verdict,
         "verdict_rows": list((verdict or {}).get("errors", [])),
         "proposals": [_proposal_row(p, workers) for p in proposals],
-        "assignments": _assignment_rows(proposals, workers, ends),
+        "assignments": _assignment_rows(proposals, workers, ends, notes),
         "end_reasons": AssignmentEndReason.choices,
         "end_note_max": END_NOTE_MAX_CHARS,
         "outreach_workers": [workers.get(w) or w for p in proposals if p.status != ProposalStatus.REJECTED for w in p.worker_ids if w not in ends],
@@ -211,8 +212,10 @@ def _proposal_row(proposal: FillProposal, workers: dict[str, Worker]) -> dict[st
     return {"proposal": proposal, "workers": links, "status": status_badge(proposal.status)}
 
 
-def _assignment_rows(proposals: list[FillProposal], workers: dict[str, Worker], ends: dict[str, AssignmentEnd]) -> list[dict[str, Any]]:
-    """Every accepted worker, oldest acceptance first: still assigned, or how it ended."""
+def _assignment_rows(
+    proposals: list[FillProposal], workers: dict[str, Worker], ends: dict[str, AssignmentEnd], notes: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every accepted worker, oldest acceptance first: still assigned, or how it ended and why."""
     rows = []
     for proposal in sorted((p for p in proposals if p.status == ProposalStatus.ACCEPTED), key=lambda p: p.decided_at or p.created_at):
         for worker_id in proposal.worker_ids:
@@ -223,6 +226,7 @@ def _assignment_rows(proposals: list[FillProposal], workers: dict[str, Worker], 
                 "name": f"{worker.first_name} {worker.last_name}" if worker else "",
                 "proposal": proposal,
                 "end": ends.get(worker_id),
+                "note": notes.get(worker_id, ""),
             })
     return rows
 

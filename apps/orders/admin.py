@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -20,7 +21,7 @@ from apps.core.roles import is_operator
 from apps.orders import services
 from apps.orders.choices import OrderStatus, ProposalStatus
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
-from apps.orders.selectors import do_not_assign_list, worker_proposals
+from apps.orders.selectors import do_not_assign_list, order_history_rows, worker_proposals
 from apps.workers.models import Worker
 from apps.workers.vocabulary import ALL_CERTIFICATIONS
 
@@ -109,6 +110,12 @@ class JobOrderAdmin(ExtensibleAdmin, admin.ModelAdmin):
         actor = request.user.get_username()
         _run_decision(self, request, queryset, lambda order: services.order_cancel(order_id=order.order_id, actor=actor), "Cancelled")
 
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+        """The order's page ends with its history: every decision on it, newest first (read-only)."""
+        order = self.get_object(request, unquote(object_id))
+        history = order_history_rows(order.order_id) if order is not None else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **history})
+
 
 @admin.register(FillProposal)
 class FillProposalAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
@@ -193,10 +200,20 @@ class DoNotAssignAdmin(admin.ModelAdmin):
     readonly_fields = ["created_by", "created_at"]
     change_list_template = "admin/orders/donotassign/change_list.html"
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # An entry is added or removed (each audited), never edited in place, as in the API: its page
+        # is read-only.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def delete_model(self, request, obj: DoNotAssign) -> None:
+        services.do_not_assign_remove(entry_id=obj.pk, actor=request.user.get_username())
+
+    def delete_queryset(self, request, queryset) -> None:
+        # One service call per entry, so each removal is audited like the API's.
+        for entry_id in queryset.values_list("pk", flat=True):
+            services.do_not_assign_remove(entry_id=entry_id, actor=request.user.get_username())
+
     def save_model(self, request, obj: DoNotAssign, form, change: bool) -> None:
-        if change:
-            obj.save(update_fields=["reason"])
-            return
         try:
             entry = services.do_not_assign_add(
                 client=obj.client.name, worker_id=obj.worker_id, reason=obj.reason, actor=request.user.get_username()
@@ -228,10 +245,10 @@ class DoNotAssignAdmin(admin.ModelAdmin):
 
 @admin.register(AssignmentEnd)
 class AssignmentEndAdmin(admin.ModelAdmin):
-    list_display = ["order", "worker_id", "reason", "note", "ended_by", "ended_at"]
+    list_display = ["order", "worker_id", "reason", "ended_by", "ended_at"]
     list_filter = ["reason"]
     list_select_related = ["order"]
-    readonly_fields = ["order", "worker_id", "reason", "note", "ended_by", "ended_at"]
+    readonly_fields = ["order", "worker_id", "reason", "ended_by", "ended_at"]
 
     def has_add_permission(self, request) -> bool:
         return False

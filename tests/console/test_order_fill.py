@@ -14,6 +14,7 @@ from django.test import Client
 from apps.core.services import issue_api_token
 from apps.orders import services
 from apps.orders.models import AssignmentEnd, JobOrder
+from apps.orders.selectors import assignment_end_notes
 from tests.admin.records import add_worker
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,8 @@ def test_a_completed_assignment_keeps_the_order_filled_and_offers_no_backfill(fi
     page = _end(coordinator, filled_order, "W-X0901", "completed", "finished the week").content.decode()
     assert "the seat stays taken" in page and 'id="candidates"' not in page
     assert JobOrder.objects.get(pk=filled_order.pk).status == "filled"
-    assert AssignmentEnd.objects.get().note == "finished the week"
+    assert AssignmentEnd.objects.get().reason == "completed"
+    assert assignment_end_notes("JO-77") == {"W-X0901": "finished the week"}  # kept in the order's history
 
 
 def test_a_decline_offers_backfill_candidates_until_a_proposal_covers_the_seat(filled_order):
