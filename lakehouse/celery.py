@@ -71,3 +71,6 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "reap-dead-jobs": {"task": "apps.core.tasks.reap_dead_jobs_task", "schedule": settings.JOB_REAPER_INTERVAL_S},
 }
+# Retention (apps.evidence.retention): a job row in the jobs list, with its counts, once a day.
+if settings.RETENTION_INTERVAL_S:
+    app.conf.beat_schedule["retention"] = {"task": "apps.evidence.tasks.scheduled_retention_task", "schedule": settings.RETENTION_INTERVAL_S}

@@ -24,7 +24,7 @@ from apps.core.errors import DomainError, InvalidInput
 from apps.core.roles import is_operator
 from apps.evidence import registry, selectors, services, transforms
 from apps.evidence.choices import SourceKind
-from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
+from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun, RetentionRun
 from apps.interactions.models import Interaction
 
 
@@ -204,3 +204,9 @@ class InboxFileAdmin(InspectionAdmin):
     def short_sha256(self, obj: InboxFile) -> str:
         return obj.sha256[:12]
     list_select_related = ("run",)
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(JobAdmin):
+    list_display = ("id", "status_display", "progress_display", "interactions_deleted", "interactions_kept", "playbooks_archived", "created_by", "finished_at")
+    list_filter = ("status",)

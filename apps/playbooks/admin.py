@@ -4,7 +4,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import InspectionAdmin
 from apps.core.admin_display import kv_table
-from apps.playbooks.models import Playbook
+from apps.playbooks.models import ArchivedPlaybook, Playbook
 from apps.workers.models import Worker
 
 
@@ -54,3 +54,13 @@ class PlaybookAdmin(InspectionAdmin):
                 for w in obj.worker_ids
             ),
         )
+
+
+@admin.register(ArchivedPlaybook)
+class ArchivedPlaybookAdmin(InspectionAdmin):
+    """Playbooks past the decay horizon, moved here by a retention run: a record, never a boost."""
+
+    list_display = ["id", "query", "outcome", "created_at", "archived_at"]
+    list_filter = ["outcome"]
+    search_fields = ["query"]
+    date_hierarchy = "archived_at"
