@@ -357,6 +357,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 
 HNSW_M = env_int("HNSW_M", 16, minimum=2)
+# Rows per transaction (and per progress step) of an index re-embed job.
+INDEX_REEMBED_BATCH_SIZE = env_int("INDEX_REEMBED_BATCH_SIZE", 1000, minimum=1)
 HNSW_EF_CONSTRUCTION = env_int("HNSW_EF_CONSTRUCTION", 64, minimum=4)
 PG_BUILD_MAINTENANCE_WORK_MEM = env_str("PG_BUILD_MAINTENANCE_WORK_MEM", "1GB")
 SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 120, minimum=1, maximum=1000)
