@@ -16,7 +16,7 @@ from apps.evidence.models import EvidenceRecord, RetentionRun
 from apps.interactions.models import Interaction
 from apps.playbooks.boost import decay
 from apps.playbooks.models import ArchivedPlaybook, Playbook
-from tests.evidence.conftest import KINDS
+from tests.evidence.conftest import KINDS, interaction_kwargs
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +149,29 @@ def test_a_second_run_is_refused_while_one_is_queued(db, settings):
 
     with pytest.raises(Conflict):
         retention.start_retention_run(actor="t")
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_retention_run_queued_like_beat_queues_it_runs_on_the_real_worker(kb_dir, celery_worker_process, settings):
+    import time
+
+    from apps.evidence.tasks import scheduled_retention_task
+
+    for model in (EvidenceRecord, Interaction, RetentionRun):
+        model.objects.all().delete()
+    for kind in KINDS:
+        Interaction.objects.create(kind=kind, occurred_at=OLD, actor="t", **{"ok": True, "errors": [], **interaction_kwargs(kind)})
+    assert services.build_evidence_index(actor="t").status == "succeeded"
+    # The worker has its own settings (90 days by default): OLD is past them.
+    scheduled_retention_task()  # what Celery beat calls: queue a run
+    run = RetentionRun.objects.get()
+    assert run.created_by == "celery beat"
+    deadline = time.monotonic() + 120
+    while not run.is_finished:
+        assert time.monotonic() < deadline, "the retention run never ended"
+        time.sleep(0.2)
+        run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert run.interactions_deleted == len(KINDS) and not Interaction.objects.exists()
+    assert EvidenceRecord.objects.count() == len(KINDS)
