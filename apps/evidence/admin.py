@@ -208,5 +208,17 @@ class InboxFileAdmin(InspectionAdmin):
 
 @admin.register(RetentionRun)
 class RetentionRunAdmin(JobAdmin):
-    list_display = ("id", "status_display", "progress_display", "interactions_deleted", "interactions_kept", "playbooks_archived", "created_by", "finished_at")
+    list_display = ("id", "status_display", "progress_display", "deleted", "kept", "archived", "finished_at")
     list_filter = ("status",)
+
+    @admin.display(description="interactions deleted", ordering="interactions_deleted")
+    def deleted(self, obj: RetentionRun) -> int:
+        return obj.interactions_deleted
+
+    @admin.display(description="kept (no evidence)", ordering="interactions_kept")
+    def kept(self, obj: RetentionRun) -> int:
+        return obj.interactions_kept
+
+    @admin.display(description="playbooks archived", ordering="playbooks_archived")
+    def archived(self, obj: RetentionRun) -> int:
+        return obj.playbooks_archived
