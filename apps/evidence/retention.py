@@ -74,7 +74,9 @@ def create_retention_run(*, actor: str = "", now: datetime | None = None, retry_
 def start_retention_run(*, actor: str = "", retry_of: RetentionRun | None = None) -> RetentionRun:
     """Queue a run on the evidence queue; 409 `retention_busy` while another is queued or running."""
     with transaction.atomic():
-        busy = RetentionRun.objects.select_for_update().filter(status__in=ACTIVE_STATUSES).first()
+        with connection.cursor() as cursor:  # two launches at once: the second waits, then sees the first
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('lakehouse-retention-start'))")
+        busy = RetentionRun.objects.filter(status__in=ACTIVE_STATUSES).first()
         if busy is not None:
             raise Conflict(f"Retention run {busy.pk} is {busy.status}; try again when it has finished.", code="retention_busy")
         run = create_retention_run(actor=actor, retry_of=retry_of)
