@@ -101,7 +101,6 @@ WITH moved AS (
 INSERT INTO {ArchivedPlaybook._meta.db_table}
     (id, query, embedding_model, filters, worker_ids, order_id, outcome, created_by, created_at, archived_at)
 SELECT id, query, embedding_model, filters, worker_ids, order_id, outcome, created_by, created_at, now() FROM moved
-ON CONFLICT (id) DO NOTHING
 """
 
 
