@@ -78,3 +78,6 @@ app.conf.beat_schedule = {
         "options": {"expires": settings.INTERACTION_DRAIN_INTERVAL_S * 5},
     },
 }
+# Retention (apps.evidence.retention): a job row in the jobs list, with its counts, once a day.
+if settings.RETENTION_INTERVAL_S:
+    app.conf.beat_schedule["retention"] = {"task": "apps.evidence.tasks.scheduled_retention_task", "schedule": settings.RETENTION_INTERVAL_S}

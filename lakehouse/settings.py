@@ -359,6 +359,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 
 HNSW_M = env_int("HNSW_M", 16, minimum=2)
+# Rows per transaction (and per progress step) of an index re-embed job.
+INDEX_REEMBED_BATCH_SIZE = env_int("INDEX_REEMBED_BATCH_SIZE", 1000, minimum=1)
 HNSW_EF_CONSTRUCTION = env_int("HNSW_EF_CONSTRUCTION", 64, minimum=4)
 PG_BUILD_MAINTENANCE_WORK_MEM = env_str("PG_BUILD_MAINTENANCE_WORK_MEM", "1GB")
 SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 120, minimum=1, maximum=1000)
@@ -388,6 +390,18 @@ PLAYBOOK_BETA = env_float("PLAYBOOK_BETA", 0.15, minimum=0.0)
 PLAYBOOK_HALF_LIFE_DAYS = env_float("PLAYBOOK_HALF_LIFE_DAYS", 30.0, minimum=0.01)
 PLAYBOOK_MAX_PLAYBOOKS = env_int("PLAYBOOK_MAX_PLAYBOOKS", 20, minimum=1)
 PLAYBOOK_EXACT_SCAN_MAX_ROWS = env_int("PLAYBOOK_EXACT_SCAN_MAX_ROWS", 5000, minimum=0)
+
+# Retention (issue 23): the interaction log and the playbook memory stay bounded under steady load.
+# An interaction older than INTERACTION_RETENTION_DAYS is deleted only once it has its evidence record
+# (the materializer distilled it; evidence itself is never deleted). A playbook older than
+# PLAYBOOK_ARCHIVE_AFTER_DAYS moves to the archive table and no longer boosts; the default, ten
+# half-lives, is where its decay weight is below 1/1000 (β × that is under 0.0002 of a score), and the
+# floor of one half-life keeps any playbook that still counts at least half in the memory.
+INTERACTION_RETENTION_DAYS = env_int("INTERACTION_RETENTION_DAYS", 90, minimum=1)
+PLAYBOOK_ARCHIVE_AFTER_DAYS = env_float("PLAYBOOK_ARCHIVE_AFTER_DAYS", 10 * PLAYBOOK_HALF_LIFE_DAYS, minimum=PLAYBOOK_HALF_LIFE_DAYS)
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 5000, minimum=1)
+# Celery beat queues a retention run this often (0: only when an operator starts one).
+RETENTION_INTERVAL_S = env_int("RETENTION_INTERVAL_S", 86400, minimum=0)
 
 # The agency's own contact points: never flagged as another worker's phone/email in outreach.
 AGENCY_PHONES = env_list("AGENCY_PHONES", ["+15551234567"])

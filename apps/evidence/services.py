@@ -194,13 +194,15 @@ def build_evidence_index(
 # ---------------------------------------------------------------------------------- the lock
 
 
-def _try_lock() -> bool:
+def try_materialize_lock() -> bool:
+    """The materializer's session advisory lock: one run at a time, and retention deletes no source
+    while a run is writing (apps.evidence.retention)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
         return bool(cursor.fetchone()[0])
 
 
-def _unlock() -> None:
+def release_materialize_lock() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
 
@@ -208,8 +210,8 @@ def _unlock() -> None:
 def running_materialize_run() -> str | None:
     """The id of the run executing right now (from the lock, not the status column, so a run whose
     worker died does not look busy forever); None when no run holds the lock."""
-    if _try_lock():
-        _unlock()
+    if try_materialize_lock():
+        release_materialize_lock()
         return None
     running = MaterializeRun.objects.filter(status=MaterializeStatus.RUNNING).order_by("-started_at")
     return running.values_list("run_id", flat=True).first() or "(unknown)"
@@ -274,7 +276,7 @@ def run_materialize(run_id: str) -> MaterializeRun:
     ids are deterministic). A run that finds another one holding the materialize lock ends `skipped`."""
 
     def work(run: MaterializeRun, context: JobContext) -> JobOutcome:
-        if not _try_lock():
+        if not try_materialize_lock():
             return _finish(run, JobOutcome(MaterializeStatus.SKIPPED, "busy: another materialize run held the lock; this run wrote nothing"))
         try:
             tally = _Tally(run)
@@ -295,7 +297,7 @@ def run_materialize(run_id: str) -> MaterializeRun:
             tally.flush()
             return _finish(run, JobOutcome())
         finally:
-            _unlock()
+            release_materialize_lock()
 
     run = run_job(MaterializeRun, run_id, work)
     logger.info(

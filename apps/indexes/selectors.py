@@ -51,7 +51,9 @@ def get_index(name: str) -> VectorIndex:
 
 def _stats(index: VectorIndex) -> dict[str, Any]:
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT count(*) FROM "{index.table}"')
+        # Rows that carry a vector: the whole table for a required column, the embedded rows for an
+        # optional one (the workers' semantic vector).
+        cursor.execute(f'SELECT count("{index.column}") FROM "{index.table}"')
         rows = cursor.fetchone()[0]
         cursor.execute(
             "SELECT coalesce(pg_total_relation_size(to_regclass(%s)), 0), coalesce(pg_relation_size(to_regclass(%s)), 0)",
@@ -92,6 +94,7 @@ def describe_job(job: IndexJob) -> dict[str, Any]:
         "progress": job.progress,
         "rows_done": job.rows_done,
         "rows_total": job.rows_total,
+        "only_missing": job.only_missing,
         "error": job.error,
         "created_by": job.created_by,
         "created_at": job.created_at,

@@ -17,8 +17,8 @@ class WorkersConfig(AppConfig):
             )
         )
         from apps.indexes.registry import VectorIndexSpec, register
-        from apps.workers.models import WORKER_EMBEDDING_INDEX
-        from apps.workers.services import reembed_workers
+        from apps.workers.models import WORKER_EMBEDDING_INDEX, WORKER_SEMANTIC_INDEX
+        from apps.workers.services import clear_semantic_column, embed_semantic_column, reembed_workers, semantic_stale_rows, semantic_unavailable_reason
 
         register(
             VectorIndexSpec(
@@ -28,6 +28,22 @@ class WorkersConfig(AppConfig):
                 index_name=WORKER_EMBEDDING_INDEX,
                 reembed=reembed_workers,
                 reset_needs_confirmation=True,
+            )
+        )
+        # The optional semantic vector (issue 19) is its own vector index on the same table: its own
+        # dim and HNSW index, re-embedded (all rows, or only those not from the current model) as an
+        # index job with progress; a reset clears the column and keeps the corpus.
+        register(
+            VectorIndexSpec(
+                name="workers_semantic",
+                model_label="workers.Worker",
+                column="semantic_embedding",
+                index_name=WORKER_SEMANTIC_INDEX,
+                reembed=embed_semantic_column,
+                reset=clear_semantic_column,
+                dim_setting="SEMANTIC_EMBEDDING_DIM",
+                unavailable_reason=semantic_unavailable_reason,
+                stale_rows=semantic_stale_rows,
             )
         )
         from django.db.backends.signals import connection_created
