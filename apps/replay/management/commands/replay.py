@@ -22,7 +22,8 @@ EXIT_USAGE = 3
 class Command(BaseCommand):
     help = (
         "Replay evidence against the chat model and the current retrieval stack (runs in this process). "
-        "As a CI gate: --fail-on-regression exits 1 on any regression, 2 when no run reached the model (2 wins), 0 otherwise."
+        "As a CI gate: --fail-on-regression exits 1 on any regression, 2 when no run reached the model (2 wins), 0 otherwise; "
+        "a mistake in the arguments exits 3."
     )
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
