@@ -96,15 +96,17 @@ def test_without_the_gate_a_regression_exits_0_and_a_dead_model_exits_1(evidence
     ids=["unknown task type", "unknown provider", "limit 0", "limit not a number", "concurrency 0", "concurrency 33", "no such day", "days reversed", "unknown baseline"],
 )
 def test_bad_arguments_are_a_usage_error_with_exit_3_and_no_batch(db, args, message):
+    batches = ReplayBatch.objects.count()
     with pytest.raises(CommandError, match=re.escape(message)) as raised:
         call_command("replay", "--provider", "local", *args, "--fail-on-regression")
     assert raised.value.returncode == 3
-    assert not ReplayBatch.objects.exists()
+    assert ReplayBatch.objects.count() == batches
 
 
 @pytest.mark.django_db(transaction=True)  # a batch the process wrote by mistake would be committed: seen here, flushed after
 def test_bad_arguments_exit_3_from_the_shell_without_a_traceback():
     env = dict(os.environ, DATABASE_URL=_test_database_url(), REDIS_URL=django_settings.REDIS_URL, DB_POOL="false")
+    batches = ReplayBatch.objects.count()
 
     def manage_replay(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -118,4 +120,4 @@ def test_bad_arguments_exit_3_from_the_shell_without_a_traceback():
     reversed_days = manage_replay("--day-from", "2026-12-02", "--day-to", "2026-12-01")
     assert reversed_days.returncode == 3 and "Traceback" not in reversed_days.stderr, reversed_days.stderr
     assert reversed_days.stderr.strip() == "CommandError: --day-to 2026-12-01 is before --day-from 2026-12-02"
-    assert not ReplayBatch.objects.exists()
+    assert ReplayBatch.objects.count() == batches
