@@ -108,7 +108,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Skips /api/ requests (no API view uses messages): building cookie storage was 5 % of API CPU.
+    "apps.core.api.middleware.NonApiMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -265,7 +266,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.IsCoordinator"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["apps.core.api.renderers.OrjsonRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     # JSON only (SPEC §5); the ingest upload declares its own multipart parser.
     "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.BoundedJSONParser"],
     "DEFAULT_METADATA_CLASS": "apps.core.api.metadata.LakehouseMetadata",
@@ -364,6 +365,19 @@ SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 120, minimum=1, maximum=1000)
 # Filters estimated to keep at most this many rows take the exact path (B-tree/GIN → distances → sort).
 SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 5000, minimum=0)
 SEARCH_RESULT_CACHE_TTL_S = env_int("SEARCH_RESULT_CACHE_TTL_S", 300, minimum=0)
+# Walk an HNSW index on `embedding::halfvec` (an expression index that must exist) instead of the
+# `vector` one: measured in benchmarks/README.md (issue 18); off by default.
+SEARCH_HNSW_HALFVEC = env_bool("SEARCH_HNSW_HALFVEC", False)
+# Index versions are mirrored in Redis (apps.indexes.version_mirror); a write the app cannot see (raw
+# SQL on the workers table) shows within this many seconds, every other write at once.
+INDEX_VERSION_MIRROR_TTL_S = env_int("INDEX_VERSION_MIRROR_TTL_S", 10, minimum=1)
+# The interaction log (SPEC §3.5) leaves the request path: a request RPUSHes its scrubbed row to a Redis
+# list (append-only file: durable) and the worker drains it in batches (apps.interactions.services).
+# Off → one synchronous INSERT per request, as before.
+INTERACTION_LOG_QUEUE = env_bool("INTERACTION_LOG_QUEUE", True)
+INTERACTION_DRAIN_BATCH = env_int("INTERACTION_DRAIN_BATCH", 1000, minimum=1, maximum=20000)
+# Celery beat drains every this many seconds; a queue reaching INTERACTION_DRAIN_BATCH rows asks at once.
+INTERACTION_DRAIN_INTERVAL_S = env_float("INTERACTION_DRAIN_INTERVAL_S", 2.0, minimum=0.1)
 # Hybrid ranking (SEMANTIC_EMBEDDING_PROVIDER set): each ranking's depth fused by RRF.
 SEARCH_HYBRID_DEPTH = env_int("SEARCH_HYBRID_DEPTH", 50, minimum=1, maximum=1000)
 # Orders with a site_zip find candidates within this many miles of it (SPEC §4.8a).

@@ -45,7 +45,8 @@ from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
 from apps.interactions.choices import DECISION_KINDS, InteractionKind
 from apps.interactions.models import Interaction
 from apps.interactions.scrubber import scrub_text
-from apps.interactions.services import log_interaction
+from apps.interactions.selectors import interaction_kind
+from apps.interactions.services import drain_interaction_queue, log_interaction
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def record_feedback(*, target_id: str, verdict: str, edited_text: str | None = N
         target_uuid = uuid.UUID(str(target_id))
     except ValueError:
         raise InvalidInput("target_id must be an interaction id.", fields={"target_id": ["Must be a valid UUID."]}) from None
-    target_kind = Interaction.objects.filter(pk=target_uuid).values_list("kind", flat=True).first()
+    target_kind = interaction_kind(target_uuid)  # a row still queued counts (SPEC §3.5: feedback at once)
     if target_kind is None:
         raise InvalidInput(f"No interaction {target_uuid}.", fields={"target_id": ["No interaction with this id."]})
     if target_kind == InteractionKind.FEEDBACK:
@@ -283,6 +284,9 @@ def run_materialize(run_id: str) -> MaterializeRun:
                 MaterializeMode.REBUILD: _run_rebuild,
             }[run.mode]
             try:
+                # Rows still in the interaction log's queue first: a day read before they land would miss
+                # them for good (a range or rebuild run has no later lookback). Redis down → the run fails.
+                drain_interaction_queue()
                 executor(run, tally)
             except Exception as exc:
                 tally.flush()

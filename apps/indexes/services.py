@@ -18,6 +18,7 @@ from django.utils import timezone
 from apps.core.choices import JobStatus
 from apps.core.errors import Conflict, InvalidInput
 from apps.core.jobs import JobContext, enqueue_after_commit, run_job
+from apps.indexes import version_mirror
 from apps.indexes.choices import IndexJobKind, IndexState
 from apps.indexes.models import IndexJob, VectorIndex
 from apps.indexes.registry import all_specs, get_spec
@@ -56,7 +57,9 @@ def bump_index_version(name: str) -> int:
             "UPDATE indexes_vectorindex SET version = version + 1, updated_at = now() WHERE name = %s RETURNING version",
             [name],
         )
-        return cursor.fetchone()[0]
+        version = cursor.fetchone()[0]
+    version_mirror.version_changing(name, version)
+    return version
 
 
 def reset_index(name: str, *, confirm: str | None = None) -> VectorIndex:

@@ -29,8 +29,8 @@ def record_playbook(
 ) -> dict[str, Any]:
     """Store a fill in the playbook memory; returns the SPEC §4.6 201 body.
 
-    Unknown worker ids or order → 400 with nothing written. The playbook row, its interaction row and
-    the index version bump commit together; the bump comes last because it takes the registry row lock
+    Unknown worker ids or order → 400 with nothing written. The playbook row and the index version bump
+    commit together, the interaction is logged after; the bump comes last because it takes the registry row lock
     that also orders records against a concurrent reset (see apps.indexes.services.reset_index).
     """
     started = time.perf_counter()
@@ -67,13 +67,15 @@ def record_playbook(
         # Last: the bump holds the registry row lock until commit, so nothing slow may follow it.
         version = bump_index_version("playbook_memory")
         body = {"id": playbook.pk, "index": {"name": "playbook_memory", "size": size, "version": version}}
-        log_interaction(
-            kind=InteractionKind.PLAYBOOK_RECORD,
-            actor=actor,
-            request={"query": query, "filters": filters or {}, "worker_ids": ids, "order_id": order_id, "outcome": outcome},
-            response=body,
-            latency_ms=(time.perf_counter() - started) * 1000,
-        )
+    # After the commit, so the row can take the queue (apps.interactions.services) instead of adding an
+    # INSERT to the transaction; a crash in between loses only a fill that was never acknowledged.
+    log_interaction(
+        kind=InteractionKind.PLAYBOOK_RECORD,
+        actor=actor,
+        request={"query": query, "filters": filters or {}, "worker_ids": ids, "order_id": order_id, "outcome": outcome},
+        response=body,
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
     return body
 
 

@@ -30,3 +30,28 @@ class WorkersConfig(AppConfig):
                 reset_needs_confirmation=True,
             )
         )
+        from django.db.backends.signals import connection_created
+
+        connection_created.connect(_watch_worker_writes_on, dispatch_uid="workers-version-mirror")
+
+
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "WITH", "MERGE")
+
+
+def _watch_worker_writes_on(connection, **kwargs) -> None:
+    """Every write to the workers table bumps the `workers` version through the table's trigger —
+    admin edits, QuerySet.update, bulk_update, raw SQL through Django alike. Its Redis mirror must move
+    with it (apps.indexes.version_mirror), so each connection watches the statements it runs: a write
+    naming the table (a substring test, then the verb) moves the mirror. Writes from outside Django show
+    within INDEX_VERSION_MIRROR_TTL_S."""
+    if _worker_write_watcher not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_worker_write_watcher)
+
+
+def _worker_write_watcher(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    if isinstance(sql, str) and "workers_worker" in sql and sql.lstrip()[:8].upper().startswith(_WRITE_VERBS):
+        from apps.indexes.version_mirror import version_changing
+
+        version_changing("workers")
+    return result
