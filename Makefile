@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.sha256
 
-.PHONY: run test test-semantic test-cluster bench soak venv services stop-services clean-var
+.PHONY: run test test-under-load test-semantic test-cluster bench soak venv services stop-services clean-var
 
 # Create the virtual environment and (re)install requirements only when requirements.txt changed.
 venv: $(STAMP)
@@ -19,6 +19,10 @@ run: venv
 test: venv
 	@$(VENV)/bin/lint-imports --no-cache  # the app layers (.importlinter) are a test, not a hope
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+# `make test` while one busy loop per core saturates the machine: no test may depend on being fast.
+test-under-load: venv
+	@$(PY) tests/stress_cpu.py -- $(PYTEST_ARGS)
 
 # Two web+worker nodes and a database host in network namespaces on this machine (needs root; not in `make test`).
 # -p no:django: the cluster's processes get their own settings from the URLs; pytest itself uses no database.

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -181,41 +182,51 @@ def _test_database_url() -> str:
     return f"postgresql://{auth}{host}:{params.get('PORT') or 5432}/{params['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` process on the test database and the test queues."""
-    from lakehouse.celery import all_queue_names, app
+@contextmanager
+def running_celery_worker(queues: list[str], *, name: str, env: dict[str, str] | None = None, concurrency: int = 2) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process on the test database consuming `queues`, with `env` on top of
+    this process's environment (e.g. the URL of a model server a test started). Ready once it answers
+    a ping; stopped (terminate, then kill) on exit. Its log is var/test-celery-<name>.log."""
+    from lakehouse.celery import app
 
-    with django_db_blocker.unblock():
-        env = dict(os.environ, DATABASE_URL=_test_database_url(), REDIS_URL=settings.REDIS_URL, DB_POOL="false")
-    log = open(BASE_DIR / "var" / "test-celery-worker.log", "w")
-    hostname = f"test-worker-{os.getpid()}@localhost"
+    full_env = dict(os.environ, DATABASE_URL=_test_database_url(), REDIS_URL=settings.REDIS_URL, DB_POOL="false", **(env or {}))
+    log = open(BASE_DIR / "var" / f"test-celery-{name}.log", "w")
+    hostname = f"test-{name}-{os.getpid()}@localhost"
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "lakehouse", "worker", "--queues", ",".join(all_queue_names()),
-            "--concurrency", "2", "--pool", "prefork", "--loglevel", "INFO", "--hostname", hostname,
+            sys.executable, "-m", "celery", "-A", "lakehouse", "worker", "--queues", ",".join(queues),
+            "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO", "--hostname", hostname,
             "--without-gossip", "--without-mingle",
         ],
         cwd=BASE_DIR,
-        env=env,
+        env=full_env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        replies = app.control.ping(destination=[hostname], timeout=0.5) or []
-        if replies:
-            break
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"celery worker did not start; see {log.name}")
-    yield process
-    process.terminate()
     try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        # A loaded machine starts Django and the pool slowly: wait for the ping, bounded generously.
+        deadline = time.monotonic() + 180
+        while not (app.control.ping(destination=[hostname], timeout=0.5) or []):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker did not start; see {log.name}")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup):
+    """A real `celery worker` process on the test database and the test queues."""
+    from lakehouse.celery import all_queue_names
+
+    with running_celery_worker(all_queue_names(), name="worker") as process:  # after django_db_setup: the test database's URL
+        yield process
 
 
 SEARCH_CORPUS_SIZE = 3000

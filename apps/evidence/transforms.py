@@ -391,13 +391,16 @@ def _chat_from_interaction(source: dict[str, Any]) -> dict[str, Any]:
     draft = _interaction_common(source)
     request = _dict(source.get("request"), "request")
     response = _dict(source.get("response"), "response")
-    text = _str(response.get("text"), "response.text", allow_empty=True)
+    if not draft["verdict"]["ok"] and response.get("text") is None:
+        text = None  # a call that failed (provider down, logged with its errors) has no answer to judge
+    else:
+        text = _str(response.get("text"), "response.text", allow_empty=True)
     draft["input"] = {"messages": _messages(request.get("messages"), "request.messages")}
     draft["output"] = {"text": text}
     draft["metadata"]["provider"] = _opt_str(request.get("provider"), "request.provider")
     draft["metadata"]["purpose"] = _opt_str(request.get("purpose"), "request.purpose")
     verdict = draft["verdict"]
-    pii = _answer_pii_errors(text)
+    pii = _answer_pii_errors(text) if text is not None else []
     draft["verdict"] = {"ok": verdict["ok"] and not pii, "errors": verdict["errors"] + pii}
     return draft
 
@@ -454,8 +457,10 @@ def replay_result(source: dict[str, Any]) -> dict[str, Any]:
         raise _fail("status", f"one of {', '.join(REPLAY_STATUSES)}", status)
     response = _dict(run.get("response") or {}, "response")
     validation = run.get("validation")
-    if validation is None:
-        # A run that never got an answer (model down, skipped type) has no validation to mirror.
+    if validation is None or status == "error":
+        # A run that never got an answer (model down, skipped type) has no validation to mirror: the
+        # replay service writes an empty one ({"ok": false, "errors": []}) for an error run, which
+        # would read as "the validator failed, for no reason".
         message = _opt_str(run.get("error"), "error") or f"replay {status}"
         verdict = {"ok": status == "pass", "errors": [] if status == "pass" else [{"code": f"REPLAY_{status.upper()}", "message": message}]}
     else:

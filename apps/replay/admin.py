@@ -38,8 +38,8 @@ class ReplayDayForm(forms.Form):
     task_types = forms.MultipleChoiceField(choices=[(t, t) for t in REPLAYED_TASK_TYPES], required=False, help_text="none = all")
     provider = forms.ChoiceField(choices=[("", "configured (CHAT_PROVIDER)"), ("local", "local"), ("openai", "openai"), ("ollama", "ollama")], required=False)
     model = forms.CharField(required=False)
-    limit = forms.IntegerField(required=False, min_value=1)
-    concurrency = forms.IntegerField(initial=4, min_value=1, max_value=32)
+    limit = forms.IntegerField(required=False, min_value=1, max_value=ReplayBatch.MAX_LIMIT)
+    concurrency = forms.IntegerField(initial=4, min_value=1, max_value=ReplayBatch.MAX_CONCURRENCY)
 
 
 # A regression is an alarm, never a tick: a red alert where there is one, a quiet dash where there is none.

@@ -9,6 +9,9 @@ class ReplayBatch(Job):
     """One replay of selected evidence against the current model and retrieval stack (SPEC §4.8)."""
 
     job_kind = "replay"
+    # What one launch may ask for, whichever door it comes through (API, console, manage.py replay).
+    MAX_LIMIT = 100_000
+    MAX_CONCURRENCY = 32
 
     batch_id = models.CharField(primary_key=True, max_length=40, editable=False)
     day_from = models.DateField(null=True, blank=True)

@@ -48,7 +48,8 @@ def test_reset_the_playbook_memory_with_typed_confirmation(logged_in):
     assert Worker.objects.count() == 1  # only the chosen index was reset
 
 
-def test_drop_before_ingest_refuses_without_the_typed_confirmation_and_keeps_every_row(logged_in, tmp_path, settings):
+@pytest.mark.celery_worker
+def test_drop_before_ingest_refuses_without_the_typed_confirmation_and_keeps_every_row(logged_in, celery_worker_process, tmp_path, settings):
     from apps.workers.generator import generate_workers, write_workers
     from apps.workers.models import IngestJob, Worker
     from apps.workers.normalize import normalize_row
@@ -80,6 +81,15 @@ def test_drop_before_ingest_refuses_without_the_typed_confirmation_and_keeps_eve
         page.click("#ingest-form input[type=submit]")
     job = IngestJob.objects.get()
     assert job.drop is True and page.url.endswith(f"/admin/workers/ingestjob/{job.pk}/change/")
+    # The confirmed job runs in the worker: wait for its end (the test's teardown empties the tables,
+    # which must not race a running ingest), then the drop took the 12 and the file's 5 are the index.
+    deadline = time.monotonic() + 180
+    while job.status in ("queued", "running"):
+        assert time.monotonic() < deadline, f"ingest job still {job.status}; see var/test-celery-worker.log"
+        time.sleep(0.1)  # the poll interval; the deadline is the bound
+        job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    assert set(Worker.objects.values_list("worker_id", flat=True)) == {w["worker_id"] for w in generate_workers(5, seed=22)}
 
 
 def test_launch_an_ingest_and_inspect_the_run(logged_in, tmp_path, settings):

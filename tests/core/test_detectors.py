@@ -138,10 +138,12 @@ def test_find_cards_finds_adjacent_and_sandwiched_cards() -> None:
     ["1 " * 20_000, "1-" * 20_000, "1234 " * 8_000, "555-123-4567 " * 3_000, "219-09-9999 " * 3_000],
 )
 def test_long_digit_runs_are_scanned_in_linear_time(text: str) -> None:
-    # Quadratic window search took ~40 s on these; linear takes a few ms. The bound is generous.
-    started = time.perf_counter()
+    # Quadratic window search took ~40 s of CPU on these; linear takes a few ms. Measured as this
+    # thread's CPU time, not wall time: on a saturated machine the wall clock also counts the time the
+    # thread waited for a core (make test-under-load), which says nothing about the algorithm.
+    started = time.thread_time()
     mask_pii(text)
-    assert time.perf_counter() - started < 2.0
+    assert time.thread_time() - started < 2.0
 
 
 @pytest.mark.parametrize(

@@ -193,6 +193,18 @@ def test_chat_completion_from_a_logged_interaction_still_fails_on_the_card_the_l
     }
 
 
+def test_chat_completion_of_a_call_that_failed_records_the_failure_without_an_answer():
+    """Replay logs a model call the provider refused as a failed chat interaction with no text: it is
+    evidence of the failure, not a malformed row the materializer reports on every run."""
+    errors = [{"code": "PROVIDER_ERROR", "message": "POST http://m/v1/chat/completions failed after 1 attempt(s)"}]
+    request = {"messages": [{"role": "user", "content": "Hi"}], "provider": "openai", "purpose": "replay"}
+    got = materialize(interaction("chat", request, {"text": None}, ok=False, errors=errors, model="m"))
+    assert got["output"] == {"text": None}
+    assert got["verdict"] == {"ok": False, "errors": errors}
+    with pytest.raises(TransformError, match="response.text must be a string"):  # an answered call still needs its text
+        materialize(interaction("chat", request, {"text": None}, model="m"))
+
+
 def test_chat_completion_from_an_inbox_chat_log():
     log = {
         "schema": "chat_log.v1", "id": "chat-abc", "occurred_at": "2026-11-20T09:30:00.250000-05:00", "model": "llama3.1:8b",
@@ -230,8 +242,9 @@ def test_replay_result():
     )
 
 
-def test_replay_result_of_a_run_that_errored_fails_its_verdict():
-    run = {**REPLAY_RUN, "status": "error", "validation": None, "response": None, "error": "model server down", "regression": False}
+@pytest.mark.parametrize("validation", [None, {"ok": False, "errors": []}], ids=["no validation", "the replay service's empty one"])
+def test_replay_result_of_a_run_that_errored_fails_its_verdict(validation):
+    run = {**REPLAY_RUN, "status": "error", "validation": validation, "response": None, "error": "model server down", "regression": False}
     got = materialize({"source_kind": "replay_run", "run": run})
     assert got["verdict"] == {"ok": False, "errors": [{"code": "REPLAY_ERROR", "message": "model server down"}]}
     assert got["output"] == {"text": None}

@@ -200,9 +200,11 @@ def test_a_refused_token_stops_the_run_before_any_load(live_corpus):
 @pytest.mark.django_db(transaction=True)
 def test_a_short_multitier_run_materializes_and_replays_with_the_local_provider(live_corpus, settings, tmp_path):
     """Issue 9's end-to-end check: harness → interactions → evidence → replay (provider local)."""
+    from apps.evidence.models import EvidenceRecord
     from apps.evidence.services import build_evidence_index
     from apps.replay.models import ReplayRun
     from apps.replay.services import create_batch, replay_log_path, run_batch
+    from tests.replay.test_replay import assert_counters_are_the_runs
 
     settings.KB_DIR = tmp_path / "kb"
     url, token = live_corpus
@@ -214,11 +216,18 @@ def test_a_short_multitier_run_materializes_and_replays_with_the_local_provider(
     batch = run_batch(create_batch(provider="local", concurrency=4, dispatch=False).batch_id)
 
     assert batch.status == "succeeded" and batch.errors == 0
-    assert batch.total > 0 and batch.pass_rate is not None
+    statuses = assert_counters_are_the_runs(batch)  # counters and pass rate exactly as the runs add up
+    assert batch.total > 0 and statuses["error"] == 0 and batch.pass_rate == round(statuses["pass"] / batch.total, 4)
     lines = [json.loads(line) for line in replay_log_path().read_text().splitlines()]
     assert len(lines) == ReplayRun.objects.filter(batch=batch).count() == batch.total
     rows = {r.run_id: r for r in ReplayRun.objects.filter(batch=batch)}
     assert all(line["schema"] == "replay_run.v1" and rows[line["run_id"]].status == line["status"] for line in lines)
+
+    # The replay's runs come back as replay_result evidence, one record per run, with its outcome.
+    assert build_evidence_index().status == "succeeded"
+    results = {r.source_id: r for r in EvidenceRecord.objects.filter(transform="replay_result")}
+    assert set(results) == set(rows)
+    assert all(results[run_id].labels["status"] == run.status and results[run_id].input["evidence_id"] == run.evidence_id for run_id, run in rows.items())
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from datetime import date
 
 import pytest
 
 from apps.evidence.models import EvidenceRecord
 from apps.evidence.services import build_evidence_index
+from apps.evidence.transforms import evidence_id
+from apps.core.detectors import mask_pii
 from apps.interactions.services import log_interaction
 from apps.indexes.embedders import get_embedder
 from apps.orders.services import client_for_name
 from apps.orders.models import JobOrder
 from apps.workers.profile import profile_text
+from apps.replay.bundles import SYSTEM_PROMPTS
 from apps.replay.local_drafter import LocalChat
 from apps.replay.models import ReplayBatch, ReplayRun
 from apps.replay.services import create_batch, replay_log_path, run_batch
@@ -73,6 +77,18 @@ def _replay(provider: str, server: ModelServer | None = None, settings=None, **k
     return run_batch(batch.batch_id)
 
 
+def assert_counters_are_the_runs(batch: ReplayBatch) -> Counter:
+    """The batch's counters are a tally of its runs, and its pass rate is passed over every run that
+    was replayed (errors included: an error is not a pass); None when no run reached the model."""
+    runs = ReplayRun.objects.filter(batch=batch)
+    statuses = Counter(runs.values_list("status", flat=True))
+    assert (batch.total, batch.passed, batch.failed, batch.errors) == (runs.count(), statuses["pass"], statuses["fail"], statuses["error"])
+    assert batch.regressions == runs.filter(regression=True).count()
+    reached = statuses["pass"] + statuses["fail"]
+    assert batch.pass_rate == (round(statuses["pass"] / runs.count(), 4) if reached else None)
+    return statuses
+
+
 def _codes(task_type: str, batch: ReplayBatch) -> list[str]:
     run = ReplayRun.objects.get(batch=batch, task_type=task_type)
     return [e["code"] for e in run.validation["errors"]]
@@ -85,6 +101,7 @@ def test_a_well_behaved_model_passes_everything(evidence, settings):
     assert batch.status == "succeeded"
     assert (batch.total, batch.passed, batch.failed, batch.errors, batch.skipped) == (4, 4, 0, 0, 1), [(r.task_type, r.validation, r.response.get("text")) for r in ReplayRun.objects.filter(batch=batch, status="fail")]
     assert batch.pass_rate == 1.0 and batch.regressions == 0
+    assert assert_counters_are_the_runs(batch) == {"pass": 4}
     assert batch.prompt_tokens > 0 and batch.completion_tokens > 0
     run = ReplayRun.objects.get(batch=batch, task_type="propose_fill")
     assert run.retrieval["ids"] and set(json.loads(run.response["text"])["worker_ids"]) <= set(run.retrieval["ids"])
@@ -104,7 +121,8 @@ def test_a_well_behaved_model_passes_everything(evidence, settings):
 def test_a_misbehaving_model_fails_with_the_validator_code_and_a_regression(evidence, settings, task_type, reply, code):
     with ModelServer(chat_reply=lambda messages, model: reply) as server:
         batch = _replay("openai", server, settings, task_types=[task_type])
-    assert batch.failed == 1 and batch.passed == 0
+    assert (batch.total, batch.passed, batch.failed, batch.errors) == (1, 0, 1, 0)
+    assert batch.pass_rate == 0.0  # the model answered, and failed: a rate, not "unknown"
     assert code in _codes(task_type, batch)
     run = ReplayRun.objects.get(batch=batch)
     assert run.status == "fail" and run.baseline_ok is True and run.regression is True
@@ -116,7 +134,8 @@ def test_rate_limited_then_ok_succeeds_after_a_retry(evidence, settings):
         server.enqueue(Behaviour.rate_limited(retry_after="0"))
         batch = _replay("openai", server, settings, task_types=["draft_sms"])
         assert len(server.requests) == 2
-    assert batch.passed == 1 and batch.errors == 0
+    assert (batch.total, batch.passed, batch.failed, batch.errors) == (1, 1, 0, 0) and batch.pass_rate == 1.0
+    assert ReplayRun.objects.get(batch=batch).error is None  # the retry hid the 429 from the run
 
 
 def test_a_server_that_is_down_fails_the_batch_naming_the_provider(evidence, settings):
@@ -127,7 +146,8 @@ def test_a_server_that_is_down_fails_the_batch_naming_the_provider(evidence, set
     assert batch.status == "failed" and "no run reached the model" in batch.error and "'openai'" in batch.error
     assert batch.errors == 2 and batch.passed == 0 and batch.regressions == 0 and batch.pass_rate is None
     assert batch.finished_at is not None
-    assert all(run.status == "error" and run.error for run in ReplayRun.objects.filter(batch=batch))
+    assert assert_counters_are_the_runs(batch) == {"error": 2}
+    assert all(run.error and "failed after 2 attempt(s)" in run.error for run in ReplayRun.objects.filter(batch=batch))
 
 
 def test_a_batch_where_some_runs_errored_succeeds_with_its_error_count(evidence, settings):
@@ -136,17 +156,69 @@ def test_a_batch_where_some_runs_errored_succeeds_with_its_error_count(evidence,
         server.enqueue(Behaviour.status(503))  # the first model call errors, the next one is answered
         batch = _replay("openai", server, settings, task_types=["draft_sms", "chat"])
     assert batch.status == "succeeded", batch.error
-    assert batch.errors >= 1 and batch.passed + batch.failed >= 1 and batch.pass_rate is not None
+    # concurrency 1: exactly the first of the two model calls got the 503
+    assert (batch.total, batch.passed, batch.failed, batch.errors, batch.regressions) == (2, 1, 0, 1, 0)
+    assert batch.pass_rate == 0.5  # 1 pass of 2 replayed: the error counts against the rate
+    assert assert_counters_are_the_runs(batch) == {"pass": 1, "error": 1}
+    errored = ReplayRun.objects.get(batch=batch, status="error")
+    assert "HTTP 503" in errored.error and errored.regression is False and errored.response["text"] is None
+
+
+def test_each_run_becomes_one_replay_result_evidence_record_carrying_its_outcome(evidence, settings):
+    """SPEC §4.7 transform 9: a pass, a fail and an error run, materialized, are three `replay` records
+    that say which evidence was replayed, what the model answered (masked) and how it was judged."""
+    settings.CHAT_RETRIES = 0
+    types = ["draft_sms", "propose_fill", "chat"]
+    order = list(EvidenceRecord.objects.filter(task_type__in=types).order_by("day", "evidence_id").values_list("task_type", flat=True))
+
+    def reply(messages, model) -> str:  # the SMS leaks an SSN; the chat answer is fine
+        if messages[0]["content"] == SYSTEM_PROMPTS["draft_sms"]:
+            return "Hi Ana, your SSN 219-09-9999 is on file. Reply STOP to opt out"
+        return LocalChat().complete(messages).text
+
+    with ModelServer(chat_reply=reply) as server:
+        # concurrency 1 replays in `order`: the fill's call is the one answered 500
+        server.enqueue(*(Behaviour.status(500) if task_type == "propose_fill" else Behaviour.normal() for task_type in order))
+        batch = _replay("openai", server, settings, task_types=types)
+    runs = {run.task_type: run for run in ReplayRun.objects.filter(batch=batch)}
+    assert {t: r.status for t, r in runs.items()} == {"draft_sms": "fail", "propose_fill": "error", "chat": "pass"}
+    assert (batch.status, batch.passed, batch.failed, batch.errors, batch.regressions, batch.pass_rate) == ("succeeded", 1, 1, 1, 1, 0.3333)
+
+    materialized = build_evidence_index()
+    assert materialized.status == "succeeded" and materialized.errors == [], materialized.errors
+    assert materialized.per_transform["replay_result"] == {"written": 3, "duplicates": 0, "errors": 0}, materialized.errors
+    records = {r.source_id: r for r in EvidenceRecord.objects.filter(transform="replay_result")}
+    assert set(records) == {run.run_id for run in runs.values()}
+    for run in runs.values():
+        record = records[run.run_id]
+        assert record.evidence_id == evidence_id("replay_result", 1, "replay_run", run.run_id)
+        assert (record.source_kind, record.task_type) == ("replay_run", "replay")
+        assert record.input["evidence_id"] == run.evidence_id and record.input["task_type"] == run.task_type
+        assert record.input["bundle_sha256"] == run.bundle_sha256 and len(run.bundle_sha256) == 64
+        assert record.labels == {"status": run.status, "regression": run.regression, "baseline_ok": True}
+        assert record.metadata["batch_id"] == batch.batch_id and record.metadata["provider"] == "openai"
+        assert record.verdict_ok is (run.status == "pass") and record.verdict["ok"] is record.verdict_ok
+        assert record.prompt_tokens == run.response["prompt_tokens"]
+    chat, sms, fill = records[runs["chat"].run_id], records[runs["draft_sms"].run_id], records[runs["propose_fill"].run_id]
+    assert chat.output["text"] == mask_pii(runs["chat"].response["text"])[0] and chat.verdict["errors"] == []
+    assert "PII_SSN" in [e["code"] for e in sms.verdict["errors"]] and sms.labels["regression"] is True
+    assert "219-09-9999" not in json.dumps([sms.input, sms.output, sms.verdict])  # the leaked SSN is masked in evidence
+    assert fill.output["text"] is None and fill.prompt_tokens == 0
+    [error] = fill.verdict["errors"]
+    assert error["code"] == "REPLAY_ERROR" and "HTTP 500" in error["message"] and "HTTP 500" in fill.metadata["error"]
+    assert build_evidence_index().records_written == 0  # the same runs again: nothing new
 
 
 def test_local_provider_end_to_end_with_a_parseable_log(evidence, settings):
     batch = _replay("local", task_types=[])
     assert batch.status == "succeeded" and batch.errors == 0
-    assert batch.total >= 4 and batch.pass_rate is not None
-    assert batch.skipped >= 1 and "record_playbook" in batch.skipped_by_type
+    # the coordinator's sms, email, fill and chat; the playbook record is never replayed
+    assert (batch.total, batch.passed, batch.failed, batch.skipped) == (4, 4, 0, 1) and batch.pass_rate == 1.0
+    assert batch.skipped_by_type == {"record_playbook": 1}
+    assert assert_counters_are_the_runs(batch) == {"pass": 4}
     lines = replay_log_path().read_text().splitlines()
     parsed = [json.loads(line) for line in lines]
-    assert all(p["schema"] == "replay_run.v1" for p in parsed)
+    assert len(parsed) == 4 and all(p["schema"] == "replay_run.v1" and p["batch_id"] == batch.batch_id for p in parsed)
     rows = {r.run_id: r for r in ReplayRun.objects.filter(batch=batch)}
     assert {p["run_id"] for p in parsed} == set(rows)
     for p in parsed:
@@ -217,4 +289,9 @@ def test_two_batches_at_once_with_concurrency_8_write_whole_lines(coordinator_cl
     parsed = [json.loads(line) for line in lines]  # every line whole: json.loads would fail on a torn one
     assert len(parsed) == ReplayRun.objects.count() == sum(ReplayBatch.objects.get(pk=b.batch_id).total for b in batches)
     assert {p["run_id"] for p in parsed} == set(ReplayRun.objects.values_list("run_id", flat=True))
-    assert all(ReplayBatch.objects.get(pk=b.batch_id).status == "succeeded" for b in batches)
+    for b in batches:
+        b.refresh_from_db()
+        assert b.status == "succeeded" and b.errors == 0
+        assert assert_counters_are_the_runs(b) == {"pass": b.total}
+    # both replayed the same selection: _coordinator_work's 4 records and 6 more SMS and 6 more fills
+    assert [b.total for b in batches] == [16, 16]

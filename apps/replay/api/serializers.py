@@ -14,10 +14,10 @@ class ReplayBatchRequestSerializer(StrictSerializer):
         child=serializers.ChoiceField(choices=REPLAYED_TASK_TYPES + SKIPPED_TASK_TYPES), required=False, default=list, max_length=20
     )
     evidence_ids = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list, max_length=10_000)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=ReplayBatch.MAX_LIMIT)
     provider = serializers.ChoiceField(choices=["local", "openai", "ollama"], required=False)
     model = serializers.CharField(required=False, max_length=128, allow_blank=True)
-    concurrency = serializers.IntegerField(required=False, min_value=1, max_value=32, default=4)
+    concurrency = serializers.IntegerField(required=False, min_value=1, max_value=ReplayBatch.MAX_CONCURRENCY, default=4)
     baseline_batch = serializers.PrimaryKeyRelatedField(
         queryset=ReplayBatch.objects.all(), required=False, allow_null=True,
         help_text="compare with this earlier batch's run outcomes (passed there, fails now = regression)",

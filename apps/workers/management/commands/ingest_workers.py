@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from apps.core.errors import InvalidInput
+from apps.core.management.arguments import int_between
 from apps.workers.choices import IngestStatus
 from apps.workers.models import IngestJob
 from apps.workers.services import create_ingest_job, run_ingest
@@ -17,16 +20,15 @@ class Command(BaseCommand):
         parser.add_argument("path")
         parser.add_argument("--format", choices=["csv", "parquet", "jsonl"], default=None)
         parser.add_argument("--drop", action="store_true", help="empty the workers index first")
-        parser.add_argument("--limit", type=int, default=None, help="ingest at most N rows")
+        parser.add_argument("--limit", type=int_between(1), default=None, help="ingest at most N rows")
         parser.add_argument("--sync", action="store_true", help="run in this process instead of the Celery worker")
 
     def handle(self, *args, path: str, format: str | None, drop: bool, limit: int | None, sync: bool, **options) -> None:
-        from pathlib import Path
-
-        source = Path(path).expanduser().resolve()
-        if not source.is_file():
-            raise CommandError(f"{path}: no such file")
-        job = create_ingest_job(path=source, fmt=format, drop=drop, limit=limit, actor="manage.py", dispatch=not sync)
+        source = _file_to_read(path)
+        try:
+            job = create_ingest_job(path=source, fmt=format, drop=drop, limit=limit, actor="manage.py", dispatch=not sync)
+        except InvalidInput as exc:  # e.g. a format the extension does not tell
+            raise CommandError(f"{path}: {exc}") from None
         bar = tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}] {postfix}")
 
         def show(current: IngestJob) -> None:
@@ -52,3 +54,17 @@ class Command(BaseCommand):
             self.stdout.write(f"  line {error['line']}: {error['worker_id'] or '-'}: {error['reason']}")
         if job.status != IngestStatus.SUCCEEDED:
             raise CommandError(job.error)
+
+
+def _file_to_read(path: str) -> Path:
+    """The resolved file, or a CommandError saying why it cannot be one (never a traceback)."""
+    try:
+        source = Path(path).expanduser().resolve()
+        if source.is_dir():
+            raise CommandError(f"{path}: is a directory, not a file")
+        if not source.is_file():
+            raise CommandError(f"{path}: no such file")
+    except (OSError, RuntimeError, ValueError) as exc:
+        # A name too long for the filesystem (OSError), a symlink loop (RuntimeError), a NUL byte (ValueError).
+        raise CommandError(f"{path[:200]}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    return source
