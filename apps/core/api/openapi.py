@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.plumbing import force_instance
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
 ERROR_DESCRIPTIONS = {
@@ -40,9 +42,38 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
+# DRF's CharField (and forms.CharField under django-filter) refuse a NUL character (PostgreSQL text
+# cannot hold one), and a CharField that trims whitespace refuses a value that trims to less than it
+# needs. Stating that as a `pattern` makes every schema-valid string one the server takes; strings with
+# a format, an enum or a pattern of their own are left as declared.
+NO_NUL = r"^[^\x00]*$"
+
+
+def text_pattern(*, trimmed: bool, min_length: int) -> str:
+    """The pattern of a text field: no NUL, and when trimmed at least `min_length` characters between
+    the first and the last non-whitespace one (Python's `\\s` is what str.strip() removes)."""
+    if not trimmed or min_length < 1:
+        return NO_NUL
+    if min_length == 1:
+        return r"^[^\x00]*[^\s\x00][^\x00]*$"
+    return rf"^\s*[^\s\x00][^\x00]{{{min_length - 2},}}[^\s\x00]\s*$"
+
+
+def _is_plain_string(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "string" and not {"format", "pattern", "enum"} & set(schema)
+
+
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     """Extra error statuses of one operation, for `extend_schema(responses={...})`."""
     return {status: OpenApiResponse(ErrorEnvelopeSerializer, description=ERROR_DESCRIPTIONS[status]) for status in statuses}
+
+
+def request_variants(name: str, *variants: type[serializers.Serializer]) -> PolymorphicProxySerializer:
+    """A request body as `oneOf` its shapes, for cross-field rules JSON Schema states that way
+    ("exactly one of order_id or order", "edited_text with verdict edit only"). Each variant is a
+    subclass of the one validating serializer that only narrows it (a field removed, required, or given
+    fewer choices), so the rules are still enforced in one place: the view validates with the parent."""
+    return PolymorphicProxySerializer(component_name=name, serializers=list(variants), resource_type_field_name=None)
 
 
 def request_example(name: str, value: Any) -> OpenApiExample:
@@ -55,6 +86,26 @@ class LakehouseAutoSchema(AutoSchema):
         parts = type(self.view).__module__.split(".")
         return [parts[1]] if len(parts) > 2 and parts[0] == "apps" else super().get_tags()
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and _is_plain_string(schema)
+            and not any(isinstance(v, RegexValidator) for v in field.validators)  # drf-spectacular states those
+        ):
+            required_length = field.min_length or (0 if field.allow_blank else 1)
+            schema["pattern"] = text_pattern(trimmed=field.trim_whitespace, min_length=required_length)
+        return schema
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        serializer = force_instance(serializer)
+        if schema is not None and isinstance(serializer, PolymorphicProxySerializer):
+            # drf-spectacular sees no `required` on a oneOf; the body is required unless a variant takes {}.
+            required = all(any(f.required for f in force_instance(v).fields.values()) for v in serializer.serializers)
+        return schema, required
+
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and getattr(serializer, "rejects_unknown_fields", False):
@@ -66,6 +117,9 @@ class LakehouseAutoSchema(AutoSchema):
         if operation is None:
             return None
         parameters = operation.get("parameters", [])
+        for parameter in parameters:
+            if parameter["in"] == "query" and _is_plain_string(parameter.get("schema", {})):
+                parameter["schema"]["pattern"] = NO_NUL
         has_body = "requestBody" in operation
         statuses = {401, 403, 429, 503}
         if has_body or any(p["in"] == "query" for p in parameters):

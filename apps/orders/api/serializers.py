@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from apps.core.api.serializers import StrictSerializer
 from apps.orders import services
@@ -43,6 +44,12 @@ class JobOrderSerializer(serializers.ModelSerializer):
             "required_certifications", "status", "created_by", "created_at", "updated_at",
         ]
         read_only_fields = ["status", "created_by", "created_at", "updated_at"]
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        # A taken order_id is the order services' 409 (SPEC §5: the request is well formed), not a 400 here.
+        fields["order_id"].validators = [v for v in fields["order_id"].validators if not isinstance(v, UniqueValidator)]
+        return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start = attrs.get("start_date", getattr(self.instance, "start_date", None))
@@ -114,11 +121,6 @@ class DoNotAssignRequestSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class DoNotAssignQuerySerializer(serializers.Serializer):
-    client = serializers.CharField(required=False, max_length=200)
-    worker_id = serializers.CharField(required=False, max_length=64)
-
-
 class OrderImportRequestSerializer(StrictSerializer):
     """A CSV of orders, uploaded as `file` (multipart) or given as `csv` text (JSON)."""
 
@@ -138,3 +140,24 @@ class OrderImportRequestSerializer(StrictSerializer):
                 raise serializers.ValidationError({"file": ["Not UTF-8 text."]}) from None
             attrs["source_name"] = upload.name
         return attrs
+
+
+# The schema's two shapes of OrderImportRequestSerializer, one per media type (apps.core.api.openapi).
+# The text's pattern states the header the import needs, its columns in the documented order (the
+# import itself reads them in any order); an uploaded file's content is beyond what a schema can say.
+class OrderImportTextSerializer(OrderImportRequestSerializer):
+    """The orders as CSV text (JSON)."""
+
+    file = None
+    csv = serializers.RegexField(
+        rf"^{','.join(services.ORDER_IMPORT_COLUMNS)}(?:[,\r\n][^\x00]*)?$",
+        trim_whitespace=False,
+        help_text=f"CSV text whose header names {', '.join(services.ORDER_IMPORT_COLUMNS)} (more columns may follow)",
+    )
+
+
+class OrderImportUploadSerializer(OrderImportRequestSerializer):
+    """The orders as an uploaded CSV file (multipart)."""
+
+    csv = None
+    file = serializers.FileField(help_text=f"a UTF-8 CSV file whose header names {', '.join(services.ORDER_IMPORT_COLUMNS)}")

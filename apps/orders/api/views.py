@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,9 +12,11 @@ from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.permissions import IsCoordinator, IsOperator, IsOperatorOrReadOnly
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.orders import selectors, services
+from apps.orders.api.filtersets import DoNotAssignFilterSet
 from apps.orders.api.serializers import (
-    AssignmentEndRequestSerializer, AssignmentEndSerializer, DoNotAssignQuerySerializer, DoNotAssignRequestSerializer,
-    DoNotAssignSerializer, FillProposalSerializer, JobOrderSerializer, OrderImportRequestSerializer, ProposalRequestSerializer,
+    AssignmentEndRequestSerializer, AssignmentEndSerializer, DoNotAssignRequestSerializer,
+    DoNotAssignSerializer, FillProposalSerializer, JobOrderSerializer, OrderImportRequestSerializer, OrderImportTextSerializer,
+    OrderImportUploadSerializer, ProposalRequestSerializer,
 )
 
 _PROPOSAL_ID = r"(?P<proposal_id>\d+)"
@@ -41,7 +43,11 @@ ORDER_EXAMPLE = {
 @extend_schema_view(
     list=extend_schema(summary="Job orders, filtered"),
     retrieve=extend_schema(summary="One job order"),
-    create=extend_schema(summary="Create a job order (operators)", examples=[request_example("an order", ORDER_EXAMPLE)]),
+    create=extend_schema(
+        summary="Create a job order (operators)",
+        responses={201: JobOrderSerializer, **error_responses(409)},
+        examples=[request_example("an order", ORDER_EXAMPLE)],
+    ),
     update=extend_schema(summary="Replace a job order's fields (operators)", examples=[request_example("an order", ORDER_EXAMPLE)]),
     partial_update=extend_schema(summary="Change some of a job order's fields (operators)", examples=[request_example("more workers", {"headcount": 3})]),
     destroy=extend_schema(summary="Delete a job order and its proposals (operators)"),
@@ -113,10 +119,13 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         )
         return Response(FillProposalSerializer(proposal).data)
 
-    @extend_schema(request=OrderImportRequestSerializer, responses={202: JobAcceptedSerializer})
+    @extend_schema(
+        request={"application/json": OrderImportTextSerializer, "multipart/form-data": OrderImportUploadSerializer},
+        responses={202: JobAcceptedSerializer},
+    )
     @action(
         detail=False, methods=["post"], url_path="import", url_name="import", permission_classes=[IsOperator],
-        parser_classes=[BoundedJSONParser, MultiPartParser, FormParser],
+        parser_classes=[BoundedJSONParser, MultiPartParser],
     )
     def import_orders(self, request: Request) -> Response:
         """Import orders from a CSV as a job of kind `orders`; poll `GET /api/v1/jobs/orders/{job_id}/`."""
@@ -147,19 +156,14 @@ class DoNotAssignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     serializer_class = DoNotAssignSerializer
     permission_classes = [IsOperatorOrReadOnly]
+    filterset_class = DoNotAssignFilterSet
 
     def get_queryset(self):
-        query = DoNotAssignQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.do_not_assign_list(**query.validated_data)
-
-    @extend_schema(parameters=[OpenApiParameter("client", str), OpenApiParameter("worker_id", str)])
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        return super().list(request, *args, **kwargs)
+        return selectors.do_not_assign_list()
 
     @extend_schema(
         request=DoNotAssignRequestSerializer,
-        responses={201: DoNotAssignSerializer, **error_responses(409)},
+        responses={201: DoNotAssignSerializer, **error_responses(404, 409)},
         examples=[request_example("a client's ban", {"client": "Acme Logistics", "worker_id": "W-000001", "reason": "no-call no-show twice"})],
     )
     def create(self, request: Request) -> Response:

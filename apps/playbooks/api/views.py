@@ -5,14 +5,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.filtersets import StrictFilterSet
 from apps.playbooks import selectors, services
-from apps.core.api.openapi import request_example
+from apps.core.api.openapi import error_responses, request_example
 from apps.playbooks.api.serializers import PlaybookSerializer, RecordedPlaybookSerializer, RecordPlaybookSerializer
 from apps.playbooks.choices import Outcome
 from apps.playbooks.models import Playbook
 
 
-class PlaybookFilterSet(django_filters.FilterSet):
+class PlaybookFilterSet(StrictFilterSet):
     outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
     order_id = django_filters.CharFilter(field_name="order__order_id")
     worker_id = django_filters.CharFilter(method="filter_worker")
@@ -30,7 +31,7 @@ class RecordPlaybookView(APIView):
     @extend_schema(
         summary="Store a fill in the playbook memory (SPEC §4.6)",
         request=RecordPlaybookSerializer,
-        responses={201: RecordedPlaybookSerializer},
+        responses={201: RecordedPlaybookSerializer, **error_responses(404)},
         examples=[
             request_example(
                 "an accepted fill",

@@ -3,9 +3,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.openapi import request_example
+from apps.core.api.openapi import error_responses, request_example, request_variants
 from apps.validation import services
 from apps.validation.api.serializers import (
+    FillOfInlineOrderSerializer,
+    FillOfStoredOrderSerializer,
     FillValidationSerializer,
     FillValidationVerdictSerializer,
     OutreachValidationSerializer,
@@ -42,8 +44,8 @@ class FillValidationView(APIView):
 
     @extend_schema(
         summary="Check workers against a job order (SPEC §4.5)",
-        request=FillValidationSerializer,
-        responses={200: FillValidationVerdictSerializer},
+        request=request_variants("FillValidation", FillOfStoredOrderSerializer, FillOfInlineOrderSerializer),
+        responses={200: FillValidationVerdictSerializer, **error_responses(404)},
         examples=[request_example("two workers for an order", {"order_id": "ORD-2026-0001", "worker_ids": ["W-000001", "W-000002"]})],
     )
     def post(self, request: Request) -> Response:

@@ -8,13 +8,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.errors import PayloadTooLarge
-from apps.core.api.openapi import request_example
+from apps.core.api.openapi import error_responses, request_example
 from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.permissions import IsOperator
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.workers import selectors, services
 from apps.workers.api.filtersets import IngestJobFilterSet, WorkerFilterSet
-from apps.workers.api.serializers import IngestJobSerializer, IngestRequestSerializer, WorkerSerializer
+from apps.workers.api.serializers import (
+    IngestFromPathSerializer, IngestJobSerializer, IngestRequestSerializer, IngestUploadSerializer, WorkerSerializer,
+)
 from apps.workers.models import IngestJob
 
 
@@ -45,8 +47,8 @@ class IngestListCreateView(generics.ListAPIView):
 
     @extend_schema(
         summary="Ingest workers from a server path or an uploaded file, in the background (SPEC §4.1)",
-        request={"application/json": IngestRequestSerializer, "multipart/form-data": IngestRequestSerializer},
-        responses={202: JobAcceptedSerializer},
+        request={"application/json": IngestFromPathSerializer, "multipart/form-data": IngestUploadSerializer},
+        responses={202: JobAcceptedSerializer, **error_responses(404)},
         examples=[request_example("a file on the server", {"path": "workers.csv", "format": "csv", "limit": 1000})],
     )
     def post(self, request: Request) -> Response:
