@@ -87,3 +87,67 @@ def test_operations_are_tagged_by_app_and_request_bodies_share_no_boilerplate(sc
 def test_a_retry_declares_the_launch_body_it_answers(schema):
     body = _op(schema, "post", "/api/v1/jobs/{kind}/{job_id}/retry/")["responses"]["202"]["content"]["application/json"]
     assert body["schema"] == {"$ref": "#/components/schemas/JobAccepted"}
+
+
+def _request_schemas(schema: dict, method: str, path: str) -> dict[str, dict]:
+    """media type → the request schema, with one level of $ref and oneOf resolved to component names."""
+    components = schema["components"]["schemas"]
+    result = {}
+    for media_type, body in _op(schema, method, path)["requestBody"]["content"].items():
+        ref = body["schema"]["$ref"].rsplit("/", 1)[1]
+        result[media_type] = components[ref]
+    return result
+
+
+@pytest.mark.parametrize(
+    "path, variants",
+    [
+        # each variant is a whole object (additionalProperties false): exactly one of them fits a valid body
+        ("/api/v1/evidence/feedback/", {"FeedbackJudgementRequest", "FeedbackEditRequest"}),
+        ("/api/v1/validate/fill", {"FillOfStoredOrderRequest", "FillOfInlineOrderRequest"}),
+        ("/api/v1/evidence/materialize/", {"MaterializeNewSourcesRequest", "MaterializeRebuildRequest"}),
+    ],
+)
+def test_cross_field_rules_are_oneof_variants_of_the_validating_serializer(schema, path, variants):
+    (body,) = _request_schemas(schema, "post", path).values()
+    assert {ref["$ref"].rsplit("/", 1)[1] for ref in body["oneOf"]} == variants
+    # required unless a variant takes {} (materialize: new sources since the last run)
+    assert _op(schema, "post", path)["requestBody"].get("required", False) is (path != "/api/v1/evidence/materialize/")
+    edit = schema["components"]["schemas"]["FeedbackEditRequest"]
+    assert {"edited_text", "verdict"} <= set(edit["required"]) and edit["additionalProperties"] is False
+
+
+def test_the_body_shape_follows_the_media_type_where_one_of_two_inputs_is_needed(schema):
+    ingest = _request_schemas(schema, "post", "/api/v1/ingest/")
+    assert "path" in ingest["application/json"]["required"] and "file" not in ingest["application/json"]["properties"]
+    assert {"file", "format"} <= set(ingest["multipart/form-data"]["required"]) and "path" not in ingest["multipart/form-data"]["properties"]
+    orders_import = _request_schemas(schema, "post", "/api/v1/orders/import/")
+    assert set(orders_import) == {"application/json", "multipart/form-data"}  # no form-urlencoded any more
+    assert orders_import["application/json"]["properties"]["csv"]["pattern"].startswith("^order_id,client,city,state,role,headcount,shift,start_date")
+
+
+def test_text_fields_state_what_the_server_refuses(schema):
+    components = schema["components"]["schemas"]
+    reason = components["DoNotAssignRequestRequest"]["properties"]["reason"]
+    assert reason["pattern"] == "^[^\\x00]*[^\\s\\x00][^\\x00]*$"  # no NUL, not blank once trimmed
+    body = components["OutreachValidationRequest"]["properties"]["body"]  # blank allowed (drf-spectacular's oneOf), not trimmed
+    assert body["oneOf"][0]["pattern"] == "^[^\\x00]*$"
+    order_id = components["JobOrderRequest"]["properties"]["order_id"]
+    assert order_id["pattern"] == "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # its own pattern stays
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("post", "/api/v1/do-not-assign/", "404"),
+        ("post", "/api/v1/evidence/feedback/", "404"),
+        ("post", "/api/v1/playbooks/record", "404"),
+        ("post", "/api/v1/validate/fill", "404"),
+        ("post", "/api/v1/replay/batches/", "404"),
+        ("post", "/api/v1/ingest/", "404"),
+        ("post", "/api/v1/workers/search", "404"),
+        ("post", "/api/v1/orders/", "409"),
+    ],
+)
+def test_a_body_naming_what_does_not_exist_declares_its_404_and_a_taken_id_its_409(schema, method, path, status):
+    assert status in _op(schema, method, path)["responses"]
