@@ -58,11 +58,14 @@ RULES_BEYOND_JSON_SCHEMA: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/orders/"): {"end_date"},
     ("PUT", "/api/v1/orders/{order_id}/"): {"end_date"},
     ("PATCH", "/api/v1/orders/{order_id}/"): {"end_date"},
-    ("POST", "/api/v1/validate/fill"): {"order"},  # its inline order's end_date
+    ("POST", "/api/v1/validate/fill"): {"order.end_date"},  # of an inline order
     ("POST", "/api/v1/workers/search"): {"query"},
     ("POST", "/api/v1/playbooks/record"): {"query"},
     ("POST", "/api/v1/orders/import/"): {"file"},
 }
+
+
+EXCUSED: Counter[str] = Counter()  # the 400s RULES_BEYOND_JSON_SCHEMA let through, by operation and field
 
 
 def positive_data_acceptance(ctx, response, case):
@@ -72,9 +75,21 @@ def positive_data_acceptance(ctx, response, case):
             fields = json.loads(response.content)["error"]["fields"]
         except (ValueError, KeyError, TypeError):
             fields = {}
-        if fields and set(fields) <= RULES_BEYOND_JSON_SCHEMA.get((case.method, case.operation.path), set()):
+        paths = _field_paths(fields)
+        if paths and paths <= RULES_BEYOND_JSON_SCHEMA.get((case.method, case.operation.path), set()):
+            EXCUSED[f"{case.method} {case.operation.path} {','.join(sorted(paths))}"] += 1
             return None
     return SCHEMATHESIS_CHECKS.get_by_names(["positive_data_acceptance"])[0](ctx, response, case)
+
+
+def _field_paths(fields: object, prefix: str = "") -> set[str]:
+    """`error.fields` as dotted paths to its messages: {"order": {"end_date": [...]}} → {"order.end_date"}."""
+    if not isinstance(fields, dict):
+        return {prefix} if prefix else set()
+    paths: set[str] = set()
+    for key, value in fields.items():
+        paths |= _field_paths(value, f"{prefix}.{key}" if prefix else str(key))
+    return paths
 
 
 def all_checks() -> list:
@@ -138,11 +153,13 @@ def test_every_operation_as_operator_and_coordinator_passes_every_check_and_erro
     }
     failures: list[str] = []
     calls = 0
+    EXCUSED.clear()
     for operation in operations:
         for mode in MAX_EXAMPLES:
             calls += _exercise(operation, mode, live_server.url, api_tokens, checks, failures)
     with capsys.disabled():
         print(f"\nschemathesis: {len(operations)} operations, {len(checks)} checks, {calls} calls, {len(failures)} failures")
+        print(f"schema-valid 400s on rules beyond JSON Schema: {dict(EXCUSED) or 'none'}")
     if os.environ.get("SCHEMATHESIS_REPORT"):
         Path(os.environ["SCHEMATHESIS_REPORT"]).write_text("\n\n".join(failures))
     summary = Counter(f"{f.split(': ', 1)[0]}: {_titles(f)}" for f in failures)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework import serializers
+
+from apps.core.api.openapi import STRIPPED, text_pattern
 
 
 @pytest.fixture(scope="module")
@@ -126,10 +131,29 @@ def test_the_body_shape_follows_the_media_type_where_one_of_two_inputs_is_needed
     assert orders_import["application/json"]["properties"]["csv"]["pattern"].startswith("^order_id,client,city,state,role,headcount,shift,start_date")
 
 
+def test_the_text_patterns_match_exactly_what_a_trimming_charfield_takes():
+    assert re.fullmatch(f"[{STRIPPED}]+", "".join(chr(c) for c in range(0x110000) if chr(c).isspace()))
+    assert not any(re.fullmatch(f"[{STRIPPED}]", chr(c)) for c in range(0x110000) if not chr(c).isspace())
+    one, two = re.compile(text_pattern(trimmed=True, min_length=1)), re.compile(text_pattern(trimmed=True, min_length=2))
+    for text in ("a", " a ", "a\x1e", "\u3000 ab", "a b", "ab\n", "OH", "V\x1e", " ", "\x1c\x1d", "", "a\x00", "ab\x00"):
+        field = serializers.CharField(min_length=2)
+        assert bool(one.search(text)) == bool(text.strip() and "\x00" not in text), repr(text)
+        assert bool(two.search(text)) == (len(text.strip()) >= 2 and "\x00" not in text), repr(text)
+        assert bool(two.search(text)) == _valid(field, text), repr(text)
+
+
+def _valid(field, text: str) -> bool:
+    try:
+        field.run_validation(text)
+    except serializers.ValidationError:
+        return False
+    return True
+
+
 def test_text_fields_state_what_the_server_refuses(schema):
     components = schema["components"]["schemas"]
     reason = components["DoNotAssignRequestRequest"]["properties"]["reason"]
-    assert reason["pattern"] == "^[^\\x00]*[^\\s\\x00][^\\x00]*$"  # no NUL, not blank once trimmed
+    assert reason["pattern"] == text_pattern(trimmed=True, min_length=1)  # no NUL, not blank once trimmed
     body = components["OutreachValidationRequest"]["properties"]["body"]  # blank allowed (drf-spectacular's oneOf), not trimmed
     assert body["oneOf"][0]["pattern"] == "^[^\\x00]*$"
     order_id = components["JobOrderRequest"]["properties"]["order_id"]

@@ -47,16 +47,20 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 # needs. Stating that as a `pattern` makes every schema-valid string one the server takes; strings with
 # a format, an enum or a pattern of their own are left as declared.
 NO_NUL = r"^[^\x00]*$"
+# What str.strip() removes (every character whose isspace() is true), spelled out: `\s` means
+# different things to Python, ECMA 262 and the generators that read the schema (\x1c-\x1f are
+# whitespace to Python only).
+STRIPPED = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 def text_pattern(*, trimmed: bool, min_length: int) -> str:
-    """The pattern of a text field: no NUL, and when trimmed at least `min_length` characters between
-    the first and the last non-whitespace one (Python's `\\s` is what str.strip() removes)."""
+    """The pattern of a text field: no NUL, and when trimmed at least `min_length` characters from
+    the first to the last one that str.strip() keeps."""
     if not trimmed or min_length < 1:
         return NO_NUL
     if min_length == 1:
-        return r"^[^\x00]*[^\s\x00][^\x00]*$"
-    return rf"^\s*[^\s\x00][^\x00]{{{min_length - 2},}}[^\s\x00]\s*$"
+        return rf"^[^\x00]*[^{STRIPPED}\x00][^\x00]*$"
+    return rf"^[{STRIPPED}]*[^{STRIPPED}\x00][^\x00]{{{min_length - 2},}}[^{STRIPPED}\x00][{STRIPPED}]*$"
 
 
 def _is_plain_string(schema: dict[str, Any]) -> bool:
