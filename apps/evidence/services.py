@@ -42,7 +42,7 @@ from apps.core.jobs import JobContext, JobOutcome, enqueue_after_commit, run_job
 from apps.evidence import partitions, selectors, sources, transforms
 from apps.evidence.choices import FeedbackVerdict, MaterializeMode, MaterializeStatus, SourceKind
 from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
-from apps.interactions.choices import InteractionKind
+from apps.interactions.choices import DECISION_KINDS, InteractionKind
 from apps.interactions.models import Interaction
 from apps.interactions.scrubber import scrub_text
 from apps.interactions.services import log_interaction
@@ -74,6 +74,8 @@ def record_feedback(*, target_id: str, verdict: str, edited_text: str | None = N
         raise NotFound(f"No interaction {target_uuid}.", fields={"target_id": ["No interaction with this id."]})
     if target_kind == InteractionKind.FEEDBACK:
         raise InvalidInput("Feedback cannot target another feedback.", fields={"target_id": ["Is a feedback interaction."]})
+    if target_kind in DECISION_KINDS:
+        raise InvalidInput("Feedback judges a workflow result, not a decision.", fields={"target_id": [f"Is a {target_kind} decision."]})
     has_text = bool(edited_text and edited_text.strip())
     if verdict == FeedbackVerdict.EDIT and not has_text:
         raise InvalidInput("An edit needs the edited text.", fields={"edited_text": ["Required when verdict is 'edit'."]})
@@ -425,6 +427,8 @@ def _count_already_materialized(window: QuerySet[Interaction], tally: _Tally) ->
 def _materialize_interactions(
     run: MaterializeRun, tally: _Tally, queryset: QuerySet[Interaction], writer: partitions.RunFiles | None
 ) -> None:
+    # Decisions on orders are the audit trail, not workflow results: no transform reads them.
+    queryset = queryset.exclude(kind__in=DECISION_KINDS)
     for page in sources.interaction_pages(queryset, page_size=PAGE_SIZE):
         _materialize_page(run, tally, page, writer)
 

@@ -1,6 +1,9 @@
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models import Q
 
 from apps.interactions.choices import InteractionKind
 
@@ -24,6 +27,11 @@ class Interaction(models.Model):
     model = models.CharField(max_length=128, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # What a decision is about, as columns so an order's history and a worker's decisions are index
+    # lookups rather than scans of the request JSON (empty on other rows, which the partial indexes
+    # leave out: the hot path's inserts do not grow them).
+    order_id = models.CharField(max_length=64, blank=True, default="")
+    worker_ids = ArrayField(models.CharField(max_length=64), default=list, blank=True)
     # Monotonic insertion order: the materializer's watermark (uuids and timestamps don't order writes).
     seq = models.BigIntegerField(
         unique=True,
@@ -36,7 +44,13 @@ class Interaction(models.Model):
         # moving the model moved no data (migrations 0001 here and evidence 0003).
         db_table = "evidence_interaction"
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["kind", "occurred_at"], name="interaction_kind_time")]
+        indexes = [
+            models.Index(fields=["kind", "occurred_at"], name="interaction_kind_time"),
+            models.Index(fields=["order_id", "-occurred_at"], name="interaction_order_time", condition=~Q(order_id="")),
+            # The selectors repeat this condition in their query: PostgreSQL uses a partial index only
+            # when the query implies its predicate, and `@>` alone does not imply a non-empty array.
+            GinIndex(fields=["worker_ids"], name="interaction_workers_gin", condition=Q(worker_ids__len__gt=0)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.occurred_at:%Y-%m-%d %H:%M:%S}"

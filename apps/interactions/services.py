@@ -22,9 +22,13 @@ def log_interaction(
     model: str = "",
     prompt_tokens: int | None = None,
     completion_tokens: int | None = None,
+    order_id: str = "",
+    worker_ids: list[str] | tuple[str, ...] = (),
 ) -> Interaction:
     """Write one interaction row (one INSERT; measured cost in benchmarks/README.md), with secrets,
-    SSNs and card numbers scrubbed from request, response and errors first."""
+    SSNs and card numbers scrubbed from request, response and errors first. `order_id` and
+    `worker_ids` name what the row is about (an order's history, a worker's decisions); they are
+    scrubbed like the rest, since an id is whatever a caller typed."""
     return Interaction.objects.create(
         kind=kind,
         occurred_at=timezone.now(),
@@ -37,4 +41,6 @@ def log_interaction(
         model=model,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
+        order_id=scrub(order_id or ""),
+        worker_ids=[scrub(str(w)) for w in worker_ids],
     )

@@ -19,7 +19,7 @@ from apps.core.roles import is_operator
 from apps.orders import services
 from apps.orders.choices import OrderStatus, ProposalStatus
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
-from apps.orders.selectors import accepted_worker_ids, order_query
+from apps.orders.selectors import accepted_worker_ids, order_history_rows, order_query
 from apps.playbooks.models import Playbook
 from apps.search.services import order_candidates
 from apps.validation.services import validate_outreach
@@ -202,6 +202,12 @@ class JobOrderAdmin(admin.ModelAdmin):
         actor = request.user.get_username()
         _run_decision(self, request, queryset, lambda order: services.order_cancel(order_id=order.order_id, actor=actor), "Cancelled")
 
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+        """The order's page ends with its history: every decision on it, newest first (read-only)."""
+        order = self.get_object(request, unquote(object_id))
+        history = order_history_rows(order.order_id) if order is not None else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **history})
+
 
 @admin.register(FillProposal)
 class FillProposalAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
@@ -283,10 +289,20 @@ class DoNotAssignAdmin(admin.ModelAdmin):
     readonly_fields = ["created_by", "created_at"]
     change_list_template = "admin/orders/donotassign/change_list.html"
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # An entry is added or removed (each audited), never edited in place, as in the API: its page
+        # is read-only.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def delete_model(self, request, obj: DoNotAssign) -> None:
+        services.do_not_assign_remove(entry_id=obj.pk, actor=request.user.get_username())
+
+    def delete_queryset(self, request, queryset) -> None:
+        # One service call per entry, so each removal is audited like the API's.
+        for entry_id in queryset.values_list("pk", flat=True):
+            services.do_not_assign_remove(entry_id=entry_id, actor=request.user.get_username())
+
     def save_model(self, request, obj: DoNotAssign, form, change: bool) -> None:
-        if change:
-            obj.save(update_fields=["reason"])
-            return
         try:
             entry = services.do_not_assign_add(
                 client=obj.client.name, worker_id=obj.worker_id, reason=obj.reason, actor=request.user.get_username()

@@ -95,7 +95,8 @@ class FillProposal(models.Model):
         indexes = [models.Index(fields=["status"], name="proposal_status"), GinIndex(fields=["worker_ids"], name="proposal_workers_gin")]
 
     def __str__(self) -> str:
-        return f"proposal {self.pk} for {self.order_id}"
+        # The order's business id (JO-…), never its database id, is what a coordinator knows.
+        return f"proposal {self.pk} for {self.order.order_id}"
 
 
 class DoNotAssign(models.Model):
@@ -139,7 +140,7 @@ class AssignmentEnd(models.Model):
         constraints = [models.UniqueConstraint(fields=["order", "worker_id"], name="assignment_end_once")]
 
     def __str__(self) -> str:
-        return f"{self.worker_id} on {self.order_id}: {self.reason}"
+        return f"{self.worker_id} on {self.order.order_id}: {self.reason}"
 
 
 class OrderImportJob(Job):

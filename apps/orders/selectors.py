@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Iterable
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from apps.orders.choices import SEAT_FREEING_REASONS, OrderStatus, ProposalStatus, client_key
+from apps.interactions.choices import DECISION_KINDS
+from apps.interactions.models import Interaction
+from apps.interactions.selectors import interactions_about
+from apps.orders.choices import SEAT_FREEING_REASONS, AssignmentEndReason, OrderStatus, ProposalStatus, client_key
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder
+from apps.workers.models import Worker
 
 
 def order_as_dict(order: JobOrder) -> dict[str, Any]:
@@ -175,3 +179,36 @@ def coordinator_home(*, actor: str, limit: int = 10, horizon_hours: int = 48) ->
 def worker_proposals(worker_id: str, *, limit: int = 50) -> list[FillProposal]:
     """Proposals naming the worker, newest first (the GIN index on worker_ids)."""
     return list(FillProposal.objects.filter(worker_ids__contains=[worker_id]).select_related("order").order_by("-created_at")[:limit])
+
+
+def order_history(order_id: str) -> QuerySet[Interaction]:
+    """The decisions on an order, newest first: its audit trail (SPEC §4.8a step 6), one interaction
+    per proposal created, accepted or rejected, cancellation and ended assignment."""
+    return interactions_about(order_id=order_id).filter(kind__in=DECISION_KINDS)
+
+
+def order_history_rows(order_id: str, *, limit: int = 100) -> dict[str, Any]:
+    """The newest `limit` decisions on an order as a person reads them (the order's console page):
+    what changed in words, why, and each named worker with the pk of its page (one query for all)."""
+    decisions = list(order_history(order_id)[: limit + 1])
+    named = {w for decision in decisions for w in decision.worker_ids}
+    pages = dict(Worker.objects.filter(worker_id__in=named).values_list("worker_id", "pk"))
+    rows = []
+    for decision in decisions[:limit]:
+        request, response = decision.request, decision.response
+        status = (response.get("previous_status"), response.get("new_status"))
+        order_status = (response.get("order_previous_status"), response.get("order_new_status"))
+        change = [f"{status[0] or '—'} → {status[1] or '—'}"]
+        if order_status[0] != order_status[1] and order_status != status:  # a cancellation's two are one change
+            change.append(f"order {order_status[0]} → {order_status[1]}")
+        reason = request.get("reason")
+        reason = AssignmentEndReason(reason).label if reason in AssignmentEndReason.values else reason
+        rows.append({
+            "decision": decision,
+            "label": decision.get_kind_display(),
+            "proposal_id": request.get("proposal_id"),
+            "change": "; ".join(change),
+            "workers": [(w, pages.get(w)) for w in decision.worker_ids],
+            "why": " — ".join(part for part in (reason, request.get("note")) if part),
+        })
+    return {"history": rows, "history_truncated": len(decisions) > limit}

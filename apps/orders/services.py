@@ -4,6 +4,10 @@ Every writer — the API, the admin, imports — goes through these functions, s
 one definition (the model's field validators and `clean`, run by `full_clean`) and a proposal by one
 verdict (the pure FillValidator over data looked up here in bulk).
 
+Every decision (propose, accept, reject, cancel, end an assignment, list or unlist a worker) writes
+its audit row — an interaction of a decision kind, with who, what, why and the status change — in
+the decision's own transaction: a refused or rolled-back decision leaves none (SPEC §4.8a step 6).
+
 Locks: a decision locks the order row, then the rows of the proposal's workers in worker_id order.
 Two accepts that share a worker therefore run one after the other, and the second re-validates
 against the first's committed booking (409); accepts that share nothing run in parallel.
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import Any, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -21,6 +25,8 @@ from django.utils import timezone
 
 from apps.core.errors import Conflict, InvalidInput, NotFound
 from apps.core.jobs import JobContext, enqueue_after_commit, run_job
+from apps.interactions.choices import InteractionKind
+from apps.interactions.services import log_interaction
 from apps.orders.choices import SEAT_FREEING_REASONS, AssignmentEndReason, OrderStatus, ProposalStatus, client_key
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
 from apps.orders.selectors import (
@@ -106,16 +112,24 @@ def order_update(*, order: JobOrder, **fields: Any) -> JobOrder:
     return order
 
 
-def order_cancel(*, order_id: str, actor: str = "") -> JobOrder:
+def order_cancel(*, order_id: str, actor: str = "", note: str = "") -> JobOrder:
     """Cancel an order: its open proposals are rejected; its accepted workers are free again (bookings
     only count open and filled orders)."""
     with transaction.atomic():
         order = _locked_order(order_id)
         if order.status == OrderStatus.CANCELLED:
             raise Conflict(f"Order {order_id} is already cancelled.", code="order_cancelled")
+        previous = order.status
+        open_proposals = list(order.proposals.filter(status=ProposalStatus.PROPOSED).values_list("pk", "worker_ids"))
         order.status = OrderStatus.CANCELLED
         order.save(update_fields=["status", "updated_at"])
         order.proposals.filter(status=ProposalStatus.PROPOSED).update(status=ProposalStatus.REJECTED, decided_at=timezone.now())
+        freed = [*seated_worker_ids(order), *(w for _, worker_ids in open_proposals for w in worker_ids)]
+        _audit(
+            InteractionKind.ORDER_CANCELLED, actor=actor, order=order, worker_ids=freed, note=note,
+            status=(previous, OrderStatus.CANCELLED), order_status=(previous, OrderStatus.CANCELLED),
+            rejected_proposal_ids=[pk for pk, _ in open_proposals],
+        )
     return order
 
 
@@ -153,7 +167,7 @@ def proposal_check(*, order_id: str, worker_ids: list[str]) -> dict[str, Any]:
     return _check_open_seats(_order(order_id), worker_ids)
 
 
-def proposal_create(*, order_id: str, worker_ids: list[str], actor: str = "") -> FillProposal:
+def proposal_create(*, order_id: str, worker_ids: list[str], actor: str = "", note: str = "") -> FillProposal:
     """Propose workers for an open order (SPEC §4.8a step 2). A failing verdict is a 400 whose
     `worker_ids` field lists the verdict's errors, and nothing is written."""
     order = _order(order_id)
@@ -165,10 +179,16 @@ def proposal_create(*, order_id: str, worker_ids: list[str], actor: str = "") ->
             code="fill_invalid",
             fields={"worker_ids": [{"worker_id": e["worker_id"], "code": e["code"], "message": e["message"]} for e in verdict["errors"]]},
         )
-    return FillProposal.objects.create(order=order, worker_ids=worker_ids, verdict=verdict, ok=True, created_by=actor)
+    with transaction.atomic():
+        proposal = FillProposal.objects.create(order=order, worker_ids=worker_ids, verdict=verdict, ok=True, created_by=actor)
+        _audit(
+            InteractionKind.PROPOSAL_CREATED, actor=actor, order=order, proposal=proposal, note=note,
+            status=(None, ProposalStatus.PROPOSED), order_status=(order.status, order.status),
+        )
+    return proposal
 
 
-def proposal_accept(*, order_id: str, proposal_id: int, actor: str = "") -> FillProposal:
+def proposal_accept(*, order_id: str, proposal_id: int, actor: str = "", note: str = "") -> FillProposal:
     """Book the proposal's workers (step 4): re-validated under row locks (409 when something changed
     since it was proposed); the order becomes `filled` when accepted workers reach its headcount, and
     the fill is recorded in the playbook memory in the same transaction."""
@@ -188,8 +208,13 @@ def proposal_accept(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
             )
         proposal.verdict, proposal.status, proposal.decided_at = verdict, ProposalStatus.ACCEPTED, timezone.now()
         proposal.save(update_fields=["verdict", "status", "decided_at"])
+        order_before = order.status
         if _sync_fill_status(order):
             order.save(update_fields=["status", "updated_at"])
+        _audit(
+            InteractionKind.PROPOSAL_ACCEPTED, actor=actor, order=order, proposal=proposal, note=note,
+            status=(ProposalStatus.PROPOSED, ProposalStatus.ACCEPTED), order_status=(order_before, order.status),
+        )
         # Last: recording takes the playbook index's registry row lock until commit.
         record_fill_outcome(
             query=order_query(order),
@@ -202,7 +227,7 @@ def proposal_accept(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
     return proposal
 
 
-def proposal_reject(*, order_id: str, proposal_id: int, actor: str = "") -> FillProposal:
+def proposal_reject(*, order_id: str, proposal_id: int, actor: str = "", note: str = "") -> FillProposal:
     """Reject a proposal, proposed or accepted; an accepted one frees its workers and reopens a filled
     order."""
     with transaction.atomic():
@@ -210,17 +235,22 @@ def proposal_reject(*, order_id: str, proposal_id: int, actor: str = "") -> Fill
         proposal = _locked_proposal(order, proposal_id)
         if proposal.status == ProposalStatus.REJECTED:
             raise Conflict(f"Proposal {proposal_id} is already rejected.", code="proposal_decided")
+        previous, order_before = proposal.status, order.status
         proposal.status, proposal.decided_at = ProposalStatus.REJECTED, timezone.now()
         proposal.save(update_fields=["status", "decided_at"])
         if _sync_fill_status(order):
             order.save(update_fields=["status", "updated_at"])
+        _audit(
+            InteractionKind.PROPOSAL_REJECTED, actor=actor, order=order, proposal=proposal, note=note,
+            status=(previous, ProposalStatus.REJECTED), order_status=(order_before, order.status),
+        )
     return proposal
 
 
 # Assignments ----------------------------------------------------------------------------------------
 
 
-def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "") -> AssignmentEnd:
+def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "", note: str = "") -> AssignmentEnd:
     """End an accepted worker's assignment (SPEC §4.8a step 5). The worker stops booking; a no-show or
     decline also frees the seat (a `filled` order reopens) and records a negative playbook, in the same
     transaction. Ending twice is a 409."""
@@ -235,8 +265,17 @@ def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "
         if worker_id in ended_worker_ids(order):
             raise Conflict(f"{worker_id}'s assignment on order {order_id} has already ended.", code="assignment_ended")
         ended = AssignmentEnd.objects.create(order=order, worker_id=worker_id, reason=reason, ended_by=actor)
+        order_before = order.status
         if _sync_fill_status(order):
             order.save(update_fields=["status", "updated_at"])
+        proposal_pk = (
+            FillProposal.objects.filter(order=order, status=ProposalStatus.ACCEPTED, worker_ids__contains=[worker_id])
+            .values_list("pk", flat=True).first()
+        )
+        _audit(
+            InteractionKind.ASSIGNMENT_ENDED, actor=actor, order=order, worker_ids=[worker_id], proposal_id=proposal_pk,
+            reason=reason, note=note, status=(ProposalStatus.ACCEPTED, "ended"), order_status=(order_before, order.status),
+        )
         if reason in SEAT_FREEING_REASONS:
             record_fill_outcome(
                 query=order_query(order),
@@ -269,13 +308,25 @@ def do_not_assign_add(*, client: str, worker_id: str, reason: str, actor: str = 
             raise InvalidInput("Invalid client.", fields={"client": exc.message_dict.get("client", exc.messages)}) from exc
         if DoNotAssign.objects.filter(client=owner, worker=worker).exists():
             raise Conflict(f"{worker_id} is already on {owner.name}'s do-not-assign list.", code="already_listed")
-        return DoNotAssign.objects.create(client=owner, worker=worker, reason=reason, created_by=actor)
+        entry = DoNotAssign.objects.create(client=owner, worker=worker, reason=reason, created_by=actor)
+        _audit(
+            InteractionKind.DO_NOT_ASSIGN_ADDED, actor=actor, client=owner, worker_ids=[worker_id], reason=reason,
+            status=(None, _LISTED), entry_id=entry.pk,
+        )
+        return entry
 
 
-def do_not_assign_remove(*, entry_id: int) -> None:
-    deleted, _ = DoNotAssign.objects.filter(pk=entry_id).delete()
-    if not deleted:
-        raise NotFound(f"No do-not-assign entry {entry_id}.")
+def do_not_assign_remove(*, entry_id: int, actor: str = "", note: str = "") -> None:
+    """Take a worker off a client's list; the audit row keeps the reason the worker was listed for."""
+    with transaction.atomic():
+        entry = DoNotAssign.objects.select_for_update().select_related("client").filter(pk=entry_id).first()
+        if entry is None:
+            raise NotFound(f"No do-not-assign entry {entry_id}.")
+        entry.delete()
+        _audit(
+            InteractionKind.DO_NOT_ASSIGN_REMOVED, actor=actor, client=entry.client, worker_ids=[entry.worker_id],
+            reason=entry.reason, note=note, status=(_LISTED, None), entry_id=entry_id,
+        )
 
 
 def do_not_assign_import_csv(text: str, *, actor: str = "") -> tuple[int, list[str]]:
@@ -373,6 +424,53 @@ def run_order_import(job_id: int) -> OrderImportJob:
         OrderImportJob.objects.filter(pk=job.pk).update(**counts, errors=errors)
 
     return run_job(OrderImportJob, job_id, work)
+
+
+# Audit ----------------------------------------------------------------------------------------------
+
+_LISTED = "listed"  # a do-not-assign entry's one status
+
+
+def _audit(
+    kind: InteractionKind,
+    *,
+    actor: str,
+    status: tuple[str | None, str | None],
+    order: JobOrder | None = None,
+    proposal: FillProposal | None = None,
+    proposal_id: int | None = None,
+    client: Client | None = None,
+    worker_ids: Iterable[str] = (),
+    reason: str = "",
+    note: str = "",
+    order_status: tuple[str, str] | None = None,
+    **details: Any,
+) -> None:
+    """The audit row of one decision, written by the caller inside the decision's transaction.
+    `request` holds what was decided on and why, `response` the status change (log_interaction
+    scrubs both); `order_id` and `worker_ids` are the columns an order's history is read by."""
+    if proposal is not None:
+        proposal_id, worker_ids = proposal.pk, proposal.worker_ids
+    worker_ids = list(dict.fromkeys(worker_ids))
+    client = client or (order.client if order is not None else None)
+    response: dict[str, Any] = {"previous_status": status[0], "new_status": status[1]}
+    if order_status is not None:
+        response["order_previous_status"], response["order_new_status"] = order_status
+    log_interaction(
+        kind=kind,
+        actor=actor,
+        request={
+            "order_id": order.order_id if order is not None else None,
+            "proposal_id": proposal_id,
+            "client": client.name if client is not None else None,
+            "worker_ids": worker_ids,
+            "reason": reason,
+            "note": (note or "").strip(),
+        },
+        response={**response, **details},
+        order_id=order.order_id if order is not None else "",
+        worker_ids=worker_ids,
+    )
 
 
 # Helpers --------------------------------------------------------------------------------------------

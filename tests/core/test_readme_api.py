@@ -57,7 +57,9 @@ def test_the_readme_coordinator_workflow_runs_as_written(live_server, transactio
     )
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.split()
-    assert "accepted" in lines and lines[-1] == "accept", run.stdout
+    assert "accepted" in lines and "accept" in lines, run.stdout
+    # The history lists the two decisions, newest first (the playbook record and feedback are not decisions).
+    assert lines[-2:] == ["proposal_accepted:readme-coordinator", "proposal_created:readme-coordinator"], run.stdout
 
     assert JobOrder.objects.get(order_id="ORD-README").status == "filled"
     proposal = FillProposal.objects.get(order__order_id="ORD-README")

@@ -50,6 +50,7 @@ REQUIRED_ROLE: dict[tuple[str, str], str] = {
     ("order-accept", "POST"): COORDINATOR,
     ("order-reject", "POST"): COORDINATOR,
     ("order-end-assignment", "POST"): COORDINATOR,
+    ("order-history", "GET"): COORDINATOR,
     ("order-import", "POST"): OPERATOR,
     ("do-not-assign-list", "GET"): COORDINATOR,
     ("do-not-assign-list", "POST"): OPERATOR,

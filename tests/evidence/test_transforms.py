@@ -298,12 +298,14 @@ def test_a_malformed_source_raises_a_transform_error_naming_the_field(source, me
 
 
 def test_the_registry_holds_twelve_versioned_transforms_and_routes_every_interaction_kind():
-    from apps.interactions.choices import InteractionKind
+    from apps.interactions.choices import DECISION_KINDS, InteractionKind
 
     assert len(transforms.REGISTRY) == 12
     assert [t.name for t in transforms.ENRICHMENTS] == ["token_accounting", "pii_redaction"]
     assert all(isinstance(t.version, int) and t.version >= 1 for t in transforms.REGISTRY.values())
-    routed = {kind: transforms.transform_for_interaction(kind).name for kind in InteractionKind.values}
+    routed = {kind: transforms.transform_for_interaction(kind).name for kind in InteractionKind.values if kind not in DECISION_KINDS}
+    # Decisions on orders are the audit trail: the materializer leaves them out (no transform).
+    assert all(transforms.transform_for_interaction(kind) is None for kind in DECISION_KINDS)
     assert routed == {
         "search": "search_session", "profile_swap": "profile_swap", "validate_email": "email_draft", "validate_sms": "sms_draft",
         "validate_fill": "fill_proposal", "playbook_record": "playbook_record", "playbook_search": "playbook_search",

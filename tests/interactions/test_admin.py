@@ -43,3 +43,23 @@ def test_search_matches_id_kind_or_actor_and_says_so(admin_client, rows):
 
     detail = admin_client.get(f"/admin/interactions/interaction/{rows['sms'].pk}/change/").content.decode()
     assert "maria.coordinator" in detail and 'name="kind"' not in detail
+
+
+def test_search_finds_the_decisions_on_an_order_or_a_worker_and_links_them(admin_client, rows):
+    from apps.orders.services import order_create
+    from apps.workers.models import Worker
+
+    worker = Worker.objects.create(worker_id="W-7", first_name="Ana", city="Columbus", state="OH", role="forklift_operator", status="active")
+    order = order_create(order_id="JO-7", client="Acme", city="Columbus", state="OH", role="forklift_operator", headcount=1, shift="night",
+                         start_date="2026-12-07")
+    make = lambda order_id, worker_ids: Interaction.objects.create(
+        kind="proposal_created", occurred_at=AT, actor="maria", request={}, response={}, order_id=order_id, worker_ids=worker_ids
+    )
+    rows["decision"], rows["other"] = make("JO-7", ["W-7", "W-8"]), make("JO-8", ["W-8"])
+
+    assert _found(admin_client, rows, "JO-7") == {"decision"}
+    assert _found(admin_client, rows, "W-7") == {"decision"}
+    assert _found(admin_client, rows, "W-8") == {"decision", "other"}
+    detail = admin_client.get(f"/admin/interactions/interaction/{rows['decision'].pk}/change/").content.decode()
+    assert f'href="/admin/orders/joborder/{order.pk}/change/"' in detail
+    assert f'href="/admin/workers/worker/{worker.pk}/change/">W-7</a>, W-8' in detail

@@ -2,7 +2,9 @@
 
 Deterministic rather than a race: thread A accepts inside an outer transaction it keeps open; thread
 B then accepts a proposal of another order that shares W-2. With row locks B waits for A's commit and
-sees the booking; without them B would book W-2 a second time."""
+sees the booking; without them B would book W-2 a second time. (The same race through the API, which
+tests/validation had, added nothing: the lock order is the service's, and the 409 envelope of a
+stale accept is checked in test_lifecycle.)"""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from apps.core.errors import Conflict
+from apps.interactions.models import Interaction
 from apps.orders import services
 from apps.orders.services import client_for_name
 from apps.orders.models import FillProposal, JobOrder
@@ -91,3 +94,5 @@ def test_conflicting_accepts_at_once_give_one_409():
     assert isinstance(outcomes["b"], Conflict) and "DOUBLE_BOOKED" in str(outcomes["b"]), outcomes
     assert FillProposal.objects.get(pk=second.pk).status == "proposed"
     assert [o.status for o in JobOrder.objects.filter(pk__in=[o.pk for o in orders]).order_by("order_id")] == ["filled", "open"]
+    # The audit trail: the winner's acceptance only; the refused one wrote nothing.
+    assert list(Interaction.objects.filter(kind="proposal_accepted").values_list("order_id", "actor")) == [("JO-A", "a")]

@@ -94,7 +94,8 @@ def test_accept_rechecks_a_booking_made_since_the_proposal(coordinator_client, w
     second = _propose(coordinator_client, "JO-2", ["W-2", "W-3"]).json()  # W-2 is not booked yet: valid
     assert coordinator_client.post(f"/api/v1/orders/JO-1/proposals/{first['id']}/accept/").status_code == 200
     conflict = coordinator_client.post(f"/api/v1/orders/JO-2/proposals/{second['id']}/accept/")
-    assert conflict.status_code == 409 and "DOUBLE_BOOKED" in conflict.json()["error"]["message"]
+    assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "proposal_invalid"
+    assert "DOUBLE_BOOKED" in conflict.json()["error"]["message"]
     assert FillProposal.objects.get(pk=second["id"]).status == "proposed"
     # A filled order still books its workers (bookings used to count open orders only).
     assert JobOrder.objects.get(order_id="JO-1").status == "filled"

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from apps.core import selectors, services
 from apps.core.api.openapi import error_responses
-from apps.core.api.pagination import StandardPagination
+from apps.core.api.pagination import page_parameters
 from apps.core.api.permissions import IsOperator
 from apps.core.api.query import StrictQueryForm
 from apps.core.api.serializers import JobAcceptedSerializer, JobPageSerializer, JobSerializer, job_accepted
@@ -45,7 +45,7 @@ class JobListView(GenericAPIView):
         parameters=[
             OpenApiParameter("kind", str, enum=[k.name for k in all_job_kinds()] or None, description="ingest, index, materialize or replay"),
             OpenApiParameter("status", str, enum=JobStatus.values),
-            *(OpenApiParameter(p["name"], p["schema"], description=p["description"]) for p in StandardPagination().get_schema_operation_parameters(None)),
+            *page_parameters(),
         ],
     )
     def get(self, request: Request) -> Response:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
@@ -51,3 +52,11 @@ class StandardPagination(PageNumberPagination):
         for parameter in parameters:
             parameter["schema"] = {**parameter["schema"], **bounds.get(parameter["name"], {})}
         return parameters
+
+
+def page_parameters() -> list[OpenApiParameter]:
+    """`page` and `page_size` with their bounds, for views that page by hand or in an action (the
+    schema only asks the paginator of a viewset's own list)."""
+    return [
+        OpenApiParameter(p["name"], p["schema"], description=p["description"]) for p in StandardPagination().get_schema_operation_parameters(None)
+    ]

@@ -10,5 +10,5 @@ class InteractionSerializer(serializers.ModelSerializer):
         model = Interaction
         fields = [
             "id", "kind", "occurred_at", "actor", "ok", "latency_ms", "model", "prompt_tokens", "completion_tokens",
-            "request", "response", "errors",
+            "order_id", "worker_ids", "request", "response", "errors",
         ]

@@ -9,7 +9,7 @@ from apps.interactions.api.filtersets import InteractionFilterSet
 from apps.interactions.api.serializers import InteractionSerializer
 
 
-@extend_schema(summary="The interaction log, newest first (filters: kind, actor, day)")
+@extend_schema(summary="The interaction log, newest first (filters: kind, actor, day, order, worker)")
 class InteractionListView(generics.ListAPIView):
     permission_classes = [IsOperator]
     serializer_class = InteractionSerializer

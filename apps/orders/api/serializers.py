@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 from apps.core.api.serializers import StrictSerializer
+from apps.interactions.choices import DECISION_KINDS, InteractionKind
 from apps.orders import services
 from apps.orders.choices import USPS_STATE_CHOICES, AssignmentEndReason
 from apps.orders.models import AssignmentEnd, DoNotAssign, FillProposal, JobOrder
@@ -87,12 +88,26 @@ class FillProposalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _note_field() -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="why: kept in the order's history with who decided and when"
+    )
+
+
+class DecisionNoteSerializer(StrictSerializer):
+    """The optional body of a decision (accept, reject, cancel): why it was made."""
+
+    note = _note_field()
+
+
 class ProposalRequestSerializer(StrictSerializer):
     worker_ids = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=1000)
+    note = _note_field()
 
 
 class AssignmentEndRequestSerializer(StrictSerializer):
     reason = serializers.ChoiceField(choices=AssignmentEndReason.choices)
+    note = _note_field()
 
 
 class AssignmentEndSerializer(serializers.ModelSerializer):
@@ -161,3 +176,23 @@ class OrderImportUploadSerializer(OrderImportRequestSerializer):
 
     csv = None
     file = serializers.FileField(help_text=f"a UTF-8 CSV file whose header names {', '.join(services.ORDER_IMPORT_COLUMNS)}")
+
+
+class OrderDecisionSerializer(serializers.Serializer):
+    """One decision on an order, read from its audit row (SPEC §4.8a step 6): who, when, what, why,
+    and the status it changed (the proposal's, the assignment's or the order's, then the order's)."""
+
+    id = serializers.UUIDField(read_only=True, help_text="the audit row's interaction id")
+    kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in InteractionKind if k in DECISION_KINDS], read_only=True)
+    occurred_at = serializers.DateTimeField(read_only=True)
+    actor = serializers.CharField(read_only=True)
+    order_id = serializers.CharField(read_only=True)
+    proposal_id = serializers.IntegerField(source="request.proposal_id", read_only=True, allow_null=True)
+    client = serializers.CharField(source="request.client", read_only=True, allow_null=True)
+    worker_ids = serializers.ListField(child=serializers.CharField(), read_only=True)
+    reason = serializers.CharField(source="request.reason", read_only=True, allow_null=True, help_text="an assignment's end reason")
+    note = serializers.CharField(source="request.note", read_only=True, allow_null=True)
+    previous_status = serializers.CharField(source="response.previous_status", read_only=True, allow_null=True)
+    new_status = serializers.CharField(source="response.new_status", read_only=True, allow_null=True)
+    order_previous_status = serializers.CharField(source="response.order_previous_status", read_only=True, allow_null=True)
+    order_new_status = serializers.CharField(source="response.order_new_status", read_only=True, allow_null=True)

@@ -9,28 +9,42 @@ from rest_framework.response import Response
 
 from apps.core.api.openapi import error_responses, request_example
 from apps.core.api.parsers import BoundedJSONParser
+from apps.core.api.pagination import page_parameters
 from apps.core.api.permissions import IsCoordinator, IsOperator, IsOperatorOrReadOnly
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.orders import selectors, services
 from apps.orders.api.filtersets import DoNotAssignFilterSet
 from apps.orders.api.serializers import (
-    AssignmentEndRequestSerializer, AssignmentEndSerializer, DoNotAssignRequestSerializer,
-    DoNotAssignSerializer, FillProposalSerializer, JobOrderSerializer, OrderImportRequestSerializer, OrderImportTextSerializer,
-    OrderImportUploadSerializer, ProposalRequestSerializer,
+    AssignmentEndRequestSerializer, AssignmentEndSerializer, DecisionNoteSerializer, DoNotAssignRequestSerializer,
+    DoNotAssignSerializer, FillProposalSerializer, JobOrderSerializer, OrderDecisionSerializer, OrderImportRequestSerializer,
+    OrderImportTextSerializer, OrderImportUploadSerializer, ProposalRequestSerializer,
 )
 
 _PROPOSAL_ID = r"(?P<proposal_id>\d+)"
 _WORKER_ID = r"(?P<worker_id>[^/]+)"
 
-PROPOSAL_PAGE = inline_serializer(
-    "PaginatedFillProposalList",
-    {
-        "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": FillProposalSerializer(many=True),
-    },
-)
+def _page(name: str, item: type[serializers.Serializer]) -> serializers.Serializer:
+    """The schema of a paginated list an action returns (the viewset's own lists get theirs from DRF)."""
+    return inline_serializer(
+        name,
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+
+
+PROPOSAL_PAGE = _page("PaginatedFillProposalList", FillProposalSerializer)
+HISTORY_PAGE = _page("PaginatedOrderDecisionList", OrderDecisionSerializer)
+NOTE_EXAMPLE = request_example("why", {"note": "client confirmed by phone"})
+
+
+def _note(request: Request) -> str:
+    serializer = DecisionNoteSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data.get("note", "")
 
 
 ORDER_EXAMPLE = {
@@ -70,13 +84,25 @@ class JobOrderViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Cancel an order; its open proposals are rejected (operators)",
-        request=None,
+        request=DecisionNoteSerializer,
         responses={200: JobOrderSerializer, **error_responses(409)},
+        examples=[NOTE_EXAMPLE],
     )
     @action(detail=True, methods=["post"], permission_classes=[IsOperator])
     def cancel(self, request: Request, order_id: str | None = None) -> Response:
-        order = services.order_cancel(order_id=self.get_object().order_id, actor=request.user.get_username())
+        order = services.order_cancel(order_id=self.get_object().order_id, actor=request.user.get_username(), note=_note(request))
         return Response(JobOrderSerializer(order).data)
+
+    @extend_schema(
+        summary="The order's history: every decision on it, newest first",
+        request=None,
+        responses={200: HISTORY_PAGE},
+        parameters=page_parameters(),
+    )
+    @action(detail=True, methods=["get"], permission_classes=[IsCoordinator])
+    def history(self, request: Request, order_id: str | None = None) -> Response:
+        page = self.paginate_queryset(selectors.order_history(self.get_object().order_id))
+        return self.get_paginated_response(OrderDecisionSerializer(page, many=True).data)
 
     @extend_schema(methods=["GET"], summary="The order's proposals, newest first", request=None, responses={200: PROPOSAL_PAGE})
     @extend_schema(
@@ -84,7 +110,7 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         summary="Propose workers for the order's open seats; a failing verdict is a 400 and writes nothing",
         request=ProposalRequestSerializer,
         responses={201: FillProposalSerializer, **error_responses(409)},
-        examples=[request_example("two workers", {"worker_ids": ["W-000001", "W-000002"]})],
+        examples=[request_example("two workers", {"worker_ids": ["W-000001", "W-000002"], "note": "both worked this site in October"})],
     )
     @action(detail=True, methods=["get", "post"], permission_classes=[IsCoordinator])
     def proposals(self, request: Request, order_id: str | None = None) -> Response:
@@ -93,7 +119,8 @@ class JobOrderViewSet(viewsets.ModelViewSet):
             serializer = ProposalRequestSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             proposal = services.proposal_create(
-                order_id=order.order_id, worker_ids=serializer.validated_data["worker_ids"], actor=request.user.get_username()
+                order_id=order.order_id, worker_ids=serializer.validated_data["worker_ids"], actor=request.user.get_username(),
+                note=serializer.validated_data.get("note", ""),
             )
             return Response(FillProposalSerializer(proposal).data, status=status.HTTP_201_CREATED)
         page = self.paginate_queryset(selectors.proposal_list(order))
@@ -101,21 +128,25 @@ class JobOrderViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Accept a proposal: re-validated (409 when something changed), recorded as a playbook",
-        request=None,
+        request=DecisionNoteSerializer,
         responses={200: FillProposalSerializer, **error_responses(409)},
+        examples=[NOTE_EXAMPLE],
     )
     @action(detail=True, methods=["post"], url_path=rf"proposals/{_PROPOSAL_ID}/accept", permission_classes=[IsCoordinator])
     def accept(self, request: Request, order_id: str | None = None, proposal_id: str | None = None) -> Response:
         proposal = services.proposal_accept(
-            order_id=self.get_object().order_id, proposal_id=int(proposal_id), actor=request.user.get_username()
+            order_id=self.get_object().order_id, proposal_id=int(proposal_id), actor=request.user.get_username(), note=_note(request)
         )
         return Response(FillProposalSerializer(proposal).data)
 
-    @extend_schema(summary="Reject a proposal", request=None, responses={200: FillProposalSerializer, **error_responses(409)})
+    @extend_schema(
+        summary="Reject a proposal", request=DecisionNoteSerializer, responses={200: FillProposalSerializer, **error_responses(409)},
+        examples=[request_example("why", {"note": "the client asked for workers with night experience"})],
+    )
     @action(detail=True, methods=["post"], url_path=rf"proposals/{_PROPOSAL_ID}/reject", permission_classes=[IsCoordinator])
     def reject(self, request: Request, order_id: str | None = None, proposal_id: str | None = None) -> Response:
         proposal = services.proposal_reject(
-            order_id=self.get_object().order_id, proposal_id=int(proposal_id), actor=request.user.get_username()
+            order_id=self.get_object().order_id, proposal_id=int(proposal_id), actor=request.user.get_username(), note=_note(request)
         )
         return Response(FillProposalSerializer(proposal).data)
 
@@ -138,7 +169,7 @@ class JobOrderViewSet(viewsets.ModelViewSet):
     @extend_schema(
         request=AssignmentEndRequestSerializer,
         responses={200: AssignmentEndSerializer},
-        examples=[request_example("the worker left", {"reason": "left the site after two shifts"})],
+        examples=[request_example("a no-show", {"reason": "no_show", "note": "did not answer two calls"})],
     )
     @action(detail=True, methods=["post"], url_path=rf"assignments/{_WORKER_ID}/end", permission_classes=[IsCoordinator])
     def end_assignment(self, request: Request, order_id: str | None = None, worker_id: str | None = None) -> Response:
@@ -146,7 +177,7 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         ended = services.assignment_end(
             order_id=self.get_object().order_id, worker_id=worker_id, reason=serializer.validated_data["reason"],
-            actor=request.user.get_username(),
+            actor=request.user.get_username(), note=serializer.validated_data.get("note", ""),
         )
         return Response(AssignmentEndSerializer(ended).data)
 
@@ -174,5 +205,5 @@ class DoNotAssignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(request=None, responses={204: None})
     def destroy(self, request: Request, pk: str | None = None) -> Response:
-        services.do_not_assign_remove(entry_id=self.get_object().pk)
+        services.do_not_assign_remove(entry_id=self.get_object().pk, actor=request.user.get_username())
         return Response(status=status.HTTP_204_NO_CONTENT)
