@@ -1,11 +1,18 @@
-"""How the OpenAPI schema tells the truth about errors and grouping (SPEC §5).
+"""How the OpenAPI schema tells the truth about errors, grouping and valid input (SPEC §5).
 
 Every operation answers errors in one envelope, and which statuses it can give follows from what it
 is: authenticated and throttled (401, 403, 429), backed by the database (503), taking a body or query
 parameters (400), a body at all (413), naming a resource in its path or paging a list (404). Declaring
 them here, from the operation's shape, keeps ~40 views from each repeating the same list; an
 operation's own extra statuses (409 busy, 503 provider down...) are declared on the view with
-`error_responses(...)`. Operations are tagged by the app that serves them.
+`error_responses(...)` (404 for a body naming a stored thing that does not exist, 409 for a taken
+id...). Operations are tagged by the app that serves them.
+
+Valid input: a schema-valid request is one the server accepts (schemathesis' positive_data_acceptance)
+and a schema-invalid one is refused (negative_data_rejection). So text fields carry the pattern of what
+DRF's CharField takes (`text_pattern`), query text refuses NUL, list filters state their length bounds
+(`StrictFilterExtension`) and pages their bounds (apps.core.api.pagination), and a cross-field rule is
+a `oneOf` of the validating serializer's narrowed variants (`request_variants`).
 """
 
 from __future__ import annotations
