@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "apps.playbooks",
     "apps.replay",
     "apps.alerts",
+    "apps.console",  # the top layer: pages that compose the other apps (see .importlinter)
 ]
 
 MIDDLEWARE = [

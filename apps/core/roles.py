@@ -1,6 +1,6 @@
 """Roles (SPEC §5) are Django groups, the same for the API and the console.
 
-`coordinators` search, validate, propose/accept/reject, record, give feedback and read runs;
+`coordinators` search, validate, propose/accept/reject, end assignments, record, give feedback and read runs;
 `operators` do all of that plus ingest, materialize, replay, index operations and order CRUD. A
 superuser is an operator. `is_staff` only lets a user open the console and never grants an operator
 right. The groups carry model permissions, so the console (Django's admin) shows each role what it
@@ -19,6 +19,7 @@ PROJECT_APP_LABELS: tuple[str, ...] = ("core", "interactions", "indexes", "worke
 COORDINATOR_EXTRA_PERMISSIONS: tuple[str, ...] = (
     "orders.add_fillproposal",
     "orders.change_fillproposal",
+    "orders.add_assignmentend",  # end an assignment (no-show, decline…) and backfill, as the API lets them
     "playbooks.add_playbook",
 )
 

@@ -11,8 +11,6 @@ from django.db.models import QuerySet
 from apps.evidence import transforms
 from apps.evidence.choices import MaterializeMode, MaterializeStatus
 from apps.evidence.models import EvidenceRecord, MaterializeRun
-from apps.interactions.choices import InteractionKind
-from apps.interactions.models import Interaction
 
 RECEIPT_SCHEMA = "materialize_receipt.v1"
 
@@ -106,14 +104,3 @@ def iter_day_lines(day: date, *, page_size: int = 2000) -> Iterator[str]:
         for row in rows:
             yield transforms.dumps(record_as_dict(row))
 
-
-# How far back a worker's page looks for outreach validations: the interaction log has no index on
-# the recipient, so the lookup reads at most this many of the newest validations (kind+time index).
-OUTREACH_LOOKBACK_ROWS = 5000
-
-
-def recent_outreach_for(worker_id: str, *, limit: int = 10) -> list[Interaction]:
-    """The worker's latest email/SMS validations among the newest OUTREACH_LOOKBACK_ROWS validations."""
-    kinds = [InteractionKind.VALIDATE_EMAIL, InteractionKind.VALIDATE_SMS]
-    window = Interaction.objects.filter(kind__in=kinds).order_by("-occurred_at").values("pk")[:OUTREACH_LOOKBACK_ROWS]
-    return list(Interaction.objects.filter(pk__in=window, request__worker_id=worker_id).order_by("-occurred_at")[:limit])

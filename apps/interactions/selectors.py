@@ -1,9 +1,10 @@
-"""Reads of the interaction log (operators' API and console, an order's history)."""
+"""Reads of the interaction log (operators' API and console, an order's history, a worker's page)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from apps.interactions.choices import InteractionKind
 from apps.interactions.models import Interaction
 
 
@@ -24,3 +25,15 @@ def interactions_about(
         # The partial GIN index's own condition, repeated so that PostgreSQL can use it.
         rows = rows.filter(worker_ids__len__gt=0, worker_ids__contains=[worker_id])
     return rows
+
+
+# How far back a worker's page looks for outreach validations: the interaction log has no index on
+# the recipient, so the lookup reads at most this many of the newest validations (kind+time index).
+OUTREACH_LOOKBACK_ROWS = 5000
+
+
+def recent_outreach_for(worker_id: str, *, limit: int = 10) -> list[Interaction]:
+    """The worker's latest email/SMS validations among the newest OUTREACH_LOOKBACK_ROWS validations."""
+    kinds = [InteractionKind.VALIDATE_EMAIL, InteractionKind.VALIDATE_SMS]
+    window = Interaction.objects.filter(kind__in=kinds).order_by("-occurred_at").values("pk")[:OUTREACH_LOOKBACK_ROWS]
+    return list(Interaction.objects.filter(pk__in=window, request__worker_id=worker_id).order_by("-occurred_at")[:limit])

@@ -4,30 +4,26 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import JobAdmin, NoSaveButtonsMixin
-from apps.core.admin_display import changelist_link, highlighted_text, kv_table, link_to, status_badge
+from apps.core.admin_extensions import ExtensibleAdmin, register_panel
+from apps.core.admin_display import changelist_link, kv_table, link_to, records_table, short_time, status_badge
 from apps.core.admin_widgets import TagListField
-from apps.core.errors import DomainError, InvalidInput
+from apps.core.errors import DomainError
 from apps.core.roles import is_operator
 from apps.orders import services
 from apps.orders.choices import OrderStatus, ProposalStatus
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder, OrderImportJob
-from apps.orders.selectors import accepted_worker_ids, order_history_rows, order_query
-from apps.playbooks.models import Playbook
-from apps.search.services import order_candidates
-from apps.validation.services import validate_outreach
+from apps.orders.selectors import do_not_assign_list, order_history_rows, worker_proposals
 from apps.workers.models import Worker
 from apps.workers.vocabulary import ALL_CERTIFICATIONS
-
-MAX_CANDIDATES = 50
-
 
 def _run_decision(modeladmin: admin.ModelAdmin, request: HttpRequest, items, decide, verb: str) -> None:
     """Apply one service decision per selected row; each outcome is a message (a 409 is not a crash)."""
@@ -78,9 +74,10 @@ class JobOrderForm(forms.ModelForm):
 
 
 @admin.register(JobOrder)
-class JobOrderAdmin(admin.ModelAdmin):
+class JobOrderAdmin(ExtensibleAdmin, admin.ModelAdmin):
     """The form validates with the model (USPS state and role as selects, the order_id pattern); the
-    write goes through the same service as the API's."""
+    write goes through the same service as the API's. "Fill this order" is registered on this page by
+    the console app (`apps.console.order_fill`), which composes the apps above orders."""
 
     list_display = ["order_id", "client", "role", "headcount", "city", "state", "site_zip", "shift", "start_date", "status"]
     list_filter = ["status", "state", "role", "shift"]
@@ -100,95 +97,6 @@ class JobOrderAdmin(admin.ModelAdmin):
             return TagListField(name="required_certifications", vocabulary=ALL_CERTIFICATIONS, label="Required certifications",
                                 help_text="All of these must be held. Separate with commas; suggestions come from the vocabulary.")
         return super().formfield_for_dbfield(db_field, request, **kwargs)
-
-    def get_urls(self):
-        fill = path("<path:object_id>/fill/", self.admin_site.admin_view(self.fill_view), name="orders_joborder_fill")
-        return [fill, *super().get_urls()]
-
-    def fill_view(self, request: HttpRequest, object_id: str) -> TemplateResponse | HttpResponseRedirect:
-        """Fill the order (SPEC §4.8a): find candidates, check and propose, decide, validate outreach.
-        Every step calls the same service as the API; a refusal is a message or an inline verdict."""
-        order = self.get_object(request, unquote(object_id))
-        if order is None:
-            raise Http404(f"No job order {object_id!r}.")
-        if not self.has_view_permission(request, order):
-            raise PermissionDenied
-        here = reverse("admin:orders_joborder_fill", args=[quote(order.pk)])
-        actor = request.user.get_username()
-        params = request.POST if request.method == "POST" else request.GET
-        search = {
-            "q": params.get("q", "").strip(),
-            "k": _bounded_int(params.get("k"), default=10, low=1, high=MAX_CANDIDATES),
-            # A submitted search form sends `searched`; an unticked box is then absent.
-            "use_playbook": bool(params.get("use_playbook")) if params.get("searched") else True,
-        }
-        action = request.POST.get("action", "") if request.method == "POST" else ""
-        selected = request.POST.getlist("worker_ids") if action in ("check", "propose") else []
-        verdict: dict[str, Any] | None = None
-        outreach: dict[str, Any] | None = None
-
-        if action in ("check", "propose"):
-            _require(request, "orders.add_fillproposal")
-            if action == "check":
-                verdict = services.proposal_check(order_id=order.order_id, worker_ids=selected)
-            else:
-                try:
-                    proposal = services.proposal_create(order_id=order.order_id, worker_ids=selected, actor=actor)
-                except InvalidInput as exc:
-                    verdict = {"ok": False, "errors": exc.fields.get("worker_ids", [])}
-                except DomainError as exc:
-                    self.message_user(request, str(exc), messages.ERROR)
-                else:
-                    self.message_user(request, f"Proposed {', '.join(proposal.worker_ids)} for {order.order_id} (proposal {proposal.pk}).", messages.SUCCESS)
-                    return HttpResponseRedirect(f"{here}#proposals")
-        elif action in ("accept", "reject"):
-            _require(request, "orders.change_fillproposal")
-            decide = services.proposal_accept if action == "accept" else services.proposal_reject
-            proposal_id = _bounded_int(request.POST.get("proposal_id"), default=0, low=0, high=2**31 - 1)
-            try:
-                decided = decide(order_id=order.order_id, proposal_id=proposal_id, actor=actor)
-            except DomainError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                order.refresh_from_db()
-                recorded = " The fill is recorded in the playbook memory." if action == "accept" else ""
-                self.message_user(request, f"Proposal {decided.pk} {decided.status}; {order.order_id} is {order.status}.{recorded}", messages.SUCCESS)
-            return HttpResponseRedirect(f"{here}#proposals")
-        elif action == "outreach":
-            outreach = _outreach(request, actor)
-
-        candidates = None
-        if order.status == OrderStatus.OPEN and (params.get("searched") or action in ("check", "propose")):
-            body = order_candidates(order, query=search["q"], k=search["k"], use_playbook=search["use_playbook"], actor=actor)
-            candidates = _candidate_rows(body["results"], verdict)
-            search["took_ms"], search["playbooks_used"] = body["took_ms"], body["playbooks_used"]
-
-        proposals = list(order.proposals.order_by("-created_at"))
-        named = {w for p in proposals for w in p.worker_ids}
-        workers = {w.worker_id: w for w in Worker.objects.filter(worker_id__in=named).only("pk", "worker_id", "first_name", "last_name", "sms_opt_out", "status")}
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": order,
-            "order": order,
-            "title": f"Fill {order.order_id}",
-            "subtitle": None,
-            "order_table": _order_facts(order),
-            "search": search,
-            "default_query": order_query(order),
-            "candidates": candidates,
-            "selected": set(selected),
-            "verdict": verdict,
-            "verdict_rows": _verdict_rows(verdict),
-            "proposals": [_proposal_row(p, workers) for p in proposals],
-            "outreach_workers": [workers.get(w) or w for p in proposals if p.status != ProposalStatus.REJECTED for w in p.worker_ids],
-            "outreach": outreach,
-            "playbooks": list(Playbook.objects.filter(order=order).order_by("-created_at").only("pk", "outcome", "query", "created_by", "created_at")[:20]),
-            "can_propose": request.user.has_perm("orders.add_fillproposal"),
-            "can_decide": request.user.has_perm("orders.change_fillproposal"),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/orders/joborder/fill.html", context)
 
     def save_model(self, request, obj: JobOrder, form, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in services.ORDER_WRITABLE_FIELDS if name in form.cleaned_data}
@@ -283,7 +191,10 @@ class DoNotAssignAdmin(admin.ModelAdmin):
     list_display = ["client", "worker_id", "reason", "created_by", "created_at"]
     list_filter = ["client"]
     list_select_related = ["client"]
-    search_fields = ["client__name", "worker_id", "reason"]
+    # `worker__worker_id`, not `worker_id`: a contains-search on the foreign key itself is a FieldError
+    # (a 500); through the relation Django trims the join (worker_id is the key it points at).
+    search_fields = ["client__name", "worker__worker_id", "reason"]
+    search_help_text = "Client name, worker id (W-…) or reason (contains)."
     autocomplete_fields = ["client"]
     raw_id_fields = ["worker"]
     readonly_fields = ["created_by", "created_at"]
@@ -389,69 +300,53 @@ class OrderImportJobAdmin(JobAdmin):
         return TemplateResponse(request, "admin/orders/orderimportjob/launch.html", context)
 
 
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
+# Panels on a worker's page (apps.core.admin_extensions): orders sit above workers, so they bring them.
 
 
-def _bounded_int(value: Any, *, default: int, low: int, high: int) -> int:
-    try:
-        return max(low, min(high, int(value)))
-    except (TypeError, ValueError):
-        return default
-
-
-def _order_facts(order: JobOrder) -> list[tuple[str, Any]]:
-    certifications = ", ".join(order.required_certifications) or "—"
-    dates = f"{order.start_date}" + (f" → {order.end_date}" if order.end_date else "")
-    return [
-        ("client", order.client), ("role", order.get_role_display()), ("where", f"{order.city}, {order.state} {order.site_zip}".strip()),
-        ("shift", order.shift), ("dates", dates), ("certifications", certifications),
-        ("filled", f"{len(accepted_worker_ids(order))} of {order.headcount}"), ("status", status_badge(order.status)),
+@register_panel("workers.worker", section="Assignments and fills", order=10, permission="orders.view_fillproposal")
+@admin.display(description="current and upcoming assignments")
+def assignments_table(worker: Worker) -> str:
+    today = timezone.localdate()
+    rows = [
+        _proposal_line(p) for p in _proposals(worker)
+        if p.status == ProposalStatus.ACCEPTED and p.order.status != OrderStatus.CANCELLED and (p.order.end_date or p.order.start_date) >= today
     ]
+    return records_table(rows) if rows else "none"
 
 
-def _candidate_rows(results: list[dict[str, Any]], verdict: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Search results as the candidate table shows them, with any verdict errors of each worker."""
-    problems: dict[str, list[dict[str, Any]]] = {}
-    for error in (verdict or {}).get("errors", []):
-        problems.setdefault(error.get("worker_id") or "", []).append(error)
-    pks = dict(Worker.objects.filter(worker_id__in=[r["worker_id"] for r in results]).values_list("worker_id", "pk"))
-    rows = []
-    for rank, result in enumerate(results, start=1):
-        worker, explain = result["worker"], result.get("explain") or {}
-        rows.append({
-            "rank": rank,
-            "worker_id": result["worker_id"],
-            "url": reverse("admin:workers_worker_change", args=[pks[result["worker_id"]]]) if result["worker_id"] in pks else None,
-            "name": f"{worker.get('first_name', '')} {worker.get('last_name', '')}".strip(),
-            "worker": worker,
-            "score": result["score"],
-            "explain": explain,
-            "problems": problems.get(result["worker_id"], []),
-        })
-    return rows
+@register_panel("workers.worker", section="Assignments and fills", order=20, permission="orders.view_fillproposal")
+@admin.display(description="proposals")
+def proposals_table(worker: Worker) -> str:
+    return records_table([_proposal_line(p) for p in _proposals(worker)])
 
 
-def _verdict_rows(verdict: dict[str, Any] | None) -> list[dict[str, Any]]:
-    return list((verdict or {}).get("errors", []))
+@register_panel("workers.worker", section="Do not assign", order=5, permission="orders.view_donotassign")
+@admin.display(description="clients that must not get them")
+def do_not_assign_table(worker: Worker) -> str:
+    entries = list(do_not_assign_list(worker_id=worker.worker_id)[:50])
+    if not entries:
+        return format_html('<span class="lh-muted">No client has banned {}.</span>', worker.worker_id)
+    rows = [
+        {"client": format_html("<strong>{}</strong>", entry.client.name), "reason": entry.reason, "by": entry.created_by or "—",
+         "when": short_time(entry.created_at), "entry": link_to(entry, f"#{entry.pk}")}
+        for entry in entries
+    ]
+    listed = changelist_link(DoNotAssign, f"all of {worker.worker_id}'s entries in the do-not-assign list", q=worker.worker_id)
+    return format_html('{}<p class="lh-muted lh-panel-foot">{} — a search or fill for these clients never includes them.</p>', records_table(rows), listed)
 
 
-def _proposal_row(proposal: FillProposal, workers: dict[str, Worker]) -> dict[str, Any]:
-    links = format_html_join(
-        ", ", "{}", ((link_to(workers[w], w) if w in workers else w,) for w in proposal.worker_ids)
-    )
-    return {"proposal": proposal, "workers": links, "status": status_badge(proposal.status)}
+def _proposals(worker: Worker) -> list[FillProposal]:
+    # Both panels read the same rows: one query per page, remembered on the page's worker.
+    if not hasattr(worker, "_console_proposals"):
+        worker._console_proposals = worker_proposals(worker.worker_id)
+    return worker._console_proposals
 
 
-def _outreach(request: HttpRequest, actor: str) -> dict[str, Any]:
-    """Validate a draft with the API's service (logged like the API's), and show its spans marked."""
-    kind = "sms" if request.POST.get("kind") == "sms" else "email"
-    draft = {
-        "kind": kind,
-        "worker_id": request.POST.get("worker_id") or None,
-        "subject": (request.POST.get("subject") or None) if kind == "email" else None,
-        "body": request.POST.get("body", ""),
+def _proposal_line(proposal: FillProposal) -> dict[str, Any]:
+    order = proposal.order
+    dates = f"{order.start_date}" + (f" → {order.end_date}" if order.end_date else "")
+    return {
+        "order": link_to(order, order.order_id), "client": order.client, "dates": dates, "shift": order.shift,
+        "proposal": link_to(proposal, f"#{proposal.pk}"), "status": status_badge(proposal.status), "by": proposal.created_by or "—",
+        "proposed": short_time(proposal.created_at),
     }
-    verdict = validate_outreach(actor=actor, **draft)
-    return {**draft, "verdict": verdict, "marked": highlighted_text(draft["body"], verdict["errors"] + verdict.get("warnings", []))}

@@ -9,7 +9,7 @@ from typing import Any, Iterable
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from apps.interactions.choices import DECISION_KINDS
+from apps.interactions.choices import DECISION_KINDS, InteractionKind
 from apps.interactions.models import Interaction
 from apps.interactions.selectors import interactions_about
 from apps.orders.choices import SEAT_FREEING_REASONS, AssignmentEndReason, OrderStatus, ProposalStatus, client_key
@@ -185,6 +185,13 @@ def order_history(order_id: str) -> QuerySet[Interaction]:
     """The decisions on an order, newest first: its audit trail (SPEC §4.8a step 6), one interaction
     per proposal created, accepted or rejected, cancellation and ended assignment."""
     return interactions_about(order_id=order_id).filter(kind__in=DECISION_KINDS)
+
+
+def assignment_end_notes(order_id: str) -> dict[str, str]:
+    """worker_id → the note given when their assignment on the order ended (kept in the order's
+    history, the audit row the end wrote); only the ends that had a note."""
+    ends = order_history(order_id).filter(kind=InteractionKind.ASSIGNMENT_ENDED).values_list("worker_ids", "request")
+    return {worker_ids[0]: request["note"] for worker_ids, request in ends if worker_ids and request.get("note")}
 
 
 def order_history_rows(order_id: str, *, limit: int = 100) -> dict[str, Any]:

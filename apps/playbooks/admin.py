@@ -3,8 +3,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import InspectionAdmin
-from apps.core.admin_display import kv_table
+from apps.core.admin_display import kv_table, link_to, records_table, short_time, status_badge
+from apps.core.admin_extensions import register_panel
 from apps.playbooks.models import Playbook
+from apps.playbooks.selectors import playbooks_with_worker
 from apps.workers.models import Worker
 
 
@@ -54,3 +56,14 @@ class PlaybookAdmin(InspectionAdmin):
                 for w in obj.worker_ids
             ),
         )
+
+
+@register_panel("workers.worker", section="Assignments and fills", order=30, permission="playbooks.view_playbook")
+@admin.display(description="playbooks that include them")
+def playbooks_table(worker: Worker) -> str:
+    rows = [
+        {"playbook": link_to(pb, f"#{pb.pk}"), "outcome": status_badge(pb.outcome), "order": link_to(pb.order, pb.order.order_id) if pb.order else "—",
+         "query": pb.query[:80], "recorded": short_time(pb.created_at)}
+        for pb in playbooks_with_worker(worker.worker_id)
+    ]
+    return records_table(rows)

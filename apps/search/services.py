@@ -250,11 +250,12 @@ def order_search_request(order: JobOrder, *, k: int = 10, use_playbook: bool = T
     return dataclasses.replace(request, client=order.client.name)
 
 
-def backfill_candidates(order_id: str, *, k: int = 10) -> list[dict[str, Any]]:
+def backfill_candidates(order_id: str, *, k: int = 10, explain: bool = False) -> list[dict[str, Any]]:
     """Ranked replacements for an order's empty seats (SPEC §4.8a step 5): the order's search, so never
-    a proposed, accepted, ended, double-booked or banned worker."""
+    a proposed, accepted, ended, double-booked or banned worker; `explain` adds why each ranks (the
+    console shows them like the candidates)."""
     order = JobOrder.objects.select_related("client").get(order_id=order_id)
-    return search_workers(order_search_request(order, k=k))["results"]
+    return search_workers(order_search_request(order, k=k, explain=explain))["results"]
 
 
 def order_candidate_request(order: JobOrder, *, query: str | None = None, k: int = 10, use_playbook: bool = True) -> SearchRequest:

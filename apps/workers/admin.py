@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from datetime import timedelta
-from typing import Any
-
-from django.utils import timezone
-
 from apps.core.admin import JobAdmin
-from apps.core.admin_display import kv_table, link_to, progress_bar, records_table, short_time, status_badge
+from apps.core.admin_extensions import ExtensibleAdmin, list_search_for
+from apps.core.admin_display import kv_table, link_to, records_table, short_time, status_badge
 from apps.core.admin_widgets import TagListField, checkbox_list_field
 from apps.core.errors import DomainError
 from apps.core.roles import is_operator
+from apps.interactions.selectors import recent_outreach_for
 from apps.workers import services
 from apps.workers.models import IngestJob, Worker
 from apps.workers.vocabulary import ALL_CERTIFICATIONS, ALL_SKILLS, SHIFTS
@@ -104,15 +105,14 @@ class AvailabilityFilter(admin.SimpleListFilter):
 
 
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(ExtensibleAdmin, admin.ModelAdmin):
     list_display = ["worker_id", "name", "role", "city", "state", "shifts", "status", "sms_opt_out", "reliability"]
     list_filter = ["status", AvailabilityFilter, ShiftFilter, SkillFilter, CertificationFilter, "state", "role", "sms_opt_out"]
     search_fields = ["worker_id", "first_name", "last_name", "email", "phone"]
     search_help_text = "Plain search: worker id (W-000123), first or last name, email or phone (contains). For skills, places and shifts use the semantic search or the filters."
     exclude = ["embedding", "raw"]
     readonly_fields = [
-        "assignments_table", "proposals_table", "playbooks_table", "outreach_table",
-        "embedding_model", "content_hash", "raw_table", "created_at", "updated_at",
+        "outreach_table", "embedding_model", "content_hash", "raw_table", "created_at", "updated_at",
     ]
     show_full_result_count = False  # 100k rows: skip the extra COUNT(*)
     list_per_page = 50
@@ -121,13 +121,21 @@ class WorkerAdmin(admin.ModelAdmin):
         (None, {"fields": [("worker_id", "status", "sms_opt_out"), ("first_name", "last_name"), ("email", "phone"),
                            ("city", "state", "zip"), "role", "skills", "certifications", "shift_preference",
                            ("available_from", "years_experience"), ("hourly_rate", "reliability"), "bio"]}),
-        ("Assignments and fills", {"fields": ["assignments_table", "proposals_table", "playbooks_table"]}),
         ("Recent outreach validations", {"fields": ["outreach_table"]}),
         ("Ingest", {"classes": ["collapse"], "fields": ["embedding_model", "content_hash", "raw_table", "created_at", "updated_at"]}),
     ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("embedding", "raw")
+
+    def get_fieldsets(self, request, obj=None):
+        # The registered panels (assignments, proposals, playbooks, do-not-assign) after the profile.
+        profile, *rest = super().get_fieldsets(request, obj)
+        return [profile, *self.panel_fieldsets(request, obj), *rest]
+
+    def changelist_view(self, request, extra_context=None):
+        ranked = list_search_for(self.model._meta.label_lower) is not None
+        return super().changelist_view(request, {**(extra_context or {}), "semantic_search": ranked})
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         # List columns get list widgets; the model's validation and the services still decide.
@@ -143,36 +151,11 @@ class WorkerAdmin(admin.ModelAdmin):
     def shifts(self, obj: Worker) -> str:
         return ", ".join(obj.shift_preference) or "—"
 
-    # The worker's page, NetBox-style: what they are booked for, proposed for, remembered in, told.
-
-    @admin.display(description="current and upcoming assignments")
-    def assignments_table(self, obj: Worker) -> str:
-        today = timezone.localdate()
-        rows = [
-            _proposal_line(p) for p in _proposals(obj)
-            if p.status == "accepted" and p.order.status != "cancelled" and (p.order.end_date or p.order.start_date) >= today
-        ]
-        return records_table(rows) if rows else "none"
-
-    @admin.display(description="proposals")
-    def proposals_table(self, obj: Worker) -> str:
-        return records_table([_proposal_line(p) for p in _proposals(obj)])
-
-    @admin.display(description="playbooks that include them")
-    def playbooks_table(self, obj: Worker) -> str:
-        from apps.playbooks.selectors import playbooks_with_worker
-
-        rows = [
-            {"playbook": link_to(pb, f"#{pb.pk}"), "outcome": status_badge(pb.outcome), "order": link_to(pb.order, pb.order.order_id) if pb.order else "—",
-             "query": pb.query[:80], "recorded": short_time(pb.created_at)}
-            for pb in playbooks_with_worker(obj.worker_id)
-        ]
-        return records_table(rows)
+    # The worker's page, NetBox-style: what they are booked for, proposed for, remembered in, told. The
+    # apps above workers that know those things register their panels (apps.core.admin_extensions).
 
     @admin.display(description="email and SMS drafts validated for them")
     def outreach_table(self, obj: Worker) -> str:
-        from apps.evidence.selectors import recent_outreach_for
-
         rows = [
             {"when": link_to(i, short_time(i.occurred_at)), "kind": i.get_kind_display(), "by": i.actor or "—", "verdict": status_badge("ok" if i.ok else "failed"),
              "errors": ", ".join(sorted({e.get("code", "") for e in i.errors or []})) or "—"}
@@ -185,17 +168,18 @@ class WorkerAdmin(admin.ModelAdmin):
         return [semantic, *super().get_urls()]
 
     def semantic_view(self, request):
-        """The semantic search box: the shared search (the API's), ranked, each worker a link."""
-        from apps.search.services import search_and_log  # search sits above workers
-        from apps.workers.search import SearchRequest
-
+        """The semantic search box: the ranked search registered for workers (the API's shared search,
+        which sits above workers), each worker a link."""
+        rank = list_search_for(self.model._meta.label_lower)
+        if rank is None:
+            raise Http404("No ranked search is installed.")
         if not self.has_view_permission(request):
             raise PermissionDenied
         query = request.GET.get("q", "").strip()[:1000]
         body: dict[str, Any] | None = None
         rows: list[dict[str, Any]] = []
         if query:
-            body = search_and_log(SearchRequest(query=query, k=SEMANTIC_RESULTS), actor=request.user.get_username())
+            body = rank(query=query, k=SEMANTIC_RESULTS, actor=request.user.get_username())
             pks = dict(Worker.objects.filter(worker_id__in=[r["worker_id"] for r in body["results"]]).values_list("worker_id", "pk"))
             for rank, result in enumerate(body["results"], start=1):
                 worker = result["worker"]
@@ -217,24 +201,6 @@ class WorkerAdmin(admin.ModelAdmin):
     @admin.display(description="name", ordering="last_name")
     def name(self, obj: Worker) -> str:
         return f"{obj.first_name} {obj.last_name}"
-
-
-def _proposals(worker: Worker) -> list:
-    from apps.orders.selectors import worker_proposals  # orders sits above workers
-
-    if not hasattr(worker, "_console_proposals"):
-        worker._console_proposals = worker_proposals(worker.worker_id)
-    return worker._console_proposals
-
-
-def _proposal_line(proposal) -> dict[str, Any]:
-    order = proposal.order
-    dates = f"{order.start_date}" + (f" → {order.end_date}" if order.end_date else "")
-    return {
-        "order": link_to(order, order.order_id), "client": order.client, "dates": dates, "shift": order.shift,
-        "proposal": link_to(proposal, f"#{proposal.pk}"), "status": status_badge(proposal.status), "by": proposal.created_by or "—",
-        "proposed": short_time(proposal.created_at),
-    }
 
 
 DROP_CONFIRMATION = "workers"  # what the operator types to empty the corpus (the index reset asks the same)

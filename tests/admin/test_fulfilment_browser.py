@@ -128,3 +128,87 @@ def test_an_outreach_draft_with_an_ssn_shows_the_violation_marked(coordinator_lo
     screenshot(page, "outreach-ssn-highlighted")
     logged = Interaction.objects.filter(kind="validate_sms").get()
     assert logged.actor == "console-coordinator" and logged.ok is False  # validated like the API does, and logged
+
+
+def test_a_no_show_reopens_the_order_and_the_coordinator_proposes_a_backfill(coordinator_logged_in):
+    from apps.orders import services
+    from apps.orders.models import AssignmentEnd, FillProposal, JobOrder
+    from apps.orders.selectors import assignment_end_notes
+    from apps.playbooks.models import Playbook
+
+    order = _seed_order()
+    first = services.proposal_create(order_id=order.order_id, worker_ids=["W-000101", "W-000102"], actor="console-coordinator")
+    services.proposal_accept(order_id=order.order_id, proposal_id=first.pk, actor="console-coordinator")
+    page, url = coordinator_logged_in
+    page.goto(f"{url}/admin/orders/joborder/{order.pk}/fill/")
+    assert "filled" in page.locator("#order-status").inner_text() and page.locator("#candidates").count() == 0
+    assert page.locator("#assignments tr.assignment").evaluate_all("rows => rows.map(r => r.dataset.worker)") == ["W-000101", "W-000102"]
+
+    # Ana does not show: the coordinator ends her assignment with a note.
+    page.select_option("#end-reason-W-000101", "no_show")
+    page.fill("#end-note-W-000101", "no answer at 22:00, site lead confirmed")
+    with page.expect_navigation():
+        page.click("#end-W-000101")
+    ended = AssignmentEnd.objects.get(order=order)
+    assert (ended.worker_id, ended.reason, ended.ended_by) == ("W-000101", "no_show", "console-coordinator")
+    assert assignment_end_notes(order.order_id) == {"W-000101": "no answer at 22:00, site lead confirmed"}  # in the order's history
+    assert JobOrder.objects.get(pk=order.pk).status == "open"  # the seat is free again
+    assert Playbook.objects.filter(order=order, outcome="no_show", worker_ids=["W-000101"]).count() == 1  # the loop learns
+    assert "Backfill candidates are below" in page.locator(".messagelist").inner_text()
+    assert "1 of 2" in page.locator("#order-filled").inner_text()
+    assert "ended: no show" in page.locator("#assignment-W-000101 .assignment-status").inner_text()
+    assert page.locator("#end-W-000102").count() == 1 and page.locator("#end-W-000101").count() == 0
+
+    # Backfill candidates, explained like the candidates: never the one who left, nor the seated or booked.
+    assert "Backfill candidates" in page.locator("#candidates h2").inner_text()
+    why = page.locator("#backfill-why").inner_text()
+    assert "W-000101" in why and "no show" in why and "no answer at 22:00" in why
+    found = page.locator("#candidate-table tr.candidate").evaluate_all("rows => rows.map(r => r.dataset.worker)")
+    assert sorted(found) == ["W-000103", "W-000104", "W-000105"], found
+    top = page.locator("#candidate-table tr.candidate").first
+    assert "OSHA-10" in top.inner_text() and "night shift" in top.inner_text() and top.locator("meter").count() == 1
+    assert "0 of 1 picked" in page.locator("#picked-count").inner_text()
+    screenshot(page, "order-assignment-ended-backfill")
+
+    page.check("#pick-W-000103")
+    with page.expect_navigation():
+        page.click("#check-button")
+    assert "FillValidator: OK" in page.locator("#verdict").inner_text()
+    assert "Backfill candidates" in page.locator("#candidates h2").inner_text()  # the check stays on the backfill list
+    with page.expect_navigation():
+        page.click("#propose-button")
+    backfill = FillProposal.objects.get(order=order, status="proposed")
+    assert backfill.worker_ids == ["W-000103"] and backfill.created_by == "console-coordinator"
+    assert page.locator("#candidates").count() == 0  # the open seat is covered by the pending proposal
+    with page.expect_navigation():
+        page.click(f"#proposal-{backfill.pk} button:has-text('Accept')")
+    assert JobOrder.objects.get(pk=order.pk).status == "filled"
+    assert "2 of 2" in page.locator("#order-filled").inner_text()
+    assert page.locator("#assignments tr.assignment").evaluate_all("rows => rows.map(r => r.dataset.worker)") == ["W-000101", "W-000102", "W-000103"]
+
+
+def test_a_workers_page_lists_the_clients_that_banned_them(coordinator_logged_in):
+    from apps.orders import services
+    from apps.orders.models import DoNotAssign
+    from apps.workers.models import Worker
+
+    add_worker("W-000101", first_name="Ana", last_name="Reyes")
+    add_worker("W-000102", first_name="Ben", last_name="Okafor")
+    services.do_not_assign_add(client="Acme Logistics", worker_id="W-000101", reason="Left a forklift running unattended", actor="console-operator")
+    services.do_not_assign_add(client="Bolt Freight", worker_id="W-000101", reason="Client request after a safety review", actor="console-operator")
+    services.do_not_assign_add(client="Acme Logistics", worker_id="W-000102", reason="Not this one", actor="console-operator")
+    page, url = coordinator_logged_in
+    page.goto(f"{url}/admin/workers/worker/{Worker.objects.get(worker_id='W-000101').pk}/change/")
+    panel = page.locator(".field-do_not_assign_table")
+    text = panel.inner_text()
+    assert "Acme Logistics" in text and "Left a forklift running unattended" in text and "Bolt Freight" in text and "console-operator" in text
+    assert "Not this one" not in text  # another worker's entry
+    entry = DoNotAssign.objects.get(client__name="Acme Logistics", worker_id="W-000101")
+    assert panel.locator(f"a[href='/admin/orders/donotassign/{entry.pk}/change/']").count() == 1
+    # The panel comes before the assignments: the first thing to know before proposing them.
+    assert page.locator("fieldset:has(.field-do_not_assign_table) h2").inner_text().lower() == "do not assign"
+    screenshot(page, "worker-page-do-not-assign")
+    with page.expect_navigation():
+        panel.locator("a:has-text('do-not-assign list')").click()
+    listed = page.locator("#result_list tbody tr").all_inner_texts()
+    assert len(listed) == 2 and all("W-000101" in row for row in listed)
