@@ -37,7 +37,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from apps.core.detectors import mask_pii
-from apps.core.errors import Conflict, InvalidInput, NotFound
+from apps.core.errors import Conflict, InvalidInput
 from apps.core.jobs import JobContext, JobOutcome, enqueue_after_commit, run_job
 from apps.evidence import partitions, selectors, sources, transforms
 from apps.evidence.choices import FeedbackVerdict, MaterializeMode, MaterializeStatus, SourceKind
@@ -56,9 +56,8 @@ def record_feedback(*, target_id: str, verdict: str, edited_text: str | None = N
     """A coordinator's accept/reject/edit of an earlier interaction, logged as a `feedback`
     interaction (SPEC §4.7) for the materializer's feedback transform.
 
-    NotFound (a 404 naming target_id) when the target does not exist; InvalidInput (a 400 with field
-    errors) when the verdict is not accept/reject/edit, when the target is itself feedback, or when
-    edited_text is missing for "edit" / given otherwise.
+    InvalidInput (a 400 with field errors) when the verdict is not accept/reject/edit, when the target
+    does not exist or is itself feedback, or when edited_text is missing for "edit" / given otherwise.
     """
     if verdict not in FeedbackVerdict.values:
         raise InvalidInput(
@@ -71,7 +70,7 @@ def record_feedback(*, target_id: str, verdict: str, edited_text: str | None = N
         raise InvalidInput("target_id must be an interaction id.", fields={"target_id": ["Must be a valid UUID."]}) from None
     target_kind = Interaction.objects.filter(pk=target_uuid).values_list("kind", flat=True).first()
     if target_kind is None:
-        raise NotFound(f"No interaction {target_uuid}.", fields={"target_id": ["No interaction with this id."]})
+        raise InvalidInput(f"No interaction {target_uuid}.", fields={"target_id": ["No interaction with this id."]})
     if target_kind == InteractionKind.FEEDBACK:
         raise InvalidInput("Feedback cannot target another feedback.", fields={"target_id": ["Is a feedback interaction."]})
     if target_kind in DECISION_KINDS:

@@ -89,11 +89,7 @@ def _normalized(fields: dict[str, Any]) -> dict[str, Any]:
 
 def order_create(*, actor: str = "", **fields: Any) -> JobOrder:
     """Create an order; a Django ValidationError (field → messages) when it is not valid. `client` is
-    a name (or a Client); a new name creates the client. An order_id that exists is a Conflict (409):
-    the request was well formed, the id is taken."""
-    order_id = fields.get("order_id")
-    if order_id and JobOrder.objects.filter(order_id=order_id).exists():
-        raise Conflict(f"Job order {order_id!r} already exists.", code="order_exists", fields={"order_id": ["job order with this order id already exists."]})
+    a name (or a Client); a new name creates the client."""
     with transaction.atomic():  # a new client is not left behind by an invalid order
         order = JobOrder(created_by=actor, **_normalized(fields))
         order.full_clean()
@@ -301,7 +297,7 @@ def do_not_assign_add(*, client: str, worker_id: str, reason: str, actor: str = 
     with transaction.atomic():
         worker = Worker.objects.select_for_update().filter(worker_id=worker_id).first()
         if worker is None:
-            raise NotFound(f"No worker {worker_id!r}.", fields={"worker_id": ["No such worker."]})
+            raise InvalidInput(f"No worker {worker_id!r}.", fields={"worker_id": ["No such worker."]})
         try:
             owner = client_for_name(client)
         except ValidationError as exc:
@@ -340,7 +336,7 @@ def do_not_assign_import_csv(text: str, *, actor: str = "") -> tuple[int, list[s
     for row in reader:
         try:
             do_not_assign_add(client=row["client"] or "", worker_id=(row["worker_id"] or "").strip(), reason=row["reason"] or "", actor=actor)
-        except (InvalidInput, NotFound, Conflict) as exc:
+        except (InvalidInput, Conflict) as exc:
             problems.append(f"line {reader.line_num}: {exc}")
         else:
             added += 1

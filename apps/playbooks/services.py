@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from apps.core.errors import InvalidInput, NotFound
+from apps.core.errors import InvalidInput
 from apps.interactions.choices import InteractionKind
 from apps.interactions.scrubber import scrub, scrub_text
 from apps.interactions.services import log_interaction
@@ -29,7 +29,7 @@ def record_playbook(
 ) -> dict[str, Any]:
     """Store a fill in the playbook memory; returns the SPEC §4.6 201 body.
 
-    Unknown worker ids or order → 404 with nothing written. The playbook row, its interaction row and
+    Unknown worker ids or order → 400 with nothing written. The playbook row, its interaction row and
     the index version bump commit together; the bump comes last because it takes the registry row lock
     that also orders records against a concurrent reset (see apps.indexes.services.reset_index).
     """
@@ -40,14 +40,14 @@ def record_playbook(
     known = existing_worker_ids(ids)
     unknown = [w for w in ids if w not in known]
     if unknown:
-        raise NotFound(
+        raise InvalidInput(
             f"Unknown worker ids: {', '.join(unknown[:10])}.", fields={"worker_ids": [f"unknown worker id {w!r}" for w in unknown[:20]]}
         )
     order = None
     if order_id:
         order = JobOrder.objects.filter(order_id=order_id).first()
         if order is None:
-            raise NotFound(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
+            raise InvalidInput(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
     vector, _ = embed_query(query)
 
     with transaction.atomic():

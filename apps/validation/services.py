@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from apps.core.detectors import extract_contacts
-from apps.core.errors import InvalidInput, NotFound
+from apps.core.errors import InvalidInput
 from apps.interactions.choices import InteractionKind
 from apps.interactions.services import log_interaction
 from apps.orders.models import JobOrder
@@ -81,7 +81,7 @@ def validate_fill(
     if order_id is not None:
         job_order = JobOrder.objects.filter(order_id=order_id).first()
         if job_order is None:
-            raise NotFound(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
+            raise InvalidInput(f"No job order {order_id!r}.", fields={"order_id": ["No such order."]})
         order = order_as_dict(job_order)
     assert order is not None
     verdict = check_fill(order=order, worker_ids=worker_ids)

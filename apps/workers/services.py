@@ -24,7 +24,7 @@ from django.utils import timezone
 from pgvector.psycopg import register_vector
 
 from apps.core.choices import TERMINAL_STATUSES
-from apps.core.errors import InvalidInput, NotFound
+from apps.core.errors import InvalidInput
 from apps.core.jobs import JobCancelled, JobContext, enqueue_after_commit, run_job
 from apps.indexes.embedders import get_embedder, get_semantic_embedder, semantic_enabled
 from apps.indexes.services import bump_index_version
@@ -80,13 +80,8 @@ _FIELDS = [name for name, _ in _COLUMNS if name not in _DERIVED]
 
 def resolve_ingest_path(path: str) -> Path:
     """A server-side path must resolve (after symlinks) inside one of INGEST_DIRS, and never inside
-    KB_DIR (the evidence store sits under data/ by default and is not worker data).
-
-    Anything else is a 404 (NotFound, code path_not_allowed): the ingest directories are the space of
-    files the API can name, so a path outside them names no file here, and a 404 does not tell a
-    caller whether something exists elsewhere on the server. A path inside them that is no file is a
-    404 too."""
-    not_allowed = NotFound(
+    KB_DIR (the evidence store sits under data/ by default and is not worker data)."""
+    not_allowed = InvalidInput(
         "path must be a file inside one of the ingest directories",
         code="path_not_allowed",
         fields={"path": ["not a file inside an ingest directory"]},
@@ -102,7 +97,7 @@ def resolve_ingest_path(path: str) -> Path:
         # (ValueError): the client named something that cannot be a file we read.
         raise not_allowed from None
     if not is_file:
-        raise NotFound("no such file", fields={"path": ["does not exist or is not a file"]})
+        raise InvalidInput("no such file", code="invalid", fields={"path": ["does not exist or is not a file"]})
     return resolved
 
 

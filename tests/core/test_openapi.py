@@ -161,17 +161,20 @@ def test_text_fields_state_what_the_server_refuses(schema):
 
 
 @pytest.mark.parametrize(
-    "method, path, status",
+    "method, path",
     [
-        ("post", "/api/v1/do-not-assign/", "404"),
-        ("post", "/api/v1/evidence/feedback/", "404"),
-        ("post", "/api/v1/playbooks/record", "404"),
-        ("post", "/api/v1/validate/fill", "404"),
-        ("post", "/api/v1/replay/batches/", "404"),
-        ("post", "/api/v1/ingest/", "404"),
-        ("post", "/api/v1/workers/search", "404"),
-        ("post", "/api/v1/orders/", "409"),
+        ("post", "/api/v1/do-not-assign/"),
+        ("post", "/api/v1/evidence/feedback/"),
+        ("post", "/api/v1/playbooks/record"),
+        ("post", "/api/v1/validate/fill"),
+        ("post", "/api/v1/replay/batches/"),
+        ("post", "/api/v1/ingest/"),
+        ("post", "/api/v1/workers/search"),
+        ("post", "/api/v1/orders/"),
     ],
 )
-def test_a_body_naming_what_does_not_exist_declares_its_404_and_a_taken_id_its_409(schema, method, path, status):
-    assert status in _op(schema, method, path)["responses"]
+def test_a_body_naming_what_does_not_exist_or_a_taken_id_declares_the_400_it_gets_not_a_404(schema, method, path):
+    # Bad input in a body is a 400 (SPEC §5), an unknown id or a path outside the ingest directories
+    # included; the contract test excuses those as rules beyond JSON Schema.
+    responses = _op(schema, method, path)["responses"]
+    assert "400" in responses and "404" not in responses

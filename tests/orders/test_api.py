@@ -39,10 +39,11 @@ def test_bad_orders_are_400(staff_client, change, field):
     assert not JobOrder.objects.exists()
 
 
-def test_a_taken_order_id_is_a_409_naming_it_and_changes_nothing(staff_client):
+def test_a_taken_order_id_is_a_400_naming_it_and_changes_nothing(staff_client):
     assert staff_client.post("/api/v1/orders/", ORDER, format="json").status_code == 201
     again = staff_client.post("/api/v1/orders/", dict(ORDER, city="Dayton"), format="json")
-    assert again.status_code == 409, again.content  # well formed; the id is taken (SPEC §5)
+    assert again.status_code == 400, again.content  # bad input in the body (SPEC §5), whatever the schema allows
+    assert again.json()["error"]["code"] == "invalid"
     assert again.json()["error"]["fields"] == {"order_id": ["job order with this order id already exists."]}
     assert JobOrder.objects.get().city == "Columbus"
 

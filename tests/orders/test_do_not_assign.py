@@ -101,7 +101,7 @@ def test_operators_manage_the_list_and_coordinators_read_it(staff_client, coordi
     again = staff_client.post("/api/v1/do-not-assign/", {"client": "acme logistics", "worker_id": "W-1", "reason": "twice"}, format="json")
     assert again.status_code == 409
     unknown = staff_client.post("/api/v1/do-not-assign/", {"client": "Acme Logistics", "worker_id": "W-404", "reason": "x"}, format="json")
-    assert unknown.status_code == 404 and "worker_id" in unknown.json()["error"]["fields"]  # no such worker
+    assert unknown.status_code == 400 and "worker_id" in unknown.json()["error"]["fields"]
     no_reason = staff_client.post("/api/v1/do-not-assign/", {"client": "Acme Logistics", "worker_id": "W-2", "reason": " "}, format="json")
     assert no_reason.status_code == 400 and "reason" in no_reason.json()["error"]["fields"]
     assert coordinator_client.post("/api/v1/do-not-assign/", {"client": "Acme", "worker_id": "W-2", "reason": "x"}, format="json").status_code == 403

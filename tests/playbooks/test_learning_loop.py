@@ -101,20 +101,20 @@ def test_dissimilar_playbooks_do_not_boost(search_corpus, coordinator_client):
 
 
 @pytest.mark.parametrize(
-    "payload, field, status",
+    "payload, field",
     [
-        ({"worker_ids": ["W-NOPE"]}, "worker_ids", 404),  # names workers that do not exist
-        ({"worker_ids": []}, "worker_ids", 400),
-        ({"worker_ids": ["W-000001"], "outcome": "maybe"}, "outcome", 400),
-        ({"worker_ids": ["W-000001"], "query": ""}, "query", 400),
-        ({"worker_ids": ["W-000001"], "query": "😀😀"}, "query", 400),
-        ({"worker_ids": ["W-000001"], "order_id": "JO-NOPE"}, "order_id", 404),
-        ({"worker_ids": ["W-000001"], "filters": {"planet": "Mars"}}, "filters", 400),
+        ({"worker_ids": ["W-NOPE"]}, "worker_ids"),
+        ({"worker_ids": []}, "worker_ids"),
+        ({"worker_ids": ["W-000001"], "outcome": "maybe"}, "outcome"),
+        ({"worker_ids": ["W-000001"], "query": ""}, "query"),
+        ({"worker_ids": ["W-000001"], "query": "😀😀"}, "query"),
+        ({"worker_ids": ["W-000001"], "order_id": "JO-NOPE"}, "order_id"),
+        ({"worker_ids": ["W-000001"], "filters": {"planet": "Mars"}}, "filters"),
     ],
 )
-def test_bad_records_are_400_or_404_and_write_nothing(search_corpus, coordinator_client, payload, field, status):
+def test_bad_records_are_400_and_write_nothing(search_corpus, coordinator_client, payload, field):
     response = _record(coordinator_client, **payload)
-    assert response.status_code == status, response.content
+    assert response.status_code == 400, response.content
     assert field in response.json()["error"]["fields"]
     assert not Playbook.objects.exists() and not Interaction.objects.exists()
 

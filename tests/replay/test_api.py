@@ -69,7 +69,7 @@ def test_a_run_reads_in_full_with_its_bundle(coordinator_client, runs):
 def test_a_batch_can_be_launched_against_a_baseline_batch(staff_client, coordinator_client):
     ReplayBatch.objects.create(batch_id="rb_base", provider="local", status="succeeded")
     bad = staff_client.post("/api/v1/replay/batches/", {"provider": "local", "baseline_batch": "rb_nope"}, format="json")
-    assert bad.status_code == 404 and "baseline_batch" in bad.json()["error"]["fields"]  # no such batch
+    assert bad.status_code == 400 and "baseline_batch" in bad.json()["error"]["fields"]
     assert ReplayBatch.objects.count() == 1  # nothing written
     accepted = staff_client.post("/api/v1/replay/batches/", {"provider": "local", "baseline_batch": "rb_base"}, format="json")
     assert accepted.status_code == 202

@@ -164,7 +164,7 @@ def test_ingest_api_validates_paths_sizes_and_roles(staff_client, coordinator_cl
     jobs_before = IngestJob.objects.count()
     for path in (str(outside), str(link), "/etc/passwd", str(tmp_path / "allowed" / ".." / "outside.csv")):
         response = staff_client.post("/api/v1/ingest/", {"path": path}, format="json")
-        assert response.status_code == 404, path  # no file the API can name; nothing said about the server's others
+        assert response.status_code == 400, path
         assert response.json()["error"]["code"] == "path_not_allowed"
     assert IngestJob.objects.count() == jobs_before
 
@@ -194,7 +194,7 @@ def test_paths_the_filesystem_cannot_resolve_and_the_evidence_store_are_path_not
     }
     for case, path in cases.items():
         response = staff_client.post("/api/v1/ingest/", {"path": path}, format="json")
-        assert response.status_code == 404, case
+        assert response.status_code == 400, case
         error = response.json()["error"]
         assert error["code"] == "path_not_allowed", case
         assert str(tmp_path) not in json.dumps(error), case  # no server path in the answer

@@ -5,8 +5,8 @@ is: authenticated and throttled (401, 403, 429), backed by the database (503), t
 parameters (400), a body at all (413), naming a resource in its path or paging a list (404). Declaring
 them here, from the operation's shape, keeps ~40 views from each repeating the same list; an
 operation's own extra statuses (409 busy, 503 provider down...) are declared on the view with
-`error_responses(...)` (404 for a body naming a stored thing that does not exist, 409 for a taken
-id...). Operations are tagged by the app that serves them.
+`error_responses(...)`. A body naming a stored thing that does not exist is bad input, a 400 like any
+other. Operations are tagged by the app that serves them.
 
 Valid input: a schema-valid request is one the server accepts (schemathesis' positive_data_acceptance)
 and a schema-invalid one is refused (negative_data_rejection). So text fields carry the pattern of what

@@ -9,7 +9,6 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from apps.core.choices import JobStatus
-from apps.core.errors import NotFound
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
@@ -79,17 +78,3 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
         return super().to_internal_value(data)
-
-
-class StoredReferenceField(serializers.PrimaryKeyRelatedField):
-    """A stored thing a request body names by id. One that does not exist is a 404 naming the field
-    (the request was well formed; SPEC §5), not a 400 like a malformed value."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        try:
-            return super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if set(exc.get_codes()) & {"does_not_exist", "incorrect_type"}:
-                model = self.get_queryset().model._meta.verbose_name
-                raise NotFound(f"No {model} {data!r}.", fields={self.field_name: [f"No such {model}."]}) from None
-            raise

@@ -76,7 +76,7 @@ class FeedbackView(APIView):
     @extend_schema(
         summary="Accept, reject or edit an earlier interaction (its id comes back as interaction_id)",
         request=request_variants("FeedbackRequest", FeedbackJudgementSerializer, FeedbackEditSerializer),
-        responses={201: FeedbackSerializer, **error_responses(404)},
+        responses={201: FeedbackSerializer},
         examples=[request_example("accept a search", {"target_id": "0b6f3f5e-8c1d-4c39-9a53-2f0d9f3e7a11", "verdict": "accept"})],
     )
     def post(self, request: Request) -> Response:

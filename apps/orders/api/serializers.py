@@ -4,7 +4,6 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
-from rest_framework.validators import UniqueValidator
 
 from apps.core.api.serializers import StrictSerializer
 from apps.interactions.choices import DECISION_KINDS, InteractionKind
@@ -45,12 +44,6 @@ class JobOrderSerializer(serializers.ModelSerializer):
             "required_certifications", "status", "created_by", "created_at", "updated_at",
         ]
         read_only_fields = ["status", "created_by", "created_at", "updated_at"]
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()
-        # A taken order_id is the order services' 409 (SPEC §5: the request is well formed), not a 400 here.
-        fields["order_id"].validators = [v for v in fields["order_id"].validators if not isinstance(v, UniqueValidator)]
-        return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start = attrs.get("start_date", getattr(self.instance, "start_date", None))

@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from apps.core.api.filtersets import StrictFilterSet
 from apps.playbooks import selectors, services
-from apps.core.api.openapi import error_responses, request_example
+from apps.core.api.openapi import request_example
 from apps.playbooks.api.serializers import PlaybookSerializer, RecordedPlaybookSerializer, RecordPlaybookSerializer
 from apps.playbooks.choices import Outcome
 from apps.playbooks.models import Playbook
@@ -31,7 +31,7 @@ class RecordPlaybookView(APIView):
     @extend_schema(
         summary="Store a fill in the playbook memory (SPEC §4.6)",
         request=RecordPlaybookSerializer,
-        responses={201: RecordedPlaybookSerializer, **error_responses(404)},
+        responses={201: RecordedPlaybookSerializer},
         examples=[
             request_example(
                 "an accepted fill",

@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.core.api.serializers import JobAcceptedSerializer, StoredReferenceField, StrictSerializer
+from apps.core.api.serializers import JobAcceptedSerializer, StrictSerializer
 from apps.replay.choices import REPLAYED_TASK_TYPES, SKIPPED_TASK_TYPES, BatchStatus, RunStatus
 from apps.replay.models import ReplayBatch
 
@@ -18,7 +18,7 @@ class ReplayBatchRequestSerializer(StrictSerializer):
     provider = serializers.ChoiceField(choices=["local", "openai", "ollama"], required=False)
     model = serializers.CharField(required=False, max_length=128, allow_blank=True)
     concurrency = serializers.IntegerField(required=False, min_value=1, max_value=32, default=4)
-    baseline_batch = StoredReferenceField(
+    baseline_batch = serializers.PrimaryKeyRelatedField(
         queryset=ReplayBatch.objects.all(), required=False, allow_null=True,
         help_text="compare with this earlier batch's run outcomes (passed there, fails now = regression)",
     )

@@ -8,7 +8,7 @@ from apps.core.api.filtersets import StrictFilterSet
 from apps.core.api.permissions import IsCoordinator, IsOperator
 from apps.core.api.serializers import job_accepted
 from apps.replay import selectors, services
-from apps.core.api.openapi import error_responses, request_example
+from apps.core.api.openapi import request_example
 from apps.replay.api.serializers import (
     ReplayBatchAcceptedSerializer,
     ReplayBatchRequestSerializer,
@@ -38,7 +38,7 @@ class ReplayBatchListCreateView(generics.ListAPIView):
     @extend_schema(
         summary="Replay recorded evidence against a model, in the background (SPEC §4.8)",
         request=ReplayBatchRequestSerializer,
-        responses={202: ReplayBatchAcceptedSerializer, **error_responses(404)},
+        responses={202: ReplayBatchAcceptedSerializer},
         examples=[request_example("last week's drafts", {"day_from": "2026-11-20", "day_to": "2026-11-27", "task_types": ["draft_email"], "limit": 50})],
     )
     def post(self, request: Request) -> Response:

@@ -3,22 +3,20 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.core.api.serializers import StrictSerializer
-from apps.core.errors import NotFound
 from apps.workers.api.serializers import SearchFiltersSerializer
 from apps.workers.geo import zip_coordinates
 from apps.workers.search import RADIUS_MAX_MILES, RADIUS_MIN_MILES
 
 
 class NearSerializer(StrictSerializer):
-    """Radius search (SPEC §4.3): a ZIP the `zipcodes` package knows and a radius in miles. A
-    well-formed ZIP it does not know is a 404 naming near.zip: there is no such place to search near."""
+    """Radius search (SPEC §4.3): a ZIP the `zipcodes` package knows and a radius in miles."""
 
     zip = serializers.RegexField(r"^\d{5}(-\d{4})?$", max_length=10)
     radius_miles = serializers.FloatField(min_value=RADIUS_MIN_MILES, max_value=RADIUS_MAX_MILES)
 
     def validate_zip(self, value: str) -> str:
         if zip_coordinates(value) is None:
-            raise NotFound(f"Unknown ZIP {value!r}.", fields={self.field_name or "near": {"zip": [f"unknown ZIP {value!r}"]}})
+            raise serializers.ValidationError(f"unknown ZIP {value!r}")
         return value
 
 

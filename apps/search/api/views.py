@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.openapi import error_responses, request_example
+from apps.core.api.openapi import request_example
 from apps.search import services
 from apps.search.api.serializers import SearchRequestSerializer, SearchResponseSerializer
 from apps.workers.search import search_request_from_dict
@@ -15,7 +15,7 @@ class WorkerSearchView(APIView):
     @extend_schema(
         summary="Nearest workers to a free-text query, filtered (SPEC §4.3)",
         request=SearchRequestSerializer,
-        responses={200: SearchResponseSerializer, **error_responses(404)},
+        responses={200: SearchResponseSerializer},
         examples=[
             request_example(
                 "forklift in Columbus",

@@ -3,7 +3,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.openapi import error_responses, request_example, request_variants
+from apps.core.api.openapi import request_example, request_variants
 from apps.validation import services
 from apps.validation.api.serializers import (
     FillOfInlineOrderSerializer,
@@ -45,7 +45,7 @@ class FillValidationView(APIView):
     @extend_schema(
         summary="Check workers against a job order (SPEC §4.5)",
         request=request_variants("FillValidation", FillOfStoredOrderSerializer, FillOfInlineOrderSerializer),
-        responses={200: FillValidationVerdictSerializer, **error_responses(404)},
+        responses={200: FillValidationVerdictSerializer},
         examples=[request_example("two workers for an order", {"order_id": "ORD-2026-0001", "worker_ids": ["W-000001", "W-000002"]})],
     )
     def post(self, request: Request) -> Response:

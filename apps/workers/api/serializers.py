@@ -55,7 +55,7 @@ class IngestRequestSerializer(StrictSerializer):
 
 # The schema's two shapes of IngestRequestSerializer, one per media type (apps.core.api.openapi).
 class IngestFromPathSerializer(IngestRequestSerializer):
-    path = serializers.CharField(max_length=4096, help_text="a file inside one of the ingest directories (else 404)")
+    path = serializers.CharField(max_length=4096, help_text="a file inside one of the ingest directories")
     file = None
 
 

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.errors import PayloadTooLarge
-from apps.core.api.openapi import error_responses, request_example
+from apps.core.api.openapi import request_example
 from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.permissions import IsOperator
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
@@ -48,7 +48,7 @@ class IngestListCreateView(generics.ListAPIView):
     @extend_schema(
         summary="Ingest workers from a server path or an uploaded file, in the background (SPEC §4.1)",
         request={"application/json": IngestFromPathSerializer, "multipart/form-data": IngestUploadSerializer},
-        responses={202: JobAcceptedSerializer, **error_responses(404)},
+        responses={202: JobAcceptedSerializer},
         examples=[request_example("a file on the server", {"path": "workers.csv", "format": "csv", "limit": 1000})],
     )
     def post(self, request: Request) -> Response:
