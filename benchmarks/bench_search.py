@@ -257,6 +257,44 @@ def run_raw_sql(queries: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def run_raw_ceiling(queries: list[dict[str, Any]], *, clients: int = 2, seconds: float = 15.0) -> dict[str, Any]:
+    """Raw unfiltered kNN queries/s with `clients` connections (threads) at once: what the database alone
+    allows on this machine, to read the multitier figure against (issue 18)."""
+    import psycopg
+
+    from apps.core.vectors import vector_literal
+
+    embedder = get_embedder()
+    literals = [vector_literal(v) for v in embedder.embed([q["text"] + " ceiling" for q in queries])]
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    counts = [0] * clients
+    deadline = time.perf_counter() + seconds
+
+    def loop(i: int) -> None:
+        with psycopg.connect(**params, autocommit=True) as conn:
+            conn.execute(f"SET hnsw.ef_search = {settings.SEARCH_EF_SEARCH}")
+            n = i
+            while time.perf_counter() < deadline:
+                conn.execute(
+                    "SELECT worker_id FROM workers_worker WHERE status = 'active' ORDER BY embedding <=> %s::vector LIMIT 10",
+                    [literals[n % len(literals)]],
+                ).fetchall()
+                counts[i] += 1
+                n += clients
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {"clients": clients, "seconds": round(elapsed, 1), "queries": sum(counts), "per_s": round(sum(counts) / elapsed, 1),
+            "ef_search": settings.SEARCH_EF_SEARCH}
+
+
 def run_relevance(base_url: str, token: str, n: int, seed: int) -> dict[str, float]:
     """Labelled set from the generator's vocabulary: a query names a role, a skill and a city;
     a result is relevant when its role and city both match."""
@@ -310,6 +348,7 @@ def main() -> int:
             report |= {
                 "concurrency_8": run_concurrent(base_url, token, queries),
                 "raw_sql": run_raw_sql(queries[:200]),
+                "raw_ceiling": run_raw_ceiling(queries),
                 "relevance": run_relevance(base_url, token, 200, args.seed),
             }
     finally:
@@ -335,6 +374,8 @@ def render(report: dict[str, Any]) -> str:
     lines += ["Raw SQL on one connection (same kind of queries):", "", "| query | p50 ms | p95 ms | p99 ms |", "| --- | ---: | ---: | ---: |"]
     for name, r in report["raw_sql"].items():
         lines.append(f"| {name} | {r['p50']} | {r['p95']} | {r['p99']} |")
+    ceiling = report["raw_ceiling"]
+    lines += ["", f"Ceiling: raw unfiltered kNN (ef {ceiling['ef_search']}), {ceiling['clients']} connections at once, {ceiling['seconds']} s: **{ceiling['per_s']} queries/s**."]
     rel = report["relevance"]
     lines += ["", f"Relevance of the `hash` embedder ({rel['queries']} labelled role+skill+city queries; relevant = same role and city): nDCG@10 **{rel['nDCG@10']}**, P@10 **{rel['P@10']}**."]
     return "\n".join(lines)

@@ -70,4 +70,14 @@ app.autodiscover_tasks()
 # JOB_HEARTBEAT_LIMIT_S + JOB_REAPER_INTERVAL_S.
 app.conf.beat_schedule = {
     "reap-dead-jobs": {"task": "apps.core.tasks.reap_dead_jobs_task", "schedule": settings.JOB_REAPER_INTERVAL_S},
+    # The interaction log's queue (apps.interactions.services): a tick that finds it empty costs one LLEN.
+    # Expires with its interval, so ticks missed while the worker was down do not pile up.
+    "drain-interactions": {
+        "task": "apps.interactions.tasks.drain_interactions_task",
+        "schedule": settings.INTERACTION_DRAIN_INTERVAL_S,
+        "options": {"expires": settings.INTERACTION_DRAIN_INTERVAL_S * 5},
+    },
 }
+# Retention (apps.evidence.retention): a job row in the jobs list, with its counts, once a day.
+if settings.RETENTION_INTERVAL_S:
+    app.conf.beat_schedule["retention"] = {"task": "apps.evidence.tasks.scheduled_retention_task", "schedule": settings.RETENTION_INTERVAL_S}

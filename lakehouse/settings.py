@@ -108,7 +108,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Skips /api/ requests (no API view uses messages): building cookie storage was 5 % of API CPU.
+    "apps.core.api.middleware.NonApiMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -265,7 +266,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.IsCoordinator"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["apps.core.api.renderers.OrjsonRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     # JSON only (SPEC §5); the ingest upload declares its own multipart parser.
     "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.BoundedJSONParser"],
     "DEFAULT_METADATA_CLASS": "apps.core.api.metadata.LakehouseMetadata",
@@ -358,12 +359,27 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 
 HNSW_M = env_int("HNSW_M", 16, minimum=2)
+# Rows per transaction (and per progress step) of an index re-embed job.
+INDEX_REEMBED_BATCH_SIZE = env_int("INDEX_REEMBED_BATCH_SIZE", 1000, minimum=1)
 HNSW_EF_CONSTRUCTION = env_int("HNSW_EF_CONSTRUCTION", 64, minimum=4)
 PG_BUILD_MAINTENANCE_WORK_MEM = env_str("PG_BUILD_MAINTENANCE_WORK_MEM", "1GB")
 SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 120, minimum=1, maximum=1000)
 # Filters estimated to keep at most this many rows take the exact path (B-tree/GIN → distances → sort).
 SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 5000, minimum=0)
 SEARCH_RESULT_CACHE_TTL_S = env_int("SEARCH_RESULT_CACHE_TTL_S", 300, minimum=0)
+# Walk an HNSW index on `embedding::halfvec` (an expression index that must exist) instead of the
+# `vector` one: measured in benchmarks/README.md (issue 18); off by default.
+SEARCH_HNSW_HALFVEC = env_bool("SEARCH_HNSW_HALFVEC", False)
+# Index versions are mirrored in Redis (apps.indexes.version_mirror); a write the app cannot see (raw
+# SQL on the workers table) shows within this many seconds, every other write at once.
+INDEX_VERSION_MIRROR_TTL_S = env_int("INDEX_VERSION_MIRROR_TTL_S", 10, minimum=1)
+# The interaction log (SPEC §3.5) leaves the request path: a request RPUSHes its scrubbed row to a Redis
+# list (append-only file: durable) and the worker drains it in batches (apps.interactions.services).
+# Off → one synchronous INSERT per request, as before.
+INTERACTION_LOG_QUEUE = env_bool("INTERACTION_LOG_QUEUE", True)
+INTERACTION_DRAIN_BATCH = env_int("INTERACTION_DRAIN_BATCH", 1000, minimum=1, maximum=20000)
+# Celery beat drains every this many seconds; a queue reaching INTERACTION_DRAIN_BATCH rows asks at once.
+INTERACTION_DRAIN_INTERVAL_S = env_float("INTERACTION_DRAIN_INTERVAL_S", 2.0, minimum=0.1)
 # Hybrid ranking (SEMANTIC_EMBEDDING_PROVIDER set): each ranking's depth fused by RRF.
 SEARCH_HYBRID_DEPTH = env_int("SEARCH_HYBRID_DEPTH", 50, minimum=1, maximum=1000)
 # Orders with a site_zip find candidates within this many miles of it (SPEC §4.8a).
@@ -374,6 +390,18 @@ PLAYBOOK_BETA = env_float("PLAYBOOK_BETA", 0.15, minimum=0.0)
 PLAYBOOK_HALF_LIFE_DAYS = env_float("PLAYBOOK_HALF_LIFE_DAYS", 30.0, minimum=0.01)
 PLAYBOOK_MAX_PLAYBOOKS = env_int("PLAYBOOK_MAX_PLAYBOOKS", 20, minimum=1)
 PLAYBOOK_EXACT_SCAN_MAX_ROWS = env_int("PLAYBOOK_EXACT_SCAN_MAX_ROWS", 5000, minimum=0)
+
+# Retention (issue 23): the interaction log and the playbook memory stay bounded under steady load.
+# An interaction older than INTERACTION_RETENTION_DAYS is deleted only once it has its evidence record
+# (the materializer distilled it; evidence itself is never deleted). A playbook older than
+# PLAYBOOK_ARCHIVE_AFTER_DAYS moves to the archive table and no longer boosts; the default, ten
+# half-lives, is where its decay weight is below 1/1000 (β × that is under 0.0002 of a score), and the
+# floor of one half-life keeps any playbook that still counts at least half in the memory.
+INTERACTION_RETENTION_DAYS = env_int("INTERACTION_RETENTION_DAYS", 90, minimum=1)
+PLAYBOOK_ARCHIVE_AFTER_DAYS = env_float("PLAYBOOK_ARCHIVE_AFTER_DAYS", 10 * PLAYBOOK_HALF_LIFE_DAYS, minimum=PLAYBOOK_HALF_LIFE_DAYS)
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 5000, minimum=1)
+# Celery beat queues a retention run this often (0: only when an operator starts one).
+RETENTION_INTERVAL_S = env_int("RETENTION_INTERVAL_S", 86400, minimum=0)
 
 # The agency's own contact points: never flagged as another worker's phone/email in outreach.
 AGENCY_PHONES = env_list("AGENCY_PHONES", ["+15551234567"])

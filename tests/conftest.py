@@ -140,8 +140,11 @@ def _isolated_caches(redis_client):
 
     from apps.core.api.authentication import CachedTokenAuthentication
 
+    from apps.playbooks import selectors as playbook_selectors
+
     get_embedding_cache().clear_local()
     selectors._stats_cache.clear()
+    playbook_selectors._estimates.clear()
     CachedTokenAuthentication.forget_all()
     yield
 

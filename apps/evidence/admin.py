@@ -24,7 +24,7 @@ from apps.core.errors import DomainError, InvalidInput
 from apps.core.roles import is_operator
 from apps.evidence import registry, selectors, services, transforms
 from apps.evidence.choices import SourceKind
-from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
+from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun, RetentionRun
 from apps.interactions.models import Interaction
 
 
@@ -204,3 +204,21 @@ class InboxFileAdmin(InspectionAdmin):
     def short_sha256(self, obj: InboxFile) -> str:
         return obj.sha256[:12]
     list_select_related = ("run",)
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(JobAdmin):
+    list_display = ("id", "status_display", "progress_display", "deleted", "kept", "archived", "finished_at")
+    list_filter = ("status",)
+
+    @admin.display(description="interactions deleted", ordering="interactions_deleted")
+    def deleted(self, obj: RetentionRun) -> int:
+        return obj.interactions_deleted
+
+    @admin.display(description="kept (no evidence)", ordering="interactions_kept")
+    def kept(self, obj: RetentionRun) -> int:
+        return obj.interactions_kept
+
+    @admin.display(description="playbooks archived", ordering="playbooks_archived")
+    def archived(self, obj: RetentionRun) -> int:
+        return obj.playbooks_archived

@@ -51,6 +51,35 @@ class MaterializeRun(Job):
         }
 
 
+class RetentionRun(Job):
+    """One run of the retention policy (issue 23; apps.evidence.retention): interactions past
+    INTERACTION_RETENTION_DAYS that have their evidence are deleted, playbooks past
+    PLAYBOOK_ARCHIVE_AFTER_DAYS are archived. The counts are the operator's record of what went."""
+
+    job_kind = "retention"
+
+    interaction_cutoff = models.DateTimeField(help_text="interactions that occurred before this may go")
+    playbook_cutoff = models.DateTimeField(help_text="playbooks created before this are archived")
+    interactions_deleted = models.BigIntegerField(default=0)
+    # Past the horizon but without an evidence record (never materialized, or a transform error): kept.
+    interactions_kept = models.BigIntegerField(default=0, help_text="past the horizon, kept: no evidence record yet")
+    playbooks_archived = models.BigIntegerField(default=0)
+    note = models.TextField(blank=True)
+
+    class Meta(Job.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"retention run {self.pk} ({self.status})"
+
+    def job_counters(self) -> dict:
+        return {
+            "interaction_cutoff": self.interaction_cutoff, "playbook_cutoff": self.playbook_cutoff,
+            "interactions_deleted": self.interactions_deleted, "interactions_kept": self.interactions_kept,
+            "playbooks_archived": self.playbooks_archived, "note": self.note or None,
+        }
+
+
 class EvidenceRecord(models.Model):
     """One evidence_record.v1 (SPEC §4.7). Append-only: the materializer inserts with
     ON CONFLICT (evidence_id) DO NOTHING and never updates a record."""

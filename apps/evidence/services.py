@@ -45,7 +45,8 @@ from apps.evidence.models import EvidenceRecord, InboxFile, MaterializeRun
 from apps.interactions.choices import DECISION_KINDS, InteractionKind
 from apps.interactions.models import Interaction
 from apps.interactions.scrubber import scrub_text
-from apps.interactions.services import log_interaction
+from apps.interactions.selectors import interaction_kind
+from apps.interactions.services import drain_interaction_queue, log_interaction
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def record_feedback(*, target_id: str, verdict: str, edited_text: str | None = N
         target_uuid = uuid.UUID(str(target_id))
     except ValueError:
         raise InvalidInput("target_id must be an interaction id.", fields={"target_id": ["Must be a valid UUID."]}) from None
-    target_kind = Interaction.objects.filter(pk=target_uuid).values_list("kind", flat=True).first()
+    target_kind = interaction_kind(target_uuid)  # a row still queued counts (SPEC §3.5: feedback at once)
     if target_kind is None:
         raise InvalidInput(f"No interaction {target_uuid}.", fields={"target_id": ["No interaction with this id."]})
     if target_kind == InteractionKind.FEEDBACK:
@@ -193,13 +194,15 @@ def build_evidence_index(
 # ---------------------------------------------------------------------------------- the lock
 
 
-def _try_lock() -> bool:
+def try_materialize_lock() -> bool:
+    """The materializer's session advisory lock: one run at a time, and retention deletes no source
+    while a run is writing (apps.evidence.retention)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
         return bool(cursor.fetchone()[0])
 
 
-def _unlock() -> None:
+def release_materialize_lock() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
 
@@ -207,8 +210,8 @@ def _unlock() -> None:
 def running_materialize_run() -> str | None:
     """The id of the run executing right now (from the lock, not the status column, so a run whose
     worker died does not look busy forever); None when no run holds the lock."""
-    if _try_lock():
-        _unlock()
+    if try_materialize_lock():
+        release_materialize_lock()
         return None
     running = MaterializeRun.objects.filter(status=MaterializeStatus.RUNNING).order_by("-started_at")
     return running.values_list("run_id", flat=True).first() or "(unknown)"
@@ -273,7 +276,7 @@ def run_materialize(run_id: str) -> MaterializeRun:
     ids are deterministic). A run that finds another one holding the materialize lock ends `skipped`."""
 
     def work(run: MaterializeRun, context: JobContext) -> JobOutcome:
-        if not _try_lock():
+        if not try_materialize_lock():
             return _finish(run, JobOutcome(MaterializeStatus.SKIPPED, "busy: another materialize run held the lock; this run wrote nothing"))
         try:
             tally = _Tally(run)
@@ -283,6 +286,9 @@ def run_materialize(run_id: str) -> MaterializeRun:
                 MaterializeMode.REBUILD: _run_rebuild,
             }[run.mode]
             try:
+                # Rows still in the interaction log's queue first: a day read before they land would miss
+                # them for good (a range or rebuild run has no later lookback). Redis down → the run fails.
+                drain_interaction_queue()
                 executor(run, tally)
             except Exception as exc:
                 tally.flush()
@@ -291,7 +297,7 @@ def run_materialize(run_id: str) -> MaterializeRun:
             tally.flush()
             return _finish(run, JobOutcome())
         finally:
-            _unlock()
+            release_materialize_lock()
 
     run = run_job(MaterializeRun, run_id, work)
     logger.info(

@@ -6,6 +6,8 @@ TRUNCATE and runs inline once the operator has typed the index name.
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -23,7 +25,7 @@ from apps.indexes.selectors import describe_index
 class VectorIndexAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
     list_display = ["name", "state", "version", "rows", "size", "dim", "metric", "hnsw", "last_reset_at", "last_rebuilt_at"]
     readonly_fields = [f.name for f in VectorIndex._meta.fields] + ["rows", "size"]
-    actions = ["reset_selected", "rebuild_selected", "reembed_selected"]
+    actions = ["reset_selected", "rebuild_selected", "reembed_selected", "reembed_missing_selected"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -87,6 +89,10 @@ class VectorIndexAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
     @admin.action(description="Re-embed with the current provider (in the worker)", permissions=["change"])
     def reembed_selected(self, request, queryset):
         return self._start(request, queryset, services.start_reembed, "re-embed")
+
+    @admin.action(description="Embed only rows missing a vector from the current model (workers_semantic)", permissions=["change"])
+    def reembed_missing_selected(self, request, queryset):
+        return self._start(request, queryset, partial(services.start_reembed, only_missing=True), "re-embed (missing only)")
 
     def _start(self, request, queryset, start, label: str):
         started = []

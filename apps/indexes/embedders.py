@@ -12,7 +12,7 @@ from django.conf import settings
 
 from apps.core.errors import InvalidInput
 from apps.core.redis import get_redis
-from apps.providers.embedding_cache import EmbeddingCache
+from apps.providers.embedding_cache import NOT_READ, EmbeddingCache
 from apps.providers.embeddings import Embedder, build_embedder
 
 
@@ -33,13 +33,13 @@ def get_embedding_cache() -> EmbeddingCache:
     return EmbeddingCache(get_embedder(), get_redis(), ttl_s=settings.EMBEDDING_CACHE_TTL_S)
 
 
-def embed_query(text: str) -> tuple[np.ndarray, str]:
+def embed_query(text: str, *, redis_value: bytes | None | object = NOT_READ) -> tuple[np.ndarray, str]:
     """A query's vector through the cache, and whether it was a hit.
 
     A query with nothing the embedder can use ("0", "😀😀" for `hash`) embeds to the zero vector, whose
     cosine distance to everything is undefined (NaN): that is a 400 on `query`, not a search.
     """
-    vector, state = get_embedding_cache().embed_query(text)
+    vector, state = get_embedding_cache().embed_query(text, redis_value=redis_value)
     if not np.any(vector):
         raise InvalidInput("The query has nothing to search on.", fields={"query": ["has no searchable words"]})
     return vector, state

@@ -42,6 +42,9 @@ class IndexJob(Job):
     kind = models.CharField(max_length=16, choices=IndexJobKind.choices)
     rows_done = models.BigIntegerField(default=0)
     rows_total = models.BigIntegerField(default=0)
+    # A re-embed of only the rows whose vector is not from the current model (resumes an interrupted
+    # one, or embeds the rows ingested before the provider was switched on).
+    only_missing = models.BooleanField(default=False)
 
     class Meta(Job.Meta):
         pass
@@ -50,4 +53,5 @@ class IndexJob(Job):
         return f"{self.kind} job {self.pk}"
 
     def job_counters(self) -> dict:
-        return {"index": self.index.name, "operation": self.kind, "rows_done": self.rows_done, "rows_total": self.rows_total}
+        return {"index": self.index.name, "operation": self.kind, "rows_done": self.rows_done, "rows_total": self.rows_total,
+                "only_missing": self.only_missing}

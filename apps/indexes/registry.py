@@ -4,7 +4,7 @@ row (`VectorIndex`) holds the mutable state (version, state, timestamps)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,15 @@ class VectorIndexSpec:
     reembed: Callable[..., int] | None = None
     # Resetting the workers index deletes the corpus, so it needs an explicit confirmation.
     reset_needs_confirmation: bool = False
+    # An index on an optional column of a table that other indexes share (the workers' semantic
+    # vector) resets by clearing its column, not by emptying the table. None: TRUNCATE the table.
+    reset: Callable[[], None] | None = None
+    # The setting a re-embed's vectors must match in size (the registry row keeps the stored dim).
+    dim_setting: str = "EMBEDDING_DIM"
+    # Why a re-embed cannot run now (its provider is not configured); None or "" when it can.
+    unavailable_reason: Callable[[], str | None] | None = None
+    # Rows whose vector is not from the current model (a Q on the table): what "only missing" re-embeds.
+    stale_rows: Callable[[], Any] | None = None
 
     def model(self):
         from django.apps import apps

@@ -4,16 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from django.db import connection
 
 from apps.core.errors import NotFound
+from apps.core.redis import get_redis
+from apps.indexes import version_mirror
 from apps.indexes.models import IndexJob, VectorIndex
 from apps.indexes.registry import all_specs
 
+_UNREAD = object()
 
-def index_version(name: str) -> int:
-    """The current version, read from the registry row (one indexed lookup): the database is where
-    every write bumps it, so a cache keyed on it can never be stale."""
+
+def index_version(name: str, *, mirrored: bytes | None | object = _UNREAD) -> int:
+    """The current version: from its Redis mirror (apps.indexes.version_mirror), else from the registry
+    row, which then refills the mirror. `mirrored` is the mirror's value when the caller already read it
+    in its own Redis round trip (a search reads it with its cache lookups)."""
+    if mirrored is _UNREAD:
+        try:
+            mirrored = get_redis().get(version_mirror.key(name))
+        except (redis.exceptions.RedisError, OSError):
+            mirrored = None  # Redis down: PostgreSQL answers, as it did before the mirror
+    version = version_mirror.parse(mirrored)
+    if version is None:
+        version = database_index_version(name)
+        version_mirror.remember(name, version)
+    return version
+
+
+def database_index_version(name: str) -> int:
+    """The version in the registry row (one indexed lookup), the truth every write bumps."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT version FROM indexes_vectorindex WHERE name = %s", [name])
         row = cursor.fetchone()
@@ -31,7 +51,9 @@ def get_index(name: str) -> VectorIndex:
 
 def _stats(index: VectorIndex) -> dict[str, Any]:
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT count(*) FROM "{index.table}"')
+        # Rows that carry a vector: the whole table for a required column, the embedded rows for an
+        # optional one (the workers' semantic vector).
+        cursor.execute(f'SELECT count("{index.column}") FROM "{index.table}"')
         rows = cursor.fetchone()[0]
         cursor.execute(
             "SELECT coalesce(pg_total_relation_size(to_regclass(%s)), 0), coalesce(pg_relation_size(to_regclass(%s)), 0)",
@@ -72,6 +94,7 @@ def describe_job(job: IndexJob) -> dict[str, Any]:
         "progress": job.progress,
         "rows_done": job.rows_done,
         "rows_total": job.rows_total,
+        "only_missing": job.only_missing,
         "error": job.error,
         "created_by": job.created_by,
         "created_at": job.created_at,

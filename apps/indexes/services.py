@@ -18,6 +18,7 @@ from django.utils import timezone
 from apps.core.choices import JobStatus
 from apps.core.errors import Conflict, InvalidInput
 from apps.core.jobs import JobContext, enqueue_after_commit, run_job
+from apps.indexes import version_mirror
 from apps.indexes.choices import IndexJobKind, IndexState
 from apps.indexes.models import IndexJob, VectorIndex
 from apps.indexes.registry import all_specs, get_spec
@@ -56,7 +57,9 @@ def bump_index_version(name: str) -> int:
             "UPDATE indexes_vectorindex SET version = version + 1, updated_at = now() WHERE name = %s RETURNING version",
             [name],
         )
-        return cursor.fetchone()[0]
+        version = cursor.fetchone()[0]
+    version_mirror.version_changing(name, version)
+    return version
 
 
 def reset_index(name: str, *, confirm: str | None = None) -> VectorIndex:
@@ -77,10 +80,13 @@ def reset_index(name: str, *, confirm: str | None = None) -> VectorIndex:
     if _live_job(index) is not None:
         raise Conflict(f"Index {name!r} is busy ({index.state}); try again when it is ready.", code="index_busy")
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            # Fire deferred FK checks now: TRUNCATE refuses to run with trigger events pending.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(f'TRUNCATE TABLE "{index.table}"')
+        if spec.reset is not None:  # an optional column of a shared table: clear the column only
+            spec.reset()
+        else:
+            with connection.cursor() as cursor:
+                # Fire deferred FK checks now: TRUNCATE refuses to run with trigger events pending.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(f'TRUNCATE TABLE "{index.table}"')
         reset_version = bump_index_version(name)
         VectorIndex.objects.filter(name=name).update(last_reset_at=timezone.now())
     index.refresh_from_db()
@@ -97,14 +103,15 @@ def _live_job(index: VectorIndex) -> IndexJob | None:
     return index.jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__gte=cutoff).first()
 
 
-def _start_job(name: str, kind: str, actor: str, retry_of: IndexJob | None = None) -> IndexJob:
+def _start_job(name: str, kind: str, actor: str, retry_of: IndexJob | None = None, *, only_missing: bool = False, dispatch: bool = True) -> IndexJob:
     index = ensure_vector_index(name)
     with transaction.atomic():
         locked = VectorIndex.objects.select_for_update().get(pk=index.pk)
         if _live_job(locked) is not None:
             raise Conflict(f"Index {name!r} already has a job running; try again when it is ready.", code="index_busy")
-        job = IndexJob.objects.create(index=locked, kind=kind, created_by=actor, retry_of=retry_of)
-        enqueue_after_commit(job)
+        job = IndexJob.objects.create(index=locked, kind=kind, created_by=actor, retry_of=retry_of, only_missing=only_missing)
+        if dispatch:
+            enqueue_after_commit(job)
     job.refresh_from_db()
     return job
 
@@ -113,24 +120,39 @@ def start_rebuild(name: str, *, actor: str = "", retry_of: IndexJob | None = Non
     return _start_job(name, IndexJobKind.REBUILD, actor, retry_of)
 
 
-def start_reembed(name: str, *, actor: str = "", retry_of: IndexJob | None = None) -> IndexJob:
+def start_reembed(
+    name: str, *, actor: str = "", retry_of: IndexJob | None = None, only_missing: bool = False, dispatch: bool = True
+) -> IndexJob:
+    """Queue a re-embed of every row (or, `only_missing`, of the rows whose vector is not from the
+    current model) with the index's configured provider. 400 when the index cannot be re-embedded,
+    its provider is not configured, or the provider's dimension is not the stored one."""
     spec = get_spec(name)
     if spec.reembed is None:
         raise InvalidInput(f"Index {name!r} cannot be re-embedded.", code="not_supported")
-    index = ensure_vector_index(name)
-    if index.dim != settings.EMBEDDING_DIM:
+    reason = spec.unavailable_reason() if spec.unavailable_reason else None
+    if reason:
+        raise InvalidInput(f"Index {name!r} cannot be re-embedded now: {reason}.", code="provider_not_configured")
+    if only_missing and spec.stale_rows is None:
         raise InvalidInput(
-            f"EMBEDDING_DIM is {settings.EMBEDDING_DIM} but index {name!r} stores {index.dim}-dim vectors; "
-            "changing the dimension needs a reset and a fresh ingest.",
+            f"Index {name!r} re-embeds every row; it cannot tell which are missing.", code="not_supported",
+            fields={"only_missing": ["not supported by this index"]},
+        )
+    index = ensure_vector_index(name)
+    dim = getattr(settings, spec.dim_setting)
+    if index.dim != dim:
+        raise InvalidInput(
+            f"{spec.dim_setting} is {dim} but index {name!r} stores {index.dim}-dim vectors; "
+            "changing the dimension needs a migration of the column and a fresh embedding.",
             code="dimension_mismatch",
         )
-    return _start_job(name, IndexJobKind.REEMBED, actor, retry_of)
+    return _start_job(name, IndexJobKind.REEMBED, actor, retry_of, only_missing=only_missing, dispatch=dispatch)
 
 
 def relaunch_index_job(job: IndexJob, actor: str) -> IndexJob:
-    """A retry: the same operation on the same index, as a new job."""
-    start = start_rebuild if job.kind == IndexJobKind.REBUILD else start_reembed
-    return start(job.index.name, actor=actor, retry_of=job)
+    """A retry: the same operation on the same index (and the same rows), as a new job."""
+    if job.kind == IndexJobKind.REBUILD:
+        return start_rebuild(job.index.name, actor=actor, retry_of=job)
+    return start_reembed(job.index.name, actor=actor, retry_of=job, only_missing=job.only_missing)
 
 
 def _run_job(job_id: int, state: str, work) -> IndexJob:
@@ -166,17 +188,19 @@ def run_rebuild(job_id: int) -> IndexJob:
     return _run_job(job_id, IndexState.REBUILDING, work)
 
 
-def run_reembed(job_id: int, *, batch_size: int = 1000) -> IndexJob:
+def run_reembed(job_id: int, *, batch_size: int | None = None) -> IndexJob:
     """Recompute every row's vector with the current provider, in primary-key batches with progress."""
 
     def work(job: IndexJob) -> None:
         spec = get_spec(job.index.name)
         model = spec.model()
-        total = model.objects.count()
+        rows = model.objects.filter(spec.stale_rows()) if job.only_missing else model.objects.all()
+        size = batch_size or settings.INDEX_REEMBED_BATCH_SIZE
+        total = rows.count()
         IndexJob.objects.filter(pk=job.pk).update(rows_total=total)
         done, last_pk, started = 0, 0, time.monotonic()
         while True:
-            pks = list(model.objects.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:batch_size])
+            pks = list(rows.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:size])
             if not pks:
                 break
             with transaction.atomic():

@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+import uuid
+
+import redis
+from django.conf import settings
 from django.db.models import QuerySet
 
+from apps.core.errors import DependencyDown
+from apps.core.redis import get_redis
 from apps.interactions.choices import InteractionKind
+from apps.interactions.log_queue import PENDING_KEY
 from apps.interactions.models import Interaction
 
 
 def interaction_list() -> QuerySet[Interaction]:
     """Newest first; `seq` breaks ties between rows written in the same instant."""
     return Interaction.objects.order_by("-occurred_at", "-seq")
+
+
+def interaction_kind(interaction_id: uuid.UUID) -> str | None:
+    """The kind of a logged interaction, None if there is none — also for a row still in the queue
+    (apps.interactions.services), so feedback on an id a response just returned is accepted at once.
+
+    The queue's index is read first: an id leaves it only after its row committed, so one of the two
+    reads always finds it. DependencyDown (503) when Redis cannot be asked and the table has no row: the
+    id may be queued, and "no such interaction" would be a wrong answer.
+    """
+    redis_error = None
+    try:
+        pending = get_redis().hget(PENDING_KEY, str(interaction_id))
+    except (redis.exceptions.RedisError, OSError) as exc:
+        pending, redis_error = None, exc
+    if pending is not None:
+        return pending.decode()
+    kind = Interaction.objects.filter(pk=interaction_id).values_list("kind", flat=True).first()
+    if kind is None and redis_error is not None and settings.INTERACTION_LOG_QUEUE:
+        raise DependencyDown("Redis is unavailable: cannot tell whether this interaction is still queued.") from redis_error
+    return kind
 
 
 def interactions_about(

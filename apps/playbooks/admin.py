@@ -5,7 +5,7 @@ from django.utils.html import format_html, format_html_join
 from apps.core.admin import InspectionAdmin
 from apps.core.admin_display import kv_table, link_to, records_table, short_time, status_badge
 from apps.core.admin_extensions import register_panel
-from apps.playbooks.models import Playbook
+from apps.playbooks.models import ArchivedPlaybook, Playbook
 from apps.playbooks.selectors import playbooks_with_worker
 from apps.workers.models import Worker
 
@@ -56,6 +56,16 @@ class PlaybookAdmin(InspectionAdmin):
                 for w in obj.worker_ids
             ),
         )
+
+
+@admin.register(ArchivedPlaybook)
+class ArchivedPlaybookAdmin(InspectionAdmin):
+    """Playbooks past the decay horizon, moved here by a retention run: a record, never a boost."""
+
+    list_display = ["id", "query", "outcome", "created_at", "archived_at"]
+    list_filter = ["outcome"]
+    search_fields = ["query"]
+    date_hierarchy = "archived_at"
 
 
 @register_panel("workers.worker", section="Assignments and fills", order=30, permission="playbooks.view_playbook")

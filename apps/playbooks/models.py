@@ -39,3 +39,26 @@ class Playbook(models.Model):
 
     def __str__(self) -> str:
         return f"playbook {self.pk} ({self.outcome}): {self.query[:60]}"
+
+
+class ArchivedPlaybook(models.Model):
+    """A playbook past the decay horizon (PLAYBOOK_ARCHIVE_AFTER_DAYS), moved out of the memory by the
+    retention run: kept for the record under its original id, never read by a search. The vector is
+    not kept (it would only cost space; the query is here to embed again if one is ever restored)."""
+
+    id = models.BigIntegerField(primary_key=True, help_text="the playbook's id while it was in the memory")
+    query = models.TextField()
+    embedding_model = models.CharField(max_length=128, blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    worker_ids = ArrayField(models.CharField(max_length=64))
+    order = models.ForeignKey("orders.JobOrder", null=True, blank=True, on_delete=models.SET_NULL, related_name="archived_playbooks")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField()
+    archived_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"archived playbook {self.pk} ({self.outcome}): {self.query[:60]}"

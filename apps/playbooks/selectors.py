@@ -4,6 +4,8 @@ The boosted search itself is assembled in `apps.search.services`; this app knows
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
@@ -40,11 +42,12 @@ def nearest_playbooks(
     columns = "id, 1 - (query_embedding <=> %s::vector) AS similarity, outcome, worker_ids, created_at"
     # Ties (the same query recorded again) go to the newest playbook.
     exact = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY (query_embedding <=> %s::vector) + 0, id DESC LIMIT %s"
-    with transaction.atomic(), connection.cursor() as cursor:
-        if _estimated_rows(cursor, table) <= settings.PLAYBOOK_EXACT_SCAN_MAX_ROWS:
+    if _estimated_rows(table) <= settings.PLAYBOOK_EXACT_SCAN_MAX_ROWS:
+        with connection.cursor() as cursor:  # one round trip: no transaction, no SET
             cursor.execute(exact, [literal, *params, literal, limit])
             rows = cursor.fetchall()
-        else:
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL hnsw.ef_search = {max(40, 4 * limit)}")
             cursor.execute(
                 f"SELECT {columns} FROM {table} WHERE {where} ORDER BY query_embedding <=> %s::vector LIMIT %s",
@@ -57,10 +60,23 @@ def nearest_playbooks(
     return [PlaybookHit(id=r[0], similarity=float(r[1]), outcome=r[2], worker_ids=tuple(r[3]), created_at=r[4]) for r in rows]
 
 
-def _estimated_rows(cursor, table: str) -> float:
-    """Planner's row estimate: free to read; -1 (never analyzed) means small and new."""
-    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
-    return float(cursor.fetchone()[0])
+# (monotonic time read, estimate) per table: it picks the access path, and either path answers right, so
+# each process re-reads it at most every ESTIMATE_TTL_S instead of once per search.
+_estimates: dict[str, tuple[float, float]] = {}
+ESTIMATE_TTL_S = 5.0
+
+
+def _estimated_rows(table: str) -> float:
+    """Planner's row estimate (-1: never analyzed, i.e. small and new), at most ESTIMATE_TTL_S old."""
+    now = time.monotonic()
+    cached = _estimates.get(table)
+    if cached is not None and now - cached[0] < ESTIMATE_TTL_S:
+        return cached[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        estimate = float(cursor.fetchone()[0])
+    _estimates[table] = (now, estimate)
+    return estimate
 
 
 def playbook_list():

@@ -1,9 +1,11 @@
-"""Writes of the playbook learning loop (SPEC §4.6): record a fill, re-embed the memory."""
+"""Writes of the playbook learning loop (SPEC §4.6): record a fill, re-embed the memory, archive
+playbooks past the decay horizon."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable
 
 from django.db import connection, transaction
 
@@ -14,7 +16,7 @@ from apps.interactions.services import log_interaction
 from apps.indexes.embedders import embed_query, get_embedder
 from apps.indexes.services import bump_index_version
 from apps.orders.models import JobOrder
-from apps.playbooks.models import Playbook
+from apps.playbooks.models import ArchivedPlaybook, Playbook
 from apps.workers.selectors import existing_worker_ids
 
 
@@ -29,8 +31,8 @@ def record_playbook(
 ) -> dict[str, Any]:
     """Store a fill in the playbook memory; returns the SPEC §4.6 201 body.
 
-    Unknown worker ids or order → 400 with nothing written. The playbook row, its interaction row and
-    the index version bump commit together; the bump comes last because it takes the registry row lock
+    Unknown worker ids or order → 400 with nothing written. The playbook row and the index version bump
+    commit together, the interaction is logged after; the bump comes last because it takes the registry row lock
     that also orders records against a concurrent reset (see apps.indexes.services.reset_index).
     """
     started = time.perf_counter()
@@ -67,13 +69,15 @@ def record_playbook(
         # Last: the bump holds the registry row lock until commit, so nothing slow may follow it.
         version = bump_index_version("playbook_memory")
         body = {"id": playbook.pk, "index": {"name": "playbook_memory", "size": size, "version": version}}
-        log_interaction(
-            kind=InteractionKind.PLAYBOOK_RECORD,
-            actor=actor,
-            request={"query": query, "filters": filters or {}, "worker_ids": ids, "order_id": order_id, "outcome": outcome},
-            response=body,
-            latency_ms=(time.perf_counter() - started) * 1000,
-        )
+    # After the commit, so the row can take the queue (apps.interactions.services) instead of adding an
+    # INSERT to the transaction; a crash in between loses only a fill that was never acknowledged.
+    log_interaction(
+        kind=InteractionKind.PLAYBOOK_RECORD,
+        actor=actor,
+        request={"query": query, "filters": filters or {}, "worker_ids": ids, "order_id": order_id, "outcome": outcome},
+        response=body,
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
     return body
 
 
@@ -86,3 +90,36 @@ def reembed_playbooks(pks: list[int]) -> int:
         playbook.query_embedding, playbook.embedding_model = vector, embedder.key
     Playbook.objects.bulk_update(playbooks, ["query_embedding", "embedding_model"], batch_size=500)
     return len(playbooks)
+
+
+# ------------------------------------------------------------------------------------ retention
+
+_ARCHIVE_BATCH_SQL = f"""
+WITH moved AS (
+    DELETE FROM {Playbook._meta.db_table}
+    WHERE id IN (SELECT id FROM {Playbook._meta.db_table} WHERE created_at < %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+    RETURNING id, query, embedding_model, filters, worker_ids, order_id, outcome, created_by, created_at
+)
+INSERT INTO {ArchivedPlaybook._meta.db_table}
+    (id, query, embedding_model, filters, worker_ids, order_id, outcome, created_by, created_at, archived_at)
+SELECT id, query, embedding_model, filters, worker_ids, order_id, outcome, created_by, created_at, now() FROM moved
+"""
+
+
+def archive_playbooks(*, older_than: datetime, batch_size: int = 5000, on_batch: Callable[[int], None] | None = None) -> int:
+    """Move playbooks created before `older_than` from the memory to the archive, in batches (one
+    transaction each: a playbook is in exactly one of the two tables at any moment). Each batch bumps
+    the playbook_memory version, so no cached boosted search outlives it. Returns the number moved."""
+    moved = 0
+    while True:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(_ARCHIVE_BATCH_SQL, [older_than, batch_size])
+                count = cursor.rowcount
+            if count:
+                bump_index_version("playbook_memory")  # last: it takes the registry row lock
+        moved += count
+        if on_batch is not None and count:
+            on_batch(moved)
+        if count < batch_size:
+            return moved

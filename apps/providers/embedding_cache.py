@@ -33,6 +33,7 @@ _REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
 HIT = "hit"
 MISS = "miss"
+NOT_READ = object()  # embed_query's redis_value when the caller did not read Redis for it
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,23 @@ class EmbeddingCache:
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return f"{self.key_prefix}:{self.embedder.key}:{digest}"
 
-    def embed_query(self, text: str) -> tuple[np.ndarray, str]:
-        """The vector for one query text and whether it came from the cache ("hit"/"miss")."""
+    def redis_key_to_read(self, text: str) -> str | None:
+        """The Redis key `embed_query(text)` would read, or None when the in-process LRU has the vector
+        or Redis is being skipped: lets a caller fold that read into its own Redis round trip."""
+        key = self.key_for(text)
+        if key in self._lru or self.redis is None or self._clock() < self._redis_down_until:
+            return None
+        return key
+
+    def embed_query(self, text: str, *, redis_value: bytes | None | object = NOT_READ) -> tuple[np.ndarray, str]:
+        """The vector for one query text and whether it came from the cache ("hit"/"miss").
+        `redis_value`: what the caller already read from Redis at `redis_key_to_read(text)`."""
         key = self.key_for(text)
         vector = self._lru.get(key)
         if vector is not None:
             self._count(lru_hits=1)
             return vector, HIT
-        vector = self._redis_get([key])[0]
+        vector = self._redis_get([key])[0] if redis_value is NOT_READ else self._decode(redis_value)
         if vector is not None:
             self._count(redis_hits=1)
             self._lru.put(key, vector)
@@ -219,6 +229,10 @@ class _LRU:
         self.size = max(0, int(size))
         self._items: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __contains__(self, key: str) -> bool:
+        with self._lock:
+            return key in self._items
 
     def get(self, key: str) -> np.ndarray | None:
         with self._lock:

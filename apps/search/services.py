@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import pickle
 import time
 from typing import Any
 
 import numpy as np
+import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
-from apps.indexes.embedders import embed_query, embed_semantic_query, get_embedding_cache, get_semantic_embedder, semantic_enabled
-from apps.indexes.selectors import index_version
+from apps.core.redis import get_redis
+from apps.indexes import version_mirror
+from apps.indexes.embedders import NOT_READ, embed_query, embed_semantic_query, get_embedding_cache, get_semantic_embedder, semantic_enabled
+from apps.indexes.selectors import database_index_version, index_version
 from apps.interactions.choices import InteractionKind
 from apps.interactions.services import log_interaction
 from apps.orders.models import JobOrder
@@ -35,27 +38,38 @@ from apps.workers.search import SearchPlan, SearchRequest, search_request_from_d
 from apps.workers.selectors import nearest_workers, workers_passing_filters
 
 logger = logging.getLogger(__name__)
+_REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
 
 def search_workers(request: SearchRequest) -> dict[str, Any]:
     """Returns the SPEC §4.3 response body (without `interaction_id`, which only a logged search has).
 
-    Cached per (request, index versions); a write to either index changes its version and so the key,
-    which makes a stale cached result impossible.
+    Cached per request; an entry holds the index versions it was computed at and is served only while
+    they are current, so a write to either index makes a stale cached result impossible. The versions
+    (their Redis mirror), the query's cached embedding and the cached result are read in one Redis
+    round trip (one MGET) — PostgreSQL is asked for a version only when its mirror is missing.
     """
     started = time.perf_counter()
     request = with_do_not_assign(request)
-    vector, embedding_cache = embed_query(request.query)
-    version = index_version("workers")
-    versions: list[Any] = [version, get_embedding_cache().embedder.key]
-    semantic_vector = None
+    embeddings = get_embedding_cache()
+    index_names = ["workers", "playbook_memory"] if request.use_playbook else ["workers"]
+    embedder_keys = [embeddings.embedder.key]
     if semantic_enabled():
-        semantic_vector, _ = embed_semantic_query(request.query)
-        versions.append(get_semantic_embedder().key)
-    if request.use_playbook:
-        versions.append(index_version("playbook_memory"))
-    key = "search:" + request.cache_key(*versions)
-    cached = _cache_get(key)
+        embedder_keys.append(get_semantic_embedder().key)
+    result_key = "search:" + request.cache_key(*embedder_keys) if settings.SEARCH_RESULT_CACHE_TTL_S else None
+    embedding_key = embeddings.redis_key_to_read(request.query)
+    fetched = _read_redis([version_mirror.key(name) for name in index_names] + [embedding_key, result_key])
+    if fetched is None:  # Redis down: PostgreSQL answers for the versions, nothing is cached
+        versions = [database_index_version(name) for name in index_names]
+        vector, embedding_cache = embed_query(request.query)
+        cached_entry = None
+    else:
+        versions = [index_version(name, mirrored=value) for name, value in zip(index_names, fetched)]
+        vector, embedding_cache = embed_query(request.query, redis_value=fetched[-2] if embedding_key else NOT_READ)
+        cached_entry = fetched[-1]
+    version = versions[0]
+    semantic_vector = embed_semantic_query(request.query)[0] if semantic_enabled() else None
+    cached = _cached_result(cached_entry, versions)
     if cached is not None:
         cached.update(took_ms=round((time.perf_counter() - started) * 1000, 3), embedding_cache=embedding_cache, result_cache="hit")
         return cached
@@ -79,7 +93,8 @@ def search_workers(request: SearchRequest) -> dict[str, Any]:
                   "ranking": "hybrid" if semantic_vector is not None else "lexical"},
         "playbooks_used": playbooks_used,
     }
-    _cache_set(key, body)
+    if fetched is not None:
+        _cache_set(result_key, versions, body)
     body["took_ms"] = round((time.perf_counter() - started) * 1000, 3)
     return body
 
@@ -172,22 +187,34 @@ def _boosted_search(
     return ranked, plan, used, worker_playbooks(hits)
 
 
-def _cache_get(key: str) -> dict[str, Any] | None:
-    if not settings.SEARCH_RESULT_CACHE_TTL_S:
+def _read_redis(keys: list[str | None]) -> list[bytes | None] | None:
+    """One MGET of the keys that are not None (a None key reads as None); None when Redis is down."""
+    wanted = [key for key in keys if key is not None]
+    try:
+        values = iter(get_redis().mget(wanted)) if wanted else iter(())
+    except _REDIS_ERRORS:  # the caches are accelerators and PostgreSQL holds the versions: never fail a search
+        logger.warning("search: Redis unavailable; versions from PostgreSQL, no caches", exc_info=True)
+        return None
+    return [next(values) if key is not None else None for key in keys]
+
+
+def _cached_result(entry: bytes | None, versions: list[int]) -> dict[str, Any] | None:
+    """The cached body if it was computed at exactly these index versions."""
+    if entry is None:
         return None
     try:
-        return cache.get(key)
-    except Exception:  # the cache is an accelerator; never fail a search because it is down
-        logger.warning("search result cache unavailable", exc_info=True)
+        cached_versions, body = pickle.loads(entry)
+    except Exception:  # an unreadable entry (another release's format) is a miss
         return None
+    return body if cached_versions == versions else None
 
 
-def _cache_set(key: str, body: dict[str, Any]) -> None:
-    if not settings.SEARCH_RESULT_CACHE_TTL_S:
+def _cache_set(key: str | None, versions: list[int], body: dict[str, Any]) -> None:
+    if key is None:
         return
     try:
-        cache.set(key, body, timeout=settings.SEARCH_RESULT_CACHE_TTL_S)
-    except Exception:
+        get_redis().set(key, pickle.dumps((versions, body), protocol=pickle.HIGHEST_PROTOCOL), ex=settings.SEARCH_RESULT_CACHE_TTL_S)
+    except _REDIS_ERRORS:
         logger.warning("search result cache unavailable", exc_info=True)
 
 

@@ -17,8 +17,8 @@ class WorkersConfig(AppConfig):
             )
         )
         from apps.indexes.registry import VectorIndexSpec, register
-        from apps.workers.models import WORKER_EMBEDDING_INDEX
-        from apps.workers.services import reembed_workers
+        from apps.workers.models import WORKER_EMBEDDING_INDEX, WORKER_SEMANTIC_INDEX
+        from apps.workers.services import clear_semantic_column, embed_semantic_column, reembed_workers, semantic_stale_rows, semantic_unavailable_reason
 
         register(
             VectorIndexSpec(
@@ -30,3 +30,44 @@ class WorkersConfig(AppConfig):
                 reset_needs_confirmation=True,
             )
         )
+        # The optional semantic vector (issue 19) is its own vector index on the same table: its own
+        # dim and HNSW index, re-embedded (all rows, or only those not from the current model) as an
+        # index job with progress; a reset clears the column and keeps the corpus.
+        register(
+            VectorIndexSpec(
+                name="workers_semantic",
+                model_label="workers.Worker",
+                column="semantic_embedding",
+                index_name=WORKER_SEMANTIC_INDEX,
+                reembed=embed_semantic_column,
+                reset=clear_semantic_column,
+                dim_setting="SEMANTIC_EMBEDDING_DIM",
+                unavailable_reason=semantic_unavailable_reason,
+                stale_rows=semantic_stale_rows,
+            )
+        )
+        from django.db.backends.signals import connection_created
+
+        connection_created.connect(_watch_worker_writes_on, dispatch_uid="workers-version-mirror")
+
+
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "WITH", "MERGE")
+
+
+def _watch_worker_writes_on(connection, **kwargs) -> None:
+    """Every write to the workers table bumps the `workers` version through the table's trigger —
+    admin edits, QuerySet.update, bulk_update, raw SQL through Django alike. Its Redis mirror must move
+    with it (apps.indexes.version_mirror), so each connection watches the statements it runs: a write
+    naming the table (a substring test, then the verb) moves the mirror. Writes from outside Django show
+    within INDEX_VERSION_MIRROR_TTL_S."""
+    if _worker_write_watcher not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_worker_write_watcher)
+
+
+def _worker_write_watcher(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    if isinstance(sql, str) and "workers_worker" in sql and sql.lstrip()[:8].upper().startswith(_WRITE_VERBS):
+        from apps.indexes.version_mirror import version_changing
+
+        version_changing("workers")
+    return result

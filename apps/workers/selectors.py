@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 
 from apps.core.selectors import pgvector_version
@@ -78,28 +78,33 @@ def corpus_stats(version: int) -> CorpusStats:
 def _knn(
     sql_where: str, params: list[Any], vector: str, k: int, *, exact: bool, ef_search: int, iterative: bool, column: str = "embedding"
 ) -> list[tuple]:
-    """Run one nearest-neighbour query. SET LOCAL only lasts for the transaction, so the query is
-    evaluated inside the same atomic block (a lazy queryset evaluated later would ignore it)."""
+    """Run one nearest-neighbour query: one round trip, its HNSW settings included."""
     table = Worker._meta.db_table
     # `+ 0` hides the ORDER BY from the HNSW index: the planner otherwise keeps the graph walk even when
     # a B-tree on the filter would find every matching row far more cheaply (and exactly).
     order = f"({column} <=> %s::vector) + 0" if exact else f"{column} <=> %s::vector"
+    if not exact and column == "embedding" and settings.SEARCH_HNSW_HALFVEC:
+        # The graph walk on the half-precision expression index (issue 18 measures it against `vector`);
+        # the reported distance stays the full-precision one.
+        dim = settings.EMBEDDING_DIM
+        order = f"({column}::halfvec({dim})) <=> (%s::vector::halfvec({dim}))"
     sql = (
         f"SELECT {RESULT_SELECT}, {column} <=> %s::vector AS distance FROM {table} "
         f"WHERE {sql_where} ORDER BY {order} LIMIT %s"
     )
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            if not exact:
-                # Sent with the SELECT in one round trip (client-side binding allows several statements).
-                settings_sql = f"SET LOCAL hnsw.ef_search = {int(ef_search)}; "
-                if iterative:
-                    settings_sql += "SET LOCAL hnsw.iterative_scan = strict_order; "
-                sql = settings_sql + sql
-            cursor.execute(sql, [vector, *params, vector, k])
-            while cursor.description is None and cursor.nextset():  # skip the SETs' empty results
-                pass
-            return cursor.fetchall()
+    if not exact:
+        # Session-level SETs, sent with the SELECT in one round trip (client-side binding allows several
+        # statements): no transaction, so no BEGIN and COMMIT round trips for SET LOCAL. A pooled
+        # connection carries them to its next request, whose graph walks set their own first.
+        settings_sql = f"SET hnsw.ef_search = {int(ef_search)}; "
+        if iterative:
+            settings_sql += "SET hnsw.iterative_scan = strict_order; "
+        sql = settings_sql + sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [vector, *params, vector, k])
+        while cursor.description is None and cursor.nextset():  # skip the SETs' empty results
+            pass
+        return cursor.fetchall()
 
 
 def result_from_row(row: tuple, near: Near | None = None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import numpy as np
 import psycopg
 from django.conf import settings
 from django.db import DataError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from pgvector.psycopg import register_vector
 
@@ -432,6 +433,22 @@ def embed_semantic_column(pks: list[int]) -> int:
         worker.semantic_model = embedder.key
     Worker.objects.bulk_update(workers, ["semantic_embedding", "semantic_model"], batch_size=500)
     return len(workers)
+
+
+def clear_semantic_column() -> None:
+    """Reset of the `workers_semantic` index: every worker loses its semantic vector (searches rank by
+    the lexical vector alone until a re-embed); the corpus stays."""
+    Worker.objects.exclude(semantic_embedding=None, semantic_model="").update(semantic_embedding=None, semantic_model="")
+
+
+def semantic_unavailable_reason() -> str | None:
+    """Why the semantic column cannot be embedded now (None when it can)."""
+    return None if semantic_enabled() else "SEMANTIC_EMBEDDING_PROVIDER is not set"
+
+
+def semantic_stale_rows() -> Q:
+    """Workers whose semantic vector is missing or from another model than the configured one."""
+    return ~Q(semantic_model=get_semantic_embedder().key) | Q(semantic_embedding=None)
 
 
 def worker_as_dict(worker: Worker) -> dict:

@@ -74,6 +74,15 @@ def seed_everything() -> Seeded:
                                     headcount=1, shift="day", start_date=date.today() + timedelta(days=3))
     FillProposal.objects.create(order=order, worker_ids=[worker.worker_id], verdict={"ok": True, "errors": []}, ok=True)
     Playbook.objects.create(query="forklift day shift", query_embedding=[0.1] * 768, worker_ids=[worker.worker_id], outcome="filled", order=order)
+    # A retention run and a playbook it archived (apps.evidence.retention).
+    from apps.evidence.models import RetentionRun
+    from apps.playbooks.models import ArchivedPlaybook
+
+    RetentionRun.objects.create(interaction_cutoff=now - timedelta(days=90), playbook_cutoff=now - timedelta(days=300), status="succeeded",
+                                progress=100.0, interactions_deleted=1200, interactions_kept=3, playbooks_archived=41, started_at=now, finished_at=now,
+                                note="3 interactions past the horizon have no evidence record yet and were kept (run materialize)")
+    ArchivedPlaybook.objects.create(id=10_000, query="forklift night shift Columbus order 7 with a long wording that a coordinator typed in full",
+                                    worker_ids=[worker.worker_id], outcome="filled", order=order, created_at=now - timedelta(days=400), archived_at=now)
     # The staffing-operations records and an alert, so the crawl opens each of their pages too.
     from apps.alerts.models import Alert
     from apps.orders.models import AssignmentEnd, DoNotAssign, OrderImportJob

@@ -77,6 +77,7 @@ def test_worker_list_filters_use_skills_certifications_shift_and_availability(co
 def test_a_workers_page_shows_their_assignments_proposals_playbooks_and_outreach(coordinator_logged_in):
     from django.utils import timezone
 
+    from apps.interactions.services import drain_interaction_queue
     from apps.orders import services
     from apps.validation.services import validate_outreach
     from apps.workers.models import Worker
@@ -89,6 +90,7 @@ def test_a_workers_page_shows_their_assignments_proposals_playbooks_and_outreach
     services.proposal_accept(order_id="JO-1003", proposal_id=proposal.pk, actor="console-coordinator")
     validate_outreach(kind="sms", worker_id="W-000101", subject=None, body="Night shift Monday, Columbus. Reply STOP to opt out",
                       actor="console-coordinator")
+    drain_interaction_queue()  # outreach is read from the log, which the worker drains every few seconds
 
     page, url = coordinator_logged_in
     page.goto(f"{url}/admin/workers/worker/{Worker.objects.get(worker_id='W-000101').pk}/change/")

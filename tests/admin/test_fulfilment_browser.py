@@ -110,6 +110,7 @@ def test_a_coordinator_fills_an_order_from_candidates_to_filled_with_the_playboo
 
 def test_an_outreach_draft_with_an_ssn_shows_the_violation_marked(coordinator_logged_in):
     from apps.interactions.models import Interaction
+    from apps.interactions.services import drain_interaction_queue
     from apps.orders import services
 
     order = _seed_order()
@@ -126,6 +127,7 @@ def test_an_outreach_draft_with_an_ssn_shows_the_violation_marked(coordinator_lo
     assert marked.count() == 1 and marked.inner_text() == "123-45-6789" and marked.get_attribute("title") == "PII_SSN"
     assert page.locator("#id_body").input_value().endswith("Reply STOP to opt out")  # the draft is kept for fixing
     screenshot(page, "outreach-ssn-highlighted")
+    drain_interaction_queue()  # the console's validation queued its row, as the API's does
     logged = Interaction.objects.filter(kind="validate_sms").get()
     assert logged.actor == "console-coordinator" and logged.ok is False  # validated like the API does, and logged
 

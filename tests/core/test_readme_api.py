@@ -29,6 +29,7 @@ def workflow_commands() -> str:
 def test_the_readme_coordinator_workflow_runs_as_written(live_server, transactional_db, tmp_path):
     from apps.core.services import issue_api_token
     from apps.interactions.models import Interaction
+    from apps.interactions.services import drain_interaction_queue
     from apps.orders.models import FillProposal, JobOrder
     from apps.orders.services import order_create
     from apps.playbooks.models import Playbook
@@ -65,6 +66,7 @@ def test_the_readme_coordinator_workflow_runs_as_written(live_server, transactio
     proposal = FillProposal.objects.get(order__order_id="ORD-README")
     assert (proposal.status, sorted(proposal.worker_ids)) == ("accepted", ["W-RD-1", "W-RD-2"])
     assert sorted(Playbook.objects.values_list("outcome", flat=True)) == ["filled", "no_show"]
+    drain_interaction_queue()  # the server queued its interaction rows (apps.interactions.services)
     feedback = Interaction.objects.get(kind="feedback")
     search = Interaction.objects.get(kind="search")
     assert feedback.request["target_id"] == str(search.pk)

@@ -190,4 +190,4 @@ def test_reads_never_create_registry_rows_migrate_does(db, admin_client):
     assert not VectorIndex.objects.exists()  # neither the selector nor the admin list wrote a row
 
     emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
-    assert set(VectorIndex.objects.values_list("name", flat=True)) == {"playbook_memory", "workers"}
+    assert set(VectorIndex.objects.values_list("name", flat=True)) == {"playbook_memory", "workers", "workers_semantic"}

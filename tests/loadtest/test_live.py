@@ -119,6 +119,7 @@ class BreakingProxy:
 @pytest.mark.django_db(transaction=True)
 def test_every_scenario_runs_and_passes_against_a_live_server(live_corpus):
     from apps.interactions.models import Interaction
+    from apps.interactions.services import drain_interaction_queue
     from apps.playbooks.models import Playbook
 
     url, token = live_corpus
@@ -141,6 +142,7 @@ def test_every_scenario_runs_and_passes_against_a_live_server(live_corpus):
     # The server really did the work: one playbook per successful fill and per record/replay run
     # (no warm-up, and every started scenario is waited for), one SMS validation per SMS run at least.
     assert Playbook.objects.count() == scenarios["surge_fill_validate"]["runs"] + scenarios["playbook_record_replay"]["runs"]
+    drain_interaction_queue()  # the server queued its interaction rows (apps.interactions.services)
     assert Interaction.objects.filter(kind="validate_sms").count() >= scenarios["sms_validate"]["runs"]
     assert Interaction.objects.filter(kind="profile_swap").count() >= scenarios["profile_swap"]["runs"]
 

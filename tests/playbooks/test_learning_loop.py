@@ -52,6 +52,9 @@ def test_read_your_writes_the_recorded_workers_are_boosted_into_the_results(sear
         # exact) until statistics exist: analyze, then check the HNSW query is the one that ran.
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {Playbook._meta.db_table}")
+        from apps.playbooks import selectors as playbook_selectors
+
+        playbook_selectors._estimates.clear()  # each process re-reads the estimate every ESTIMATE_TTL_S
     with CaptureQueriesContext(connection) as queries:
         boosted = _search(coordinator_client, query=QUERY, k=10, filters=filters, use_playbook=True)
     playbook_sql = [q["sql"] for q in queries.captured_queries if "query_embedding <=>" in q["sql"]]

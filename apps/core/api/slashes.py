@@ -7,6 +7,7 @@ The URL patterns keep one form each, which is the one the schema lists.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -26,6 +27,9 @@ def _match(resolver, path: str):
         return None
 
 
+# Remembered per (resolver, path): the URL patterns do not change while a process runs, and resolving
+# every API path twice (here and in the handler) showed in the profile (issue 18).
+@lru_cache(maxsize=4096)
 def api_path_for(resolver, path: str) -> str:
     """The form of `path` to route: itself, unless only the other form resolves, or the other form
     names a literal route where this one fills a parameter ("workers/search/" is the search, not the

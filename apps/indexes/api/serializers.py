@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from apps.core.api.serializers import StrictSerializer
+
 from apps.indexes.choices import IndexJobKind, IndexState, JobStatus
 
 
@@ -12,6 +14,7 @@ class IndexJobSerializer(serializers.Serializer):
     progress = serializers.FloatField()
     rows_done = serializers.IntegerField()
     rows_total = serializers.IntegerField()
+    only_missing = serializers.BooleanField(help_text="a re-embed of only the rows whose vector is not from the current model")
     error = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -38,3 +41,10 @@ class VectorIndexSerializer(serializers.Serializer):
     last_reset_at = serializers.DateTimeField(allow_null=True)
     last_rebuilt_at = serializers.DateTimeField(allow_null=True)
     last_job = IndexJobSerializer(allow_null=True)
+
+
+class IndexReembedRequestSerializer(StrictSerializer):
+    only_missing = serializers.BooleanField(
+        required=False, default=False,
+        help_text="only the rows whose vector is missing or from another model than the configured one (workers_semantic)",
+    )

@@ -6,10 +6,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.openapi import error_responses
+from apps.core.api.openapi import error_responses, request_example
 from apps.core.api.permissions import IsOperator
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
-from apps.indexes.api.serializers import IndexJobSerializer, VectorIndexSerializer
+from apps.indexes.api.serializers import IndexJobSerializer, IndexReembedRequestSerializer, VectorIndexSerializer
 from apps.indexes import selectors, services
 from apps.indexes.models import IndexJob
 from apps.indexes.registry import get_spec
@@ -63,12 +63,17 @@ class IndexReembedView(APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(
-        summary="Recompute every embedding with the current provider, in the background",
-        request=None,
+        summary="Recompute the index's embeddings with its configured provider, in the background",
+        description="`workers` uses EMBEDDING_PROVIDER; `workers_semantic` (the optional semantic column) uses "
+        "SEMANTIC_EMBEDDING_PROVIDER and accepts `only_missing`. Poll `GET /api/v1/indexes/jobs/{job_id}/` for progress.",
+        request=IndexReembedRequestSerializer,
         responses={202: JobAcceptedSerializer, **error_responses(400, 409)},
+        examples=[request_example("only the rows not yet embedded with the current model", {"only_missing": True})],
     )
     def post(self, request: Request, name: str) -> Response:
-        job = services.start_reembed(_known(name), actor=request.user.get_username())
+        serializer = IndexReembedRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = services.start_reembed(_known(name), actor=request.user.get_username(), only_missing=serializer.validated_data["only_missing"])
         return job_accepted(job)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 
@@ -7,6 +8,7 @@ from apps.core.api.permissions import IsOperator
 from apps.interactions import selectors
 from apps.interactions.api.filtersets import InteractionFilterSet
 from apps.interactions.api.serializers import InteractionSerializer
+from apps.interactions.services import drain_interaction_queue
 
 
 @extend_schema(summary="The interaction log, newest first (filters: kind, actor, day, order, worker)")
@@ -27,3 +29,13 @@ class InteractionDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.interaction_list()
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            # The id a response just returned may still be in the log's queue: land it, then read it.
+            if selectors.interaction_kind(self.kwargs[self.lookup_url_kwarg]) is None:
+                raise
+            drain_interaction_queue()
+            return super().get_object()

@@ -1,11 +1,21 @@
-"""`manage.py embed_semantic_workers [--missing] [--batch N]`: (re)compute only the semantic vectors."""
+"""`manage.py embed_semantic_workers [--missing] [--sync]`: (re)compute only the semantic vectors, as
+a re-embed job of the `workers_semantic` index (the same job the API and the index admin launch), and
+follow its progress."""
+
+from __future__ import annotations
+
+import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from apps.indexes.embedders import get_semantic_embedder, semantic_enabled
-from apps.workers.models import Worker
-from apps.workers.services import embed_semantic_column
+from apps.core.choices import TERMINAL_STATUSES, JobStatus
+from apps.core.errors import DomainError
+from apps.indexes import services
+from apps.indexes.embedders import get_semantic_embedder
+from apps.indexes.models import IndexJob
+
+INDEX = "workers_semantic"
 
 
 class Command(BaseCommand):
@@ -13,16 +23,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--missing", action="store_true", help="only workers without a vector from the current semantic model")
-        parser.add_argument("--batch", type=int, default=512)
+        parser.add_argument("--sync", action="store_true", help="run the job in this process instead of the Celery worker")
 
-    def handle(self, *args, missing: bool, batch: int, **options) -> None:
-        if not semantic_enabled():
-            raise CommandError("SEMANTIC_EMBEDDING_PROVIDER is not set")
-        workers = Worker.objects.all()
-        if missing:
-            workers = workers.exclude(semantic_model=get_semantic_embedder().key)
-        pks = list(workers.order_by("pk").values_list("pk", flat=True))
-        with tqdm(total=len(pks), unit="workers", disable=options["verbosity"] == 0) as bar:
-            for start in range(0, len(pks), batch):
-                bar.update(embed_semantic_column(pks[start : start + batch]))
-        self.stdout.write(f"embedded {len(pks)} workers with {get_semantic_embedder().key}")
+    def handle(self, *args, missing: bool, sync: bool, **options) -> None:
+        try:
+            job = services.start_reembed(INDEX, actor="manage.py", only_missing=missing, dispatch=not sync)
+        except DomainError as exc:
+            raise CommandError(str(exc)) from None
+        if sync:
+            job = services.run_reembed(job.pk)
+        else:
+            self.stdout.write(f"index job {job.pk} queued (task {job.task_id or '-'})")
+            job = self._follow(job, quiet=options["verbosity"] == 0)
+        if job.status != JobStatus.SUCCEEDED:
+            raise CommandError(f"index job {job.pk} {job.status}: {job.error}")
+        self.stdout.write(f"index job {job.pk} succeeded: embedded {job.rows_done} workers with {get_semantic_embedder().key}")
+
+    def _follow(self, job: IndexJob, *, quiet: bool) -> IndexJob:
+        with tqdm(total=None, unit="workers", disable=quiet) as bar:
+            while job.status not in TERMINAL_STATUSES:
+                time.sleep(0.5)
+                job.refresh_from_db()
+                bar.total = job.rows_total or None
+                bar.update(job.rows_done - bar.n)
+        return job

@@ -1,0 +1,71 @@
+"""The lean API path (issue 18): orjson renders what DRF's encoder rendered, request serializers reuse
+their fields without changing a 400, and API requests skip the messages middleware."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.utils.translation import gettext_lazy
+from rest_framework.renderers import JSONRenderer
+
+from apps.core.api.renderers import OrjsonRenderer
+from apps.search.api.serializers import SearchRequestSerializer
+
+
+def test_orjson_renders_byte_for_byte_what_drf_rendered():
+    data = {
+        "at": dt.datetime(2026, 11, 30, 8, 1, 2, 345678, tzinfo=dt.timezone.utc),
+        "naive": dt.datetime(2026, 11, 30, 8, 1, 2),
+        "day": dt.date(2026, 12, 1),
+        "id": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        "amount": Decimal("1.25"),
+        "label": gettext_lazy("café"),
+        "nested": [{"score": 0.83, "ok": True, "none": None}],
+    }
+
+    assert OrjsonRenderer().render(data) == JSONRenderer().render(data)
+    assert OrjsonRenderer().render(None) == b""
+
+
+def test_a_reused_request_serializer_gives_the_same_400s_and_values_in_any_order_and_thread():
+    bad = {"query": "  ", "k": 0, "filters": {"colour": "red"}, "near": {"zip": "00000", "radius_miles": 1000}}
+    good = {"query": " forklift ", "k": 3, "filters": {"city": "Columbus"}}
+
+    def errors() -> dict:
+        serializer = SearchRequestSerializer(data=bad)
+        assert not serializer.is_valid()
+        return serializer.errors
+
+    def validated() -> dict:
+        serializer = SearchRequestSerializer(data=good)
+        assert serializer.is_valid(), serializer.errors
+        return dict(serializer.validated_data)
+
+    first_errors, first_values = errors(), validated()
+    assert set(first_errors) == {"query", "k", "filters", "near"}
+    assert first_values["query"] == "forklift" and first_values["k"] == 3 and first_values["exclude_ids"] == []
+    seen: list[tuple[dict, dict]] = []
+    threads = [threading.Thread(target=lambda: seen.append((errors(), validated()))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors() == first_errors and validated() == first_values
+    assert seen == [(first_errors, first_values)] * 4
+    # Each serializer still owns its bound fields: the root of a nested field is the serializer asked.
+    serializer = SearchRequestSerializer(data=good)
+    assert serializer.fields["filters"].root is serializer
+
+
+@pytest.mark.django_db
+def test_api_requests_skip_the_messages_middleware_and_admin_pages_keep_it(staff_client, admin_client):
+    api = staff_client.get("/api/v1/jobs/")
+    assert api.status_code == 200 and api["Content-Type"] == "application/json"
+    assert not hasattr(api.wsgi_request, "_messages")
+
+    page = admin_client.get("/admin/")
+    assert page.status_code == 200 and hasattr(page.wsgi_request, "_messages")
