@@ -272,7 +272,7 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "apps.core.api.metadata.LakehouseMetadata",
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["apps.core.api.filtersets.StrictFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.CoordinatorRateThrottle", "rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "coordinator": env_str("API_THROTTLE_COORDINATOR", "1200/min"),

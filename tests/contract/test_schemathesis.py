@@ -2,7 +2,8 @@
 OpenAPI schema, called with an operator token and a coordinator token, with data that fits the schema
 and data that does not, passes every check schemathesis has (`--checks all`: no 5xx, status codes,
 content types, headers and bodies as declared, auth not ignored, unsupported methods refused...) but
-the KNOWN_GAPS below, and every error comes in the envelope.
+400s for the rules no JSON Schema can state (RULES_BEYOND_JSON_SCHEMA below), and every error
+comes in the envelope.
 
 Bounded and reproducible: MAX_EXAMPLES cases per operation and generation mode, derandomized
 Hypothesis, no example database, no shrinking (a failure is reported with its curl command).
@@ -42,20 +43,68 @@ def error_in_the_envelope(ctx, response, case) -> None:
         raise AssertionError(f"{response.status_code} is not in the envelope: {body!r}"[:500])
 
 
-# The two checks not yet at 0 failures (issue 15), with why; everything else schemathesis has must pass.
-# - positive_data_acceptance: a schema-valid body that names stored things that do not exist (an
-#   unknown interaction, worker or order id, a server path outside the ingest directories, a query with
-#   no searchable word) or breaks a cross-field rule (verdict=edit needs edited_text; exactly one of
-#   order_id/order, path/file) is a 400 by design; the cross-field rules could become oneOf schemas.
-# - negative_data_rejection: list filters are lenient with malformed query values (`?day=`,
-#   `?sms_opt_out=0.5`, `?page_size=1.5` are ignored instead of a 400) — django-filter's and DRF
-#   pagination's defaults; to be made strict.
-KNOWN_GAPS = {"positive_data_acceptance", "negative_data_rejection"}
+# Rules no JSON Schema can state, each a 400 naming one field of one operation, and the only 400s a
+# schema-valid request may get (everything else schemathesis' positive_data_acceptance judges as is).
+# Bad input in a body is a 400 (SPEC §5), these included:
+# - the order of two dates (replay: day_to not before day_from; orders: end_date not before start_date,
+#   the stored one on a PATCH) compares two values;
+# - a search or playbook query needs a word the embedder can use (the `hash` embedder drops stop words
+#   and one-character tokens; "0" embeds to nothing);
+# - an uploaded order CSV's bytes (UTF-8 with the import's header); the JSON `csv` text states its
+#   header as a pattern;
+# - a stored thing the body names must exist (an interaction, worker, order, replay batch, a ZIP the
+#   `zipcodes` package knows), an order_id must not be taken, and an ingest `path` must be a file inside
+#   the ingest directories (`path_not_allowed`): the database and the file system, not the schema, know.
+# Cross-field rules JSON Schema can state are in the schema (oneOf: order_id or order, path or file,
+# edited_text only with verdict edit...).
+RULES_BEYOND_JSON_SCHEMA: dict[tuple[str, str], set[str]] = {
+    ("POST", "/api/v1/replay/batches/"): {"day_to", "baseline_batch"},
+    ("POST", "/api/v1/orders/"): {"end_date", "order_id"},
+    ("PUT", "/api/v1/orders/{order_id}/"): {"end_date"},
+    ("PATCH", "/api/v1/orders/{order_id}/"): {"end_date"},
+    ("POST", "/api/v1/validate/fill"): {"order.end_date", "order_id"},  # of an inline order; a stored order
+    ("POST", "/api/v1/workers/search"): {"query", "near.zip"},
+    ("POST", "/api/v1/playbooks/record"): {"query", "worker_ids", "order_id"},
+    ("POST", "/api/v1/orders/import/"): {"file"},
+    ("POST", "/api/v1/evidence/feedback/"): {"target_id"},
+    ("POST", "/api/v1/ingest/"): {"path"},
+    ("POST", "/api/v1/do-not-assign/"): {"worker_id"},
+}
+
+
+EXCUSED: Counter[str] = Counter()  # the 400s RULES_BEYOND_JSON_SCHEMA let through, by "METHOD path field"
+EXCUSED_CALLS: Counter[str] = Counter()  # the same 400s by "METHOD path" (one may name two fields)
+
+
+def positive_data_acceptance(ctx, response, case):
+    """schemathesis' check, but for a 400 on exactly a rule of RULES_BEYOND_JSON_SCHEMA."""
+    if response.status_code == 400:
+        try:
+            fields = json.loads(response.content)["error"]["fields"]
+        except (ValueError, KeyError, TypeError):
+            fields = {}
+        paths = _field_paths(fields)
+        if paths and paths <= RULES_BEYOND_JSON_SCHEMA.get((case.method, case.operation.path), set()):
+            EXCUSED.update(f"{case.method} {case.operation.path} {path}" for path in paths)
+            EXCUSED_CALLS[f"{case.method} {case.operation.path}"] += 1
+            return None
+    return SCHEMATHESIS_CHECKS.get_by_names(["positive_data_acceptance"])[0](ctx, response, case)
+
+
+def _field_paths(fields: object, prefix: str = "") -> set[str]:
+    """`error.fields` as dotted paths to its messages: {"order": {"end_date": [...]}} → {"order.end_date"}."""
+    if not isinstance(fields, dict):
+        return {prefix} if prefix else set()
+    paths: set[str] = set()
+    for key, value in fields.items():
+        paths |= _field_paths(value, f"{prefix}.{key}" if prefix else str(key))
+    return paths
 
 
 def all_checks() -> list:
     load_all_checks()
-    return [check for check in SCHEMATHESIS_CHECKS.get_all() if check.__name__ not in KNOWN_GAPS] + [error_in_the_envelope]
+    own = {check.__name__: check for check in (positive_data_acceptance, error_in_the_envelope)}
+    return [own.pop(check.__name__, check) for check in SCHEMATHESIS_CHECKS.get_all()] + list(own.values())
 
 
 @pytest.fixture
@@ -105,16 +154,26 @@ def test_every_operation_as_operator_and_coordinator_passes_every_check_and_erro
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 43, [op.label for op in operations]
     checks = all_checks()
-    assert {"not_a_server_error", "status_code_conformance", "response_schema_conformance", "content_type_conformance", "ignored_auth"} <= {
+    assert {
+        "not_a_server_error", "status_code_conformance", "response_schema_conformance", "content_type_conformance", "ignored_auth",
+        "positive_data_acceptance", "negative_data_rejection",
+    } <= {
         c.__name__ for c in checks
     }
     failures: list[str] = []
     calls = 0
+    EXCUSED.clear()
+    EXCUSED_CALLS.clear()
     for operation in operations:
         for mode in MAX_EXAMPLES:
             calls += _exercise(operation, mode, live_server.url, api_tokens, checks, failures)
     with capsys.disabled():
         print(f"\nschemathesis: {len(operations)} operations, {len(checks)} checks, {calls} calls, {len(failures)} failures")
+        print("schema-valid 400s excused, by rule beyond JSON Schema:")
+        for (method, path), names in RULES_BEYOND_JSON_SCHEMA.items():
+            for name in sorted(names):
+                print(f"  {EXCUSED[f'{method} {path} {name}']:5d}  {method} {path} {name}")
+        print(f"  {sum(EXCUSED_CALLS.values()):5d}  calls in all")
     if os.environ.get("SCHEMATHESIS_REPORT"):
         Path(os.environ["SCHEMATHESIS_REPORT"]).write_text("\n\n".join(failures))
     summary = Counter(f"{f.split(': ', 1)[0]}: {_titles(f)}" for f in failures)

@@ -39,6 +39,15 @@ def test_bad_orders_are_400(staff_client, change, field):
     assert not JobOrder.objects.exists()
 
 
+def test_a_taken_order_id_is_a_400_naming_it_and_changes_nothing(staff_client):
+    assert staff_client.post("/api/v1/orders/", ORDER, format="json").status_code == 201
+    again = staff_client.post("/api/v1/orders/", dict(ORDER, city="Dayton"), format="json")
+    assert again.status_code == 400, again.content  # bad input in the body (SPEC §5), whatever the schema allows
+    assert again.json()["error"]["code"] == "invalid"
+    assert again.json()["error"]["fields"] == {"order_id": ["job order with this order id already exists."]}
+    assert JobOrder.objects.get().city == "Columbus"
+
+
 def test_an_order_keeps_its_site_zip_and_status_is_not_writable(staff_client):
     created = staff_client.post("/api/v1/orders/", dict(ORDER, site_zip="43215", status="filled"), format="json").json()
     assert (created["site_zip"], created["status"]) == ("43215", "open")

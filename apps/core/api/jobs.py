@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core import selectors, services
 from apps.core.api.openapi import error_responses
+from apps.core.api.pagination import page_parameters
 from apps.core.api.permissions import IsOperator
+from apps.core.api.query import StrictQueryForm
 from apps.core.api.serializers import JobAcceptedSerializer, JobPageSerializer, JobSerializer, job_accepted
 from apps.core.choices import JobStatus
 from apps.core.job_kinds import all_job_kinds
+
+
+class JobQueryForm(StrictQueryForm):
+    """`?kind=&status=` of the job list, strict like every list filter (apps.core.api.query)."""
+
+    kind = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False, choices=JobStatus.choices)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k.name, k.name) for k in all_job_kinds()]
+
 
 class JobListView(GenericAPIView):
     permission_classes = [IsOperator]
@@ -27,24 +45,18 @@ class JobListView(GenericAPIView):
         parameters=[
             OpenApiParameter("kind", str, enum=[k.name for k in all_job_kinds()] or None, description="ingest, index, materialize or replay"),
             OpenApiParameter("status", str, enum=JobStatus.values),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
+            *page_parameters(),
         ],
     )
     def get(self, request: Request) -> Response:
-        kind, status_ = request.query_params.get("kind") or None, request.query_params.get("status") or None
-        known = [k.name for k in all_job_kinds()]
-        if kind and kind not in known:
-            raise ValidationError({"kind": [f"must be one of {', '.join(known)}"]})
-        if status_ and status_ not in JobStatus.values:
-            raise ValidationError({"status": [f"must be one of {', '.join(JobStatus.values)}"]})
-        paginator = self.paginator
-        page_size = paginator.get_page_size(request)
-        try:
-            page = max(1, int(request.query_params.get("page", 1)))
-        except ValueError:
-            raise ValidationError({"page": ["must be a positive integer"]}) from None
+        query = JobQueryForm(request.query_params)
+        if not query.is_valid():
+            raise translate_validation(query.errors)
+        kind, status_ = query.cleaned_data["kind"] or None, query.cleaned_data["status"] or None
+        page_size, page = self.paginator.page_query(request)
         count = selectors.count_jobs(kind=kind, status=status_)
+        if page > 1 and (page - 1) * page_size >= count:
+            raise NotFound("Invalid page.")  # what DRF's paginator answers past the last page
         jobs = selectors.list_jobs(kind=kind, status=status_, limit=page_size, offset=(page - 1) * page_size)
         base = request.build_absolute_uri(request.path)
         query = {k: v for k, v in request.query_params.items() if k != "page"}

@@ -1,5 +1,6 @@
 import django_filters
 
+from apps.core.api.filtersets import StrictFilterSet
 from apps.evidence import transforms
 from apps.evidence.choices import MaterializeMode, MaterializeStatus, SourceKind
 from apps.evidence.models import EvidenceRecord, MaterializeRun
@@ -8,7 +9,7 @@ _RECORD_TRANSFORMS = [(t.name, t.name) for t in transforms.REGISTRY.values() if 
 _TASK_TYPES = sorted({(t.task_type, t.task_type) for t in transforms.REGISTRY.values() if t.task_type})
 
 
-class EvidenceRecordFilterSet(django_filters.FilterSet):
+class EvidenceRecordFilterSet(StrictFilterSet):
     day = django_filters.DateFilter()
     task_type = django_filters.ChoiceFilter(choices=_TASK_TYPES)
     transform = django_filters.ChoiceFilter(choices=_RECORD_TRANSFORMS)
@@ -20,7 +21,7 @@ class EvidenceRecordFilterSet(django_filters.FilterSet):
         fields = ["day", "task_type", "transform", "source_kind", "ok"]
 
 
-class MaterializeRunFilterSet(django_filters.FilterSet):
+class MaterializeRunFilterSet(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=MaterializeStatus.choices)
     mode = django_filters.ChoiceFilter(choices=MaterializeMode.choices)
 

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from apps.evidence import selectors, transforms
 from apps.evidence.choices import FeedbackVerdict, MaterializeMode, MaterializeStatus, SourceKind
 from apps.evidence.models import MaterializeRun
+from apps.core.api.openapi import text_pattern
 from apps.core.api.serializers import StrictSerializer
 
 
@@ -34,6 +35,27 @@ class FeedbackRequestSerializer(StrictSerializer):
         if attrs.get("verdict") != FeedbackVerdict.EDIT and "edited_text" in attrs:
             raise serializers.ValidationError({"edited_text": ["Only allowed when verdict is 'edit'."]})
         return attrs
+
+
+# The schema's shapes of the two requests above (apps.core.api.openapi.request_variants).
+class MaterializeNewSourcesSerializer(MaterializeRequestSerializer):
+    rebuild_day = None
+
+
+class MaterializeRebuildSerializer(MaterializeRequestSerializer):
+    since = None
+    day = None
+    rebuild_day = serializers.DateField(help_text="rewrite this day's partition from its sources")
+
+
+class FeedbackJudgementSerializer(FeedbackRequestSerializer):
+    verdict = serializers.ChoiceField(choices=[FeedbackVerdict.ACCEPT, FeedbackVerdict.REJECT])
+    edited_text = None
+
+
+class FeedbackEditSerializer(FeedbackRequestSerializer):
+    verdict = serializers.ChoiceField(choices=[FeedbackVerdict.EDIT])
+    edited_text = serializers.RegexField(text_pattern(trimmed=True, min_length=1), max_length=20_000, trim_whitespace=False)
 
 
 class FeedbackSerializer(serializers.Serializer):

@@ -6,15 +6,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.openapi import error_responses, request_example
+from apps.core.api.openapi import error_responses, request_example, request_variants
 from apps.core.api.permissions import IsOperator
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.evidence import selectors, services
 from apps.evidence.api.filtersets import EvidenceRecordFilterSet, MaterializeRunFilterSet
 from apps.evidence.api.serializers import (
     EvidenceRecordSerializer,
+    FeedbackEditSerializer,
+    FeedbackJudgementSerializer,
     FeedbackRequestSerializer,
     FeedbackSerializer,
+    MaterializeNewSourcesSerializer,
+    MaterializeRebuildSerializer,
     MaterializeReceiptSerializer,
     MaterializeRequestSerializer,
     MaterializeRunSummarySerializer,
@@ -28,7 +32,7 @@ class MaterializeView(APIView):
 
     @extend_schema(
         summary="Materialize interactions into evidence records, in the background (SPEC §4.7)",
-        request=MaterializeRequestSerializer,
+        request=request_variants("MaterializeRequest", MaterializeNewSourcesSerializer, MaterializeRebuildSerializer),
         responses={202: JobAcceptedSerializer, **error_responses(409)},
         examples=[request_example("one day", {"day": "2026-11-29"})],
     )
@@ -71,7 +75,7 @@ class FeedbackView(APIView):
 
     @extend_schema(
         summary="Accept, reject or edit an earlier interaction (its id comes back as interaction_id)",
-        request=FeedbackRequestSerializer,
+        request=request_variants("FeedbackRequest", FeedbackJudgementSerializer, FeedbackEditSerializer),
         responses={201: FeedbackSerializer},
         examples=[request_example("accept a search", {"target_id": "0b6f3f5e-8c1d-4c39-9a53-2f0d9f3e7a11", "verdict": "accept"})],
     )

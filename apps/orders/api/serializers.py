@@ -129,11 +129,6 @@ class DoNotAssignRequestSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class DoNotAssignQuerySerializer(serializers.Serializer):
-    client = serializers.CharField(required=False, max_length=200)
-    worker_id = serializers.CharField(required=False, max_length=64)
-
-
 class OrderImportRequestSerializer(StrictSerializer):
     """A CSV of orders, uploaded as `file` (multipart) or given as `csv` text (JSON)."""
 
@@ -153,6 +148,27 @@ class OrderImportRequestSerializer(StrictSerializer):
                 raise serializers.ValidationError({"file": ["Not UTF-8 text."]}) from None
             attrs["source_name"] = upload.name
         return attrs
+
+
+# The schema's two shapes of OrderImportRequestSerializer, one per media type (apps.core.api.openapi).
+# The text's pattern states the header the import needs, its columns in the documented order (the
+# import itself reads them in any order); an uploaded file's content is beyond what a schema can say.
+class OrderImportTextSerializer(OrderImportRequestSerializer):
+    """The orders as CSV text (JSON)."""
+
+    file = None
+    csv = serializers.RegexField(
+        rf"^{','.join(services.ORDER_IMPORT_COLUMNS)}(?:[,\r\n][^\x00]*)?$",
+        trim_whitespace=False,
+        help_text=f"CSV text whose header names {', '.join(services.ORDER_IMPORT_COLUMNS)} (more columns may follow)",
+    )
+
+
+class OrderImportUploadSerializer(OrderImportRequestSerializer):
+    """The orders as an uploaded CSV file (multipart)."""
+
+    csv = None
+    file = serializers.FileField(help_text=f"a UTF-8 CSV file whose header names {', '.join(services.ORDER_IMPORT_COLUMNS)}")
 
 
 class OrderDecisionSerializer(serializers.Serializer):

@@ -1,21 +1,23 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.openapi import error_responses, request_example
 from apps.core.api.parsers import BoundedJSONParser
+from apps.core.api.pagination import page_parameters
 from apps.core.api.permissions import IsCoordinator, IsOperator, IsOperatorOrReadOnly
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.orders import selectors, services
+from apps.orders.api.filtersets import DoNotAssignFilterSet
 from apps.orders.api.serializers import (
-    AssignmentEndRequestSerializer, AssignmentEndSerializer, DecisionNoteSerializer, DoNotAssignQuerySerializer,
-    DoNotAssignRequestSerializer, DoNotAssignSerializer, FillProposalSerializer, JobOrderSerializer, OrderDecisionSerializer,
-    OrderImportRequestSerializer, ProposalRequestSerializer,
+    AssignmentEndRequestSerializer, AssignmentEndSerializer, DecisionNoteSerializer, DoNotAssignRequestSerializer,
+    DoNotAssignSerializer, FillProposalSerializer, JobOrderSerializer, OrderDecisionSerializer, OrderImportRequestSerializer,
+    OrderImportTextSerializer, OrderImportUploadSerializer, ProposalRequestSerializer,
 )
 
 _PROPOSAL_ID = r"(?P<proposal_id>\d+)"
@@ -91,7 +93,7 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         summary="The order's history: every decision on it, newest first",
         request=None,
         responses={200: HISTORY_PAGE},
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="at most 500")],
+        parameters=page_parameters(),
     )
     @action(detail=True, methods=["get"], permission_classes=[IsCoordinator])
     def history(self, request: Request, order_id: str | None = None) -> Response:
@@ -144,10 +146,13 @@ class JobOrderViewSet(viewsets.ModelViewSet):
         )
         return Response(FillProposalSerializer(proposal).data)
 
-    @extend_schema(request=OrderImportRequestSerializer, responses={202: JobAcceptedSerializer})
+    @extend_schema(
+        request={"application/json": OrderImportTextSerializer, "multipart/form-data": OrderImportUploadSerializer},
+        responses={202: JobAcceptedSerializer},
+    )
     @action(
         detail=False, methods=["post"], url_path="import", url_name="import", permission_classes=[IsOperator],
-        parser_classes=[BoundedJSONParser, MultiPartParser, FormParser],
+        parser_classes=[BoundedJSONParser, MultiPartParser],
     )
     def import_orders(self, request: Request) -> Response:
         """Import orders from a CSV as a job of kind `orders`; poll `GET /api/v1/jobs/orders/{job_id}/`."""
@@ -178,15 +183,10 @@ class DoNotAssignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     serializer_class = DoNotAssignSerializer
     permission_classes = [IsOperatorOrReadOnly]
+    filterset_class = DoNotAssignFilterSet
 
     def get_queryset(self):
-        query = DoNotAssignQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.do_not_assign_list(**query.validated_data)
-
-    @extend_schema(parameters=[OpenApiParameter("client", str), OpenApiParameter("worker_id", str)])
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        return super().list(request, *args, **kwargs)
+        return selectors.do_not_assign_list()
 
     @extend_schema(
         request=DoNotAssignRequestSerializer,

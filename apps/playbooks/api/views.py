@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.filtersets import StrictFilterSet
 from apps.playbooks import selectors, services
 from apps.core.api.openapi import request_example
 from apps.playbooks.api.serializers import PlaybookSerializer, RecordedPlaybookSerializer, RecordPlaybookSerializer
@@ -12,7 +13,7 @@ from apps.playbooks.choices import Outcome
 from apps.playbooks.models import Playbook
 
 
-class PlaybookFilterSet(django_filters.FilterSet):
+class PlaybookFilterSet(StrictFilterSet):
     outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
     order_id = django_filters.CharFilter(field_name="order__order_id")
     worker_id = django_filters.CharFilter(method="filter_worker")

@@ -4,6 +4,7 @@ from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api.filtersets import StrictFilterSet
 from apps.core.api.permissions import IsCoordinator, IsOperator
 from apps.core.api.serializers import job_accepted
 from apps.replay import selectors, services
@@ -58,12 +59,11 @@ class ReplayBatchDetailView(generics.GenericAPIView):
         return Response(selectors.batch_summary(generics.get_object_or_404(self.get_queryset(), pk=batch_id)))
 
 
-class ReplayRunFilterSet(django_filters.FilterSet):
+class ReplayRunFilterSet(StrictFilterSet):
     batch = django_filters.CharFilter(field_name="batch_id", help_text="a batch id")
     status = django_filters.ChoiceFilter(choices=RunStatus.choices)
     task_type = django_filters.ChoiceFilter(choices=[(t, t) for t in REPLAYED_TASK_TYPES])
-    # Strict: an unknown value is a 400, not a silently ignored filter.
-    regression = django_filters.TypedChoiceFilter(choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true")
+    regression = django_filters.BooleanFilter()  # strict like every filter: ?regression=maybe is a 400
 
     class Meta:
         model = ReplayRun

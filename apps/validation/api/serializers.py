@@ -46,6 +46,17 @@ class FillValidationSerializer(StrictSerializer):
         return attrs
 
 
+# The schema's two shapes of FillValidationSerializer (apps.core.api.openapi.request_variants).
+class FillOfStoredOrderSerializer(FillValidationSerializer):
+    order_id = serializers.CharField(max_length=64)
+    order = None
+
+
+class FillOfInlineOrderSerializer(FillValidationSerializer):
+    order_id = None
+    order = InlineOrderSerializer()
+
+
 class FindingSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()

@@ -3,9 +3,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.openapi import request_example
+from apps.core.api.openapi import request_example, request_variants
 from apps.validation import services
 from apps.validation.api.serializers import (
+    FillOfInlineOrderSerializer,
+    FillOfStoredOrderSerializer,
     FillValidationSerializer,
     FillValidationVerdictSerializer,
     OutreachValidationSerializer,
@@ -42,7 +44,7 @@ class FillValidationView(APIView):
 
     @extend_schema(
         summary="Check workers against a job order (SPEC §4.5)",
-        request=FillValidationSerializer,
+        request=request_variants("FillValidation", FillOfStoredOrderSerializer, FillOfInlineOrderSerializer),
         responses={200: FillValidationVerdictSerializer},
         examples=[request_example("two workers for an order", {"order_id": "ORD-2026-0001", "worker_ids": ["W-000001", "W-000002"]})],
     )

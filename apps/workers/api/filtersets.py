@@ -1,10 +1,11 @@
 import django_filters
 
+from apps.core.api.filtersets import StrictFilterSet
 from apps.workers.choices import WorkerStatus
 from apps.workers.models import IngestJob, Worker
 
 
-class WorkerFilterSet(django_filters.FilterSet):
+class WorkerFilterSet(StrictFilterSet):
     city = django_filters.CharFilter(field_name="city", lookup_expr="iexact")
     state = django_filters.CharFilter(field_name="state", lookup_expr="iexact")
     role = django_filters.CharFilter(field_name="role")
@@ -23,7 +24,7 @@ class WorkerFilterSet(django_filters.FilterSet):
         return queryset.filter(certifications__contains=[value.strip()])
 
 
-class IngestJobFilterSet(django_filters.FilterSet):
+class IngestJobFilterSet(StrictFilterSet):
     class Meta:
         model = IngestJob
         fields = ["status", "format"]

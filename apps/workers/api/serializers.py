@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.api.serializers import StrictSerializer
@@ -38,7 +39,7 @@ class WorkerSerializer(serializers.ModelSerializer):
 class IngestRequestSerializer(StrictSerializer):
     path = serializers.CharField(required=False, max_length=4096)
     file = serializers.FileField(required=False, error_messages={"empty": "The upload is empty: the file has no content."})
-    format = serializers.ChoiceField(choices=IngestFormat.values, required=False)
+    format = serializers.ChoiceField(choices=IngestFormat.choices, required=False)
     drop = serializers.BooleanField(required=False, default=False)
     limit = serializers.IntegerField(required=False, min_value=1)
 
@@ -50,6 +51,24 @@ class IngestRequestSerializer(StrictSerializer):
         if bool(attrs.get("path")) == bool(attrs.get("file")):
             raise serializers.ValidationError({"path": ["Give exactly one of 'path' (a file on the server) or 'file' (an upload)."]})
         return attrs
+
+
+# The schema's two shapes of IngestRequestSerializer, one per media type (apps.core.api.openapi).
+class IngestFromPathSerializer(IngestRequestSerializer):
+    path = serializers.CharField(max_length=4096, help_text="a file inside one of the ingest directories")
+    file = None
+
+
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class NonEmptyUploadField(serializers.FileField):
+    """An upload with at least one byte (the schema's word for IngestRequestSerializer's empty check)."""
+
+
+class IngestUploadSerializer(IngestRequestSerializer):
+    path = None
+    file = NonEmptyUploadField()
+    # Required here: the server also reads it from the file name's extension, which a schema cannot state.
+    format = serializers.ChoiceField(choices=IngestFormat.choices, help_text="optional when the file name ends in .csv, .jsonl, .parquet...")
 
 
 class IngestJobSerializer(serializers.ModelSerializer):

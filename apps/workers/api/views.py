@@ -14,7 +14,9 @@ from apps.core.api.permissions import IsOperator
 from apps.core.api.serializers import JobAcceptedSerializer, job_accepted
 from apps.workers import selectors, services
 from apps.workers.api.filtersets import IngestJobFilterSet, WorkerFilterSet
-from apps.workers.api.serializers import IngestJobSerializer, IngestRequestSerializer, WorkerSerializer
+from apps.workers.api.serializers import (
+    IngestFromPathSerializer, IngestJobSerializer, IngestRequestSerializer, IngestUploadSerializer, WorkerSerializer,
+)
 from apps.workers.models import IngestJob
 
 
@@ -45,7 +47,7 @@ class IngestListCreateView(generics.ListAPIView):
 
     @extend_schema(
         summary="Ingest workers from a server path or an uploaded file, in the background (SPEC §4.1)",
-        request={"application/json": IngestRequestSerializer, "multipart/form-data": IngestRequestSerializer},
+        request={"application/json": IngestFromPathSerializer, "multipart/form-data": IngestUploadSerializer},
         responses={202: JobAcceptedSerializer},
         examples=[request_example("a file on the server", {"path": "workers.csv", "format": "csv", "limit": 1000})],
     )
