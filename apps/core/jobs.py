@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -26,7 +27,7 @@ from django.db import InterfaceError, OperationalError, connection, connections,
 from django.db.models import F
 from django.utils import timezone
 
-from apps.core.choices import ACTIVE_STATUSES, JobStatus
+from apps.core.choices import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus
 from apps.core.job_kinds import get_job_kind
 
 logger = logging.getLogger(__name__)
@@ -260,3 +261,15 @@ def _finish_best_effort(model: type[models.Model], pk: Any, status: str, error: 
     except TRANSIENT_DB_ERRORS:  # the database is down: the reaper ends the row when it is back
         connection.close_if_unusable_or_obsolete()
         logger.error("could not record the end of %s job %s (%s)", model.job_kind, pk, error)
+
+
+def follow_job(job: Any, *, on_poll: Callable[[Any], None] | None = None, interval_s: float = 0.5) -> Any:
+    """Block until a queued job's row reaches a terminal state, re-reading it every `interval_s`: how a
+    management command waits for the worker that runs its job. `on_poll` sees each fresh row (a
+    progress bar)."""
+    while job.status not in TERMINAL_STATUSES:
+        time.sleep(interval_s)
+        job.refresh_from_db()
+        if on_poll is not None:
+            on_poll(job)
+    return job

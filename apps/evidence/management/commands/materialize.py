@@ -1,18 +1,16 @@
 from __future__ import annotations
 
 import argparse
-import time
 from datetime import date, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import DomainError, InvalidInput
+from apps.core.jobs import follow_job
 from apps.evidence import services
 from apps.evidence.choices import MaterializeStatus
 from apps.evidence.models import MaterializeRun
-
-from apps.core.choices import TERMINAL_STATUSES as _FINISHED  # noqa: E402
 
 
 def _date(value: str) -> date:
@@ -51,9 +49,7 @@ class Command(BaseCommand):
             else:
                 run = services.start_materialize_run(since=since, day=day, rebuild_day=rebuild_day, actor="manage.py")
                 self.stdout.write(f"run {run.run_id} queued (task {run.task_id or '-'})")
-                while run.status not in _FINISHED:
-                    time.sleep(0.5)
-                    run.refresh_from_db()
+                run = follow_job(run)
         except DomainError as exc:
             raise CommandError(str(exc)) from None
         self._report(run)

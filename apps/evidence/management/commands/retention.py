@@ -3,13 +3,13 @@ worker like any job (or in this process with --sync), then its counts."""
 
 from __future__ import annotations
 
-import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.core.choices import TERMINAL_STATUSES, JobStatus
+from apps.core.choices import JobStatus
 from apps.core.errors import DomainError
+from apps.core.jobs import follow_job
 from apps.evidence import retention
 from apps.evidence.models import RetentionRun
 
@@ -30,9 +30,7 @@ class Command(BaseCommand):
             else:
                 run = retention.start_retention_run(actor="manage.py")
                 self.stdout.write(f"retention run {run.pk} queued (task {run.task_id or '-'})")
-                while run.status not in TERMINAL_STATUSES:
-                    time.sleep(0.5)
-                    run.refresh_from_db()
+                run = follow_job(run)
         except DomainError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(

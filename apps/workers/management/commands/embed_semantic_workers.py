@@ -4,13 +4,13 @@ follow its progress."""
 
 from __future__ import annotations
 
-import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from apps.core.choices import TERMINAL_STATUSES, JobStatus
+from apps.core.choices import JobStatus
 from apps.core.errors import DomainError
+from apps.core.jobs import follow_job
 from apps.indexes import services
 from apps.indexes.embedders import get_semantic_embedder
 from apps.indexes.models import IndexJob
@@ -41,9 +41,9 @@ class Command(BaseCommand):
 
     def _follow(self, job: IndexJob, *, quiet: bool) -> IndexJob:
         with tqdm(total=None, unit="workers", disable=quiet) as bar:
-            while job.status not in TERMINAL_STATUSES:
-                time.sleep(0.5)
-                job.refresh_from_db()
-                bar.total = job.rows_total or None
-                bar.update(job.rows_done - bar.n)
-        return job
+
+            def show(current: IndexJob) -> None:
+                bar.total = current.rows_total or None
+                bar.update(current.rows_done - bar.n)
+
+            return follow_job(job, on_poll=show)

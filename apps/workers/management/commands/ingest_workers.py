@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from apps.core.errors import InvalidInput
+from apps.core.jobs import follow_job
 from apps.core.management.arguments import int_between
 from apps.workers.choices import IngestStatus
 from apps.workers.models import IngestJob
@@ -40,10 +40,7 @@ class Command(BaseCommand):
             job = run_ingest(job.pk, on_progress=show)
         else:
             self.stdout.write(f"job {job.pk} queued (task {job.task_id})")
-            while not job.is_finished:
-                time.sleep(0.5)
-                job.refresh_from_db()
-                show(job)
+            job = follow_job(job, on_poll=show)
         bar.close()
         self.stdout.write(
             f"job {job.pk} {job.status}: read {job.rows_read}, written {job.rows_written}, unchanged {job.rows_unchanged}, "
