@@ -20,7 +20,7 @@ def _some_work():
     IngestJob.objects.create(source="/data/workers.csv", format="csv", status="succeeded", progress=100.0, rows_total=400,
                              rows_read=400, rows_written=396, rows_rejected=4, started_at=now, finished_at=now)
     IngestJob.objects.create(source="/data/more.csv", format="csv", status="running", progress=42.0, rows_total=1000, rows_read=420, started_at=now)
-    return ReplayBatch.objects.create(batch_id="rb_dashboard", status="succeeded", provider="local", total=10, passed=7, failed=2,
+    return ReplayBatch.objects.create(batch_id="rb_dashboard", status="succeeded", progress=100.0, provider="local", total=10, passed=7, failed=2,
                                       errors=1, regressions=2, started_at=now, finished_at=now)
 
 
