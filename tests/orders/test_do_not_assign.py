@@ -4,12 +4,10 @@ racing a list change) and fill validation."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import date
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client as BrowserClient
 
 from apps.core.errors import Conflict
@@ -18,8 +16,7 @@ from apps.orders import services
 from apps.orders.models import Client, DoNotAssign, FillProposal, JobOrder
 from apps.orders.fill_validator import WORKER_DO_NOT_ASSIGN, FillValidator
 from apps.workers.models import Worker
-
-BOUND_S = 60
+from tests.orders.lock_race import race_behind_held_transaction
 
 
 def _worker(worker_id: str) -> Worker:
@@ -179,11 +176,6 @@ def test_a_ban_added_while_a_proposal_is_open_makes_its_acceptance_a_409(coordin
     assert JobOrder.objects.get(order_id="JO-1").status == "open"
 
 
-def _sessions_waiting_on_a_lock() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
-        return cursor.fetchone()[0]
-
 
 @pytest.mark.django_db(transaction=True)
 def test_a_ban_racing_an_accept_is_never_missed():
@@ -193,46 +185,13 @@ def test_a_ban_racing_an_accept_is_never_missed():
     _worker("W-1"), _worker("W-2")
     _order()
     proposal = services.proposal_create(order_id="JO-1", worker_ids=["W-1", "W-2"])
-    banned, release = threading.Event(), threading.Event()
-    outcomes: dict[str, object] = {}
+    ban, accept = race_behind_held_transaction(
+        lambda: services.do_not_assign_add(client="Acme Logistics", worker_id="W-2", reason="Theft"),
+        lambda: services.proposal_accept(order_id="JO-1", proposal_id=proposal.pk, actor="b"),
+    )
 
-    def ban_and_hold() -> None:
-        try:
-            with transaction.atomic():
-                services.do_not_assign_add(client="Acme Logistics", worker_id="W-2", reason="Theft")
-                banned.set()
-                assert release.wait(BOUND_S)
-            outcomes["ban"] = "added"
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
-            outcomes["ban"] = exc
-            banned.set()
-        finally:
-            connections.close_all()
-
-    def accept() -> None:
-        try:
-            services.proposal_accept(order_id="JO-1", proposal_id=proposal.pk, actor="b")
-            outcomes["accept"] = "accepted"
-        except Exception as exc:  # noqa: BLE001
-            outcomes["accept"] = exc
-        finally:
-            connections.close_all()
-
-    ban_thread = threading.Thread(target=ban_and_hold)
-    ban_thread.start()
-    assert banned.wait(BOUND_S)
-    accept_thread = threading.Thread(target=accept)
-    accept_thread.start()
-    deadline = time.monotonic() + BOUND_S
-    while _sessions_waiting_on_a_lock() < 1 and accept_thread.is_alive():
-        assert time.monotonic() < deadline, "the accept never waited on the ban's lock"
-        time.sleep(0.02)
-    release.set()
-    ban_thread.join(BOUND_S)
-    accept_thread.join(BOUND_S)
-
-    assert outcomes["ban"] == "added"
-    assert isinstance(outcomes["accept"], Conflict) and WORKER_DO_NOT_ASSIGN in str(outcomes["accept"]), outcomes
+    assert isinstance(ban, DoNotAssign) and ban.worker_id == "W-2", ban
+    assert isinstance(accept, Conflict) and WORKER_DO_NOT_ASSIGN in str(accept), accept
     assert FillProposal.objects.get(pk=proposal.pk).status == "proposed"
     assert JobOrder.objects.get(order_id="JO-1").status == "open"
 
