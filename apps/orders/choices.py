@@ -1,7 +1,7 @@
 import us
 from django.db import models
 
-from apps.workers.vocabulary import ROLE_TITLES, ROLES
+from apps.workers.vocabulary import ROLES, role_label
 
 
 class OrderStatus(models.TextChoices):
@@ -42,7 +42,7 @@ class Shift(models.TextChoices):
 # SPEC §3.2: a real USPS code (states, DC and territories), and a role from the corpus vocabulary, so
 # an order can only ask for what workers can match.
 USPS_STATE_CHOICES: list[tuple[str, str]] = sorted((s.abbr, s.name) for s in us.states.STATES_AND_TERRITORIES)
-ROLE_CHOICES: list[tuple[str, str]] = [(role, ROLE_TITLES.get(role, role)) for role in ROLES]
+ROLE_CHOICES: list[tuple[str, str]] = [(role, role_label(role)) for role in ROLES]
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ZIP_PATTERN = r"^\d{5}$"

@@ -74,7 +74,8 @@ class JobOrder(models.Model):
             raise ValidationError({"end_date": ["Must not be before start_date."]})
 
     def __str__(self) -> str:
-        return f"{self.order_id} {self.headcount}× {self.role} {self.city}, {self.state}"
+        # The role's label, not its slug: this is the order's title on every console page and link.
+        return f"{self.order_id} {self.headcount}× {self.get_role_display()}, {self.city}, {self.state}"
 
 
 class FillProposal(models.Model):

@@ -15,6 +15,7 @@ from apps.interactions.selectors import interactions_about
 from apps.orders.choices import SEAT_FREEING_REASONS, AssignmentEndReason, OrderStatus, ProposalStatus, client_key
 from apps.orders.models import AssignmentEnd, Client, DoNotAssign, FillProposal, JobOrder
 from apps.workers.models import Worker
+from apps.workers.vocabulary import role_title
 
 
 def order_as_dict(order: JobOrder) -> dict[str, Any]:
@@ -141,7 +142,9 @@ def booked_worker_ids(*, start_date, end_date, exclude_order_id: str | None = No
 
 def order_query(order: JobOrder) -> str:
     """The order in words: the query its candidate search and its playbook record embed."""
-    return f"{order.headcount} {order.get_role_display()} in {order.city}, {order.state} ({order.shift} shift)"
+    # The role's running-text wording (not the console's capitalised label): playbooks recorded before
+    # and after embed the same words, so their similarity to a new order's query stays comparable.
+    return f"{order.headcount} {role_title(order.role)} in {order.city}, {order.state} ({order.shift} shift)"
 
 
 def filled_counts(orders: Iterable[JobOrder]) -> dict[int, int]:

@@ -24,7 +24,7 @@ from apps.core.roles import is_operator
 from apps.interactions.selectors import recent_outreach_for
 from apps.workers import services
 from apps.workers.models import IngestJob, Worker
-from apps.workers.vocabulary import ALL_CERTIFICATIONS, ALL_SKILLS, SHIFTS
+from apps.workers.vocabulary import ALL_CERTIFICATIONS, ALL_SKILLS, ROLES, SHIFTS, role_label
 
 SEMANTIC_RESULTS = 25
 
@@ -85,6 +85,19 @@ class ShiftFilter(admin.SimpleListFilter):
         return queryset.filter(shift_preference__contains=[self.value()]) if self.value() else queryset
 
 
+class RoleFilter(admin.SimpleListFilter):
+    """The vocabulary's roles by their labels (the column keeps its slugs, which ingest may extend)."""
+
+    title = "role"
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [(role, role_label(role)) for role in ROLES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(role=self.value()) if self.value() else queryset
+
+
 class AvailabilityFilter(admin.SimpleListFilter):
     title = "availability"
     parameter_name = "available"
@@ -106,8 +119,8 @@ class AvailabilityFilter(admin.SimpleListFilter):
 
 @admin.register(Worker)
 class WorkerAdmin(ExtensibleAdmin, admin.ModelAdmin):
-    list_display = ["worker_id", "name", "role", "city", "state", "shifts", "status", "sms_opt_out", "reliability"]
-    list_filter = ["status", AvailabilityFilter, ShiftFilter, SkillFilter, CertificationFilter, "state", "role", "sms_opt_out"]
+    list_display = ["worker_id", "name", "role_display", "city", "state", "shifts", "status", "sms_opt_out", "reliability"]
+    list_filter = ["status", AvailabilityFilter, ShiftFilter, SkillFilter, CertificationFilter, "state", RoleFilter, "sms_opt_out"]
     search_fields = ["worker_id", "first_name", "last_name", "email", "phone"]
     search_help_text = "Plain search: worker id (W-000123), first or last name, email or phone (contains). For skills, places and shifts use the semantic search or the filters."
     exclude = ["embedding", "raw"]
@@ -131,6 +144,11 @@ class WorkerAdmin(ExtensibleAdmin, admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         # The registered panels (assignments, proposals, playbooks, do-not-assign) after the profile.
         profile, *rest = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read-only: the role by its label (the form's select shows labels to those who may change it).
+            name, options = profile
+            fields = [("role_display" if f == "role" else f) for f in options["fields"]]
+            profile = (name, {**options, "fields": fields})
         return [profile, *self.panel_fieldsets(request, obj), *rest]
 
     def changelist_view(self, request, extra_context=None):
@@ -145,7 +163,20 @@ class WorkerAdmin(ExtensibleAdmin, admin.ModelAdmin):
             return TagListField(name="certifications", vocabulary=ALL_CERTIFICATIONS)
         if db_field.name == "shift_preference":
             return checkbox_list_field(SHIFTS, label="Shift preference")
+        if db_field.name == "role":
+            return forms.ChoiceField(choices=_role_choices(), required=False, label="Role")
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is not None and obj.role and obj.role not in ROLES and "role" in form.base_fields:
+            # A role ingest kept outside the vocabulary stays selectable, so saving the page keeps it.
+            form.base_fields["role"].choices = [*_role_choices(), (obj.role, f"{role_label(obj.role)} (not in the vocabulary)")]
+        return form
+
+    @admin.display(description="role", ordering="role")
+    def role_display(self, obj: Worker) -> str:
+        return role_label(obj.role) if obj.role else "—"
 
     @admin.display(description="shifts")
     def shifts(self, obj: Worker) -> str:
@@ -186,6 +217,7 @@ class WorkerAdmin(ExtensibleAdmin, admin.ModelAdmin):
                 rows.append({
                     "rank": rank, "worker_id": result["worker_id"], "pk": pks.get(result["worker_id"]), "score": result["score"], "worker": worker,
                     "name": f"{worker.get('first_name', '')} {worker.get('last_name', '')}".strip(),
+                    "role": role_label(worker["role"]) if worker.get("role") else "—",
                 })
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Semantic search of workers", "subtitle": None,
@@ -286,6 +318,10 @@ class IngestJobAdmin(JobAdmin):
                 return HttpResponseRedirect(reverse("admin:workers_ingestjob_change", args=[job.pk]))
         context = {**self.admin_site.each_context(request), "title": "Ingest a worker file", "form": form, "opts": self.model._meta}
         return TemplateResponse(request, "admin/workers/ingest_launch.html", context)
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    return [("", "—"), *((role, role_label(role)) for role in ROLES)]
 
 
 def _rows_table(rows: list[dict]) -> str:

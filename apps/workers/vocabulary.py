@@ -140,6 +140,20 @@ ROLE_TITLES: dict[str, str] = {
     "security_officer": "security officer",
 }
 
+
+def role_title(role: str) -> str:
+    """A role in running text ("a night shift as forklift operator"); an unknown role (ingest keeps
+    them) reads as its words."""
+    return ROLE_TITLES.get(role) or role.replace("_", " ")
+
+
+def role_label(role: str) -> str:
+    """A role as the console labels it, where it stands alone (a title, a column, a select):
+    "Forklift operator", "CDL driver", "Certified nursing assistant (CNA)". Only the first letter is
+    raised, so acronyms keep their case."""
+    title = role_title(role)
+    return title[:1].upper() + title[1:]
+
 # Relative demand per role (light industrial dominates a staffing agency's bench).
 ROLE_WEIGHTS: dict[str, float] = {
     "forklift_operator": 9,

@@ -101,3 +101,31 @@ def test_a_coordinator_reads_an_order_and_fills_it_but_does_not_change_it():
     assert client.post(f"/admin/orders/joborder/{order.pk}/change/", {**FORM, "client": "Other"}).status_code == 403
     assert JobOrder.objects.get().client.name == "Acme"
     assert client.get("/admin/orders/joborder/999999/fill/").status_code == 404
+
+
+def test_an_order_and_a_worker_show_the_roles_label_not_its_slug(operator_console):
+    from apps.orders.selectors import order_query
+
+    order = JobOrder.objects.create(order_id="JO-1003", client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator",
+                                    headcount=2, shift="night", start_date=date(2026, 12, 7))
+    assert str(order) == "JO-1003 2× Forklift operator, Columbus, OH"
+    # The playbook query keeps the running-text wording it always embedded.
+    assert order_query(order) == "2 forklift operator in Columbus, OH (night shift)"
+    page = operator_console.get(f"/admin/orders/joborder/{order.pk}/change/").content.decode()
+    assert "JO-1003 2× Forklift operator, Columbus, OH" in page and "forklift_operator</" not in page
+    assert '<option value="forklift_operator" selected>Forklift operator</option>' in page
+
+    Worker.objects.create(worker_id="W-1", first_name="Ana", city="Columbus", state="OH", role="cdl_driver")
+    Worker.objects.create(worker_id="W-2", first_name="Ben", city="Columbus", state="OH", role="drone_pilot")  # ingest keeps unknown roles
+    listing = operator_console.get("/admin/workers/worker/").content.decode()
+    assert '<td class="field-role_display">CDL driver</td>' in listing and '<td class="field-role_display">Drone pilot</td>' in listing
+    assert "?role=cna" in listing and "Certified nursing assistant (CNA)</a>" in listing  # the filter, by label
+    assert "W-1" in operator_console.get("/admin/workers/worker/?role=cdl_driver").content.decode()
+    form = operator_console.get(f"/admin/workers/worker/{Worker.objects.get(worker_id='W-2').pk}/change/").content.decode()
+    assert '<option value="drone_pilot" selected>Drone pilot (not in the vocabulary)</option>' in form  # saving keeps it
+
+    coordinator, _ = issue_api_token(username="coord", coordinator_console=True)
+    reader = Client()
+    reader.force_login(coordinator)
+    page = reader.get(f"/admin/workers/worker/{Worker.objects.get(worker_id='W-1').pk}/change/").content.decode()
+    assert 'class="readonly">CDL driver</div>' in page and "cdl_driver" not in page
