@@ -26,14 +26,16 @@ from apps.playbooks.models import Playbook
 from apps.search.services import backfill_candidates, order_candidates
 from apps.validation.services import validate_outreach
 from apps.workers.models import Worker
+from apps.workers.vocabulary import role_title
 
 MAX_CANDIDATES = 50
-END_NOTE_MAX_CHARS = 2000  # the API's bound on a decision's note
+NOTE_MAX_CHARS = 2000  # the API's bound on a decision's note
 
 # Who may do what on the page: the same permissions the order's other admin pages check.
 PROPOSE = "orders.add_fillproposal"
 DECIDE = "orders.change_fillproposal"
 END_ASSIGNMENT = "orders.add_assignmentend"
+CANCEL_ORDER = "orders.change_joborder"  # operators change and cancel orders (SPEC §5)
 
 
 def fill_view(request: HttpRequest, order: JobOrder, model_admin: admin.ModelAdmin) -> TemplateResponse | HttpResponseRedirect:
@@ -70,7 +72,7 @@ def fill_view(request: HttpRequest, order: JobOrder, model_admin: admin.ModelAdm
         decide = services.proposal_accept if action == "accept" else services.proposal_reject
         proposal_id = _bounded_int(request.POST.get("proposal_id"), default=0, low=0, high=2**31 - 1)
         try:
-            decided = decide(order_id=order.order_id, proposal_id=proposal_id, actor=actor)
+            decided = decide(order_id=order.order_id, proposal_id=proposal_id, actor=actor, note=_note(request))
         except DomainError as exc:
             model_admin.message_user(request, str(exc), messages.ERROR)
         else:
@@ -78,6 +80,15 @@ def fill_view(request: HttpRequest, order: JobOrder, model_admin: admin.ModelAdm
             recorded = " The fill is recorded in the playbook memory." if action == "accept" else ""
             model_admin.message_user(request, f"Proposal {decided.pk} {decided.status}; {order.order_id} is {order.status}.{recorded}", messages.SUCCESS)
         return HttpResponseRedirect(f"{here}#proposals")
+    elif action == "cancel_order":
+        _require(request, CANCEL_ORDER)
+        try:
+            services.order_cancel(order_id=order.order_id, actor=actor, note=_note(request))
+        except DomainError as exc:
+            model_admin.message_user(request, str(exc), messages.ERROR)
+        else:
+            model_admin.message_user(request, f"{order.order_id} cancelled; its open proposals were rejected and its workers are free.", messages.SUCCESS)
+        return HttpResponseRedirect(here)
     elif action == "end_assignment":
         _require(request, END_ASSIGNMENT)
         return _end_assignment(request, order, model_admin, here=here, actor=actor)
@@ -108,11 +119,14 @@ def fill_view(request: HttpRequest, order: JobOrder, model_admin: admin.ModelAdm
     notes = assignment_end_notes(order.order_id) if ends else {}
     named = {w for p in proposals for w in p.worker_ids}
     workers = {w.worker_id: w for w in Worker.objects.filter(worker_id__in=named).only("pk", "worker_id", "first_name", "last_name", "sms_opt_out", "status")}
+    closed = services.order_closed_reason(order)
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
         "original": order,
         "order": order,
+        "closed_reason": closed,
+        "role_title": role_title(order.role),
         "title": f"Fill {order.order_id}",
         "subtitle": None,
         "order_table": _order_facts(order, seated=len(seated)),
@@ -128,13 +142,17 @@ def fill_view(request: HttpRequest, order: JobOrder, model_admin: admin.ModelAdm
         "proposals": [_proposal_row(p, workers) for p in proposals],
         "assignments": _assignment_rows(proposals, workers, ends, notes),
         "end_reasons": AssignmentEndReason.choices,
-        "end_note_max": END_NOTE_MAX_CHARS,
-        "outreach_workers": [workers.get(w) or w for p in proposals if p.status != ProposalStatus.REJECTED for w in p.worker_ids if w not in ends],
+        "note_max": NOTE_MAX_CHARS,
+        # A closed order reaches nobody: its workers were freed.
+        "outreach_workers": [] if closed else [
+            workers.get(w) or w for p in proposals if p.status != ProposalStatus.REJECTED for w in p.worker_ids if w not in ends
+        ],
         "outreach": outreach,
         "playbooks": list(Playbook.objects.filter(order=order).order_by("-created_at").only("pk", "outcome", "query", "created_by", "created_at")[:20]),
-        "can_propose": request.user.has_perm(PROPOSE),
-        "can_decide": request.user.has_perm(DECIDE),
-        "can_end": request.user.has_perm(END_ASSIGNMENT),
+        "can_propose": request.user.has_perm(PROPOSE) and not closed,
+        "can_decide": request.user.has_perm(DECIDE) and not closed,
+        "can_end": request.user.has_perm(END_ASSIGNMENT) and not closed,
+        "can_cancel": request.user.has_perm(CANCEL_ORDER) and not closed,
     }
     return TemplateResponse(request, "console/order_fill.html", context)
 
@@ -143,9 +161,10 @@ def _end_assignment(request: HttpRequest, order: JobOrder, model_admin: admin.Mo
     """End one accepted worker's assignment; a no-show or decline reopens the order, and the page then
     lands on the backfill candidates."""
     worker_id = request.POST.get("worker_id", "")
-    note = request.POST.get("note", "").strip()[:END_NOTE_MAX_CHARS]
     try:
-        ended = services.assignment_end(order_id=order.order_id, worker_id=worker_id, reason=request.POST.get("reason", ""), note=note, actor=actor)
+        ended = services.assignment_end(
+            order_id=order.order_id, worker_id=worker_id, reason=request.POST.get("reason", ""), note=_note(request), actor=actor
+        )
     except InvalidInput as exc:
         model_admin.message_user(request, f"{exc} {' '.join(m for ms in exc.fields.values() for m in ms)}".strip(), messages.ERROR)
         return HttpResponseRedirect(f"{here}#assignments")
@@ -161,6 +180,11 @@ def _end_assignment(request: HttpRequest, order: JobOrder, model_admin: admin.Mo
         return HttpResponseRedirect(f"{here}#candidates")
     model_admin.message_user(request, f"Ended {worker_id}'s assignment ({reason}); the seat stays taken.", messages.SUCCESS)
     return HttpResponseRedirect(f"{here}#assignments")
+
+
+def _note(request: HttpRequest) -> str:
+    """A decision's optional note, as the API bounds it; it lands in the order's history."""
+    return request.POST.get("note", "").strip()[:NOTE_MAX_CHARS]
 
 
 def _require(request: HttpRequest, permission: str) -> None:

@@ -16,7 +16,7 @@ from apps.core.admin import JobAdmin, NoSaveButtonsMixin
 from apps.core.admin_extensions import ExtensibleAdmin, register_panel
 from apps.core.admin_display import changelist_link, kv_table, link_to, records_table, short_time, status_badge
 from apps.core.admin_widgets import TagListField
-from apps.core.errors import DomainError
+from apps.core.errors import DomainError, InvalidInput
 from apps.core.roles import is_operator
 from apps.orders import services
 from apps.orders.choices import OrderStatus, ProposalStatus
@@ -110,11 +110,29 @@ class JobOrderAdmin(ExtensibleAdmin, admin.ModelAdmin):
         actor = request.user.get_username()
         _run_decision(self, request, queryset, lambda order: services.order_cancel(order_id=order.order_id, actor=actor), "Cancelled")
 
+    def has_change_permission(self, request: HttpRequest, obj: JobOrder | None = None) -> bool:
+        # A closed (cancelled) order's page is read-only for everyone: no form, no Save (the service's rule).
+        if obj is not None and services.order_closed_reason(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
-        """The order's page ends with its history: every decision on it, newest first (read-only)."""
+        """The order's page ends with its history: every decision on it, newest first (read-only). A
+        closed order's page says why it is read-only; a form sent while it was still open (someone
+        cancelled it meanwhile) lands back on it with the reason, not on a 403."""
         order = self.get_object(request, unquote(object_id))
+        closed = services.order_closed_reason(order) if order is not None else ""
+        if closed and request.method == "POST" and super().has_change_permission(request, order):
+            self.message_user(request, f"Not saved. {closed}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
         history = order_history_rows(order.order_id) if order is not None else {}
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **history})
+        try:
+            return super().change_view(request, object_id, form_url, {**(extra_context or {}), **history, "closed_reason": closed})
+        except InvalidInput as exc:  # cancelled between the check above and the save: the service refused, nothing written
+            if exc.code != "order_closed":
+                raise
+            self.message_user(request, f"Not saved. {exc}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(FillProposal)

@@ -97,9 +97,33 @@ def order_create(*, actor: str = "", **fields: Any) -> JobOrder:
     return order
 
 
+def order_closed_reason(order: JobOrder) -> str:
+    """Why the order can no longer be changed or decided on, or "" while it can. A cancelled order is
+    closed: its proposals were rejected and its workers freed, so it stays as it was when cancelled —
+    the record its history describes (a client who wants it back gets a new order). The one statement
+    of the rule: the admin's read-only page, the fill page and every write below ask it."""
+    if order.status == OrderStatus.CANCELLED:
+        return f"Order {order.order_id} is cancelled: a cancelled order is kept as it was and cannot be changed. Create a new order instead."
+    return ""
+
+
+def _require_changeable(order: JobOrder) -> None:
+    """A change to a closed order is bad input (400, code `order_closed`), named on its status."""
+    reason = order_closed_reason(order)
+    if reason:
+        raise InvalidInput(reason, code="order_closed", fields={"status": [reason]})
+
+
 def order_update(*, order: JobOrder, **fields: Any) -> JobOrder:
-    """Change an order's fields (not its status: that follows its proposals, or order_cancel)."""
+    """Change an order's fields (not its status: that follows its proposals, or order_cancel). A closed
+    order refuses (`order_closed`) and nothing is written. The row is locked and its status re-read, so
+    a change racing a cancel either lands first or is refused — never writes a stale `open` back."""
     with transaction.atomic():
+        current = JobOrder.objects.select_for_update().filter(pk=order.pk).first() if order.pk else None
+        if current is None:
+            raise NotFound(f"No job order {order.order_id!r}.")
+        _require_changeable(current)
+        order.status = current.status
         for name, value in _normalized(fields).items():
             setattr(order, name, value)
         order.full_clean()
@@ -231,6 +255,8 @@ def proposal_reject(*, order_id: str, proposal_id: int, actor: str = "", note: s
         proposal = _locked_proposal(order, proposal_id)
         if proposal.status == ProposalStatus.REJECTED:
             raise Conflict(f"Proposal {proposal_id} is already rejected.", code="proposal_decided")
+        if order_closed_reason(order):  # its workers were freed by the cancel; nothing is left to decide
+            raise Conflict(order_closed_reason(order), code="order_closed")
         previous, order_before = proposal.status, order.status
         proposal.status, proposal.decided_at = ProposalStatus.REJECTED, timezone.now()
         proposal.save(update_fields=["status", "decided_at"])

@@ -79,3 +79,55 @@ def test_ending_needs_the_permission_and_a_refusal_is_a_message_not_a_crash(fill
     again = _end(coordinator, filled_order, "W-X0901", "declined")
     assert again.status_code == 200 and "has already ended" in again.content.decode()
     assert list(AssignmentEnd.objects.values_list("worker_id", "reason")) == [("W-X0901", "no_show")]
+
+
+def _decide(client: Client, order: JobOrder, **form):
+    return client.post(f"/admin/orders/joborder/{order.pk}/fill/", form, follow=True)
+
+
+def _history_note(kind: str) -> str:
+    from apps.orders.selectors import order_history
+
+    return order_history("JO-77").filter(kind=kind).first().request["note"]  # the newest of its kind
+
+
+def test_accept_reject_and_cancel_take_a_note_into_the_orders_history(filled_order):
+    coordinator = _console("coord", coordinator_console=True)
+    services.order_update(order=filled_order, headcount=3)  # one open seat, two proposals for it
+    pending = services.proposal_create(order_id="JO-77", worker_ids=["W-X0903"])
+    later = services.proposal_create(order_id="JO-77", worker_ids=["W-X0904"])
+    page = coordinator.get(f"/admin/orders/joborder/{filled_order.pk}/fill/").content.decode()
+    assert f'id="decision-note-{pending.pk}"' in page and 'id="cancel-order-form"' not in page  # cancelling is an operator's
+
+    _decide(coordinator, filled_order, action="accept", proposal_id=pending.pk, note="  client asked for her by name  ")
+    _decide(coordinator, filled_order, action="reject", proposal_id=later.pk, note="no forklift card on file")
+    assert _history_note("proposal_accepted") == "client asked for her by name"
+    assert _history_note("proposal_rejected") == "no forklift card on file"
+    assert coordinator.post(f"/admin/orders/joborder/{filled_order.pk}/fill/", {"action": "cancel_order"}).status_code == 403
+    assert JobOrder.objects.get(pk=filled_order.pk).status == "filled"
+
+    operator = _console("op", staff=True)
+    assert 'id="cancel-order-form"' in operator.get(f"/admin/orders/joborder/{filled_order.pk}/fill/").content.decode()
+    page = _decide(operator, filled_order, action="cancel_order", note="client closed the site").content.decode()
+    assert "JO-77 cancelled" in page and JobOrder.objects.get(pk=filled_order.pk).status == "cancelled"
+    assert _history_note("order_cancelled") == "client closed the site"
+    history = operator.get(f"/admin/orders/joborder/{filled_order.pk}/change/").content.decode().split('id="order-history"')[1]
+    assert "client closed the site" in history and "no forklift card on file" in history and "client asked for her by name" in history
+
+
+def test_a_cancelled_orders_fill_page_offers_nothing_that_writes(filled_order):
+    from apps.interactions.models import Interaction
+
+    services.order_cancel(order_id="JO-77")
+    operator = _console("op", staff=True)
+    page = operator.get(f"/admin/orders/joborder/{filled_order.pk}/fill/").content.decode()
+    assert 'id="order-closed"' in page and "JO-77 is cancelled" in page
+    for control in ('value="accept"', 'value="reject"', 'id="find-button"', 'id="propose-button"', 'id="end-W-X0901"', 'id="outreach-form"',
+                    'id="cancel-order-form"'):
+        assert control not in page, control
+    # A form sent from a page opened before the cancel: refused with the reason, nothing written.
+    before = Interaction.objects.count()
+    proposal = filled_order.proposals.get()
+    refused = _decide(operator, filled_order, action="reject", proposal_id=proposal.pk, note="late").content.decode()
+    assert "JO-77 is cancelled" in refused and filled_order.proposals.get().status == "accepted"
+    assert Interaction.objects.count() == before
