@@ -100,10 +100,11 @@ def order_create(*, actor: str = "", **fields: Any) -> JobOrder:
 def order_closed_reason(order: JobOrder) -> str:
     """Why the order can no longer be changed or decided on, or "" while it can. A cancelled order is
     closed: its proposals were rejected and its workers freed, so it stays as it was when cancelled —
-    the record its history describes (a client who wants it back gets a new order). The one statement
-    of the rule: the admin's read-only page, the fill page and every write below ask it."""
+    the record its history describes (a client who wants it back gets a new order). Filled orders are
+    not closed: a no-show reopens them and a headcount change is how more workers are asked for. The
+    one statement of the rule: the admin's read-only page, the fill page and every write below ask it."""
     if order.status == OrderStatus.CANCELLED:
-        return f"Order {order.order_id} is cancelled: a cancelled order is kept as it was and cannot be changed. Create a new order instead."
+        return f"Order {order.order_id} is cancelled: a cancelled order can no longer be changed or filled. Create a new order instead."
     return ""
 
 

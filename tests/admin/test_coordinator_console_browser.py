@@ -42,6 +42,10 @@ def test_semantic_search_for_forklift_columbus_night_ranks_columbus_forklift_ope
     rows = page.locator("#semantic-results tr.semantic-result")
     top = rows.evaluate_all("rows => rows.slice(0, 3).map(r => [r.dataset.worker, r.dataset.role, r.dataset.city])")
     assert top and all(role == "forklift_operator" and city == "Columbus" for _, role, city in top), top
+    # A person reads the role's label; the slug stays in the data attribute (and in the API).
+    shown = rows.evaluate_all("rows => rows.map(r => r.querySelector('td:nth-child(3)').textContent)")
+    assert shown[:3] == ["Forklift operator"] * 3 and not any("_" in role for role in shown), shown
+    assert "Certified nursing assistant (CNA)" in shown or "CDL driver" in shown or "Welder" in shown, shown
     screenshot(page, "workers-semantic-search")
     with page.expect_navigation():
         rows.first.locator("a").click()

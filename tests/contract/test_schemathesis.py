@@ -54,14 +54,15 @@ def error_in_the_envelope(ctx, response, case) -> None:
 #   header as a pattern;
 # - a stored thing the body names must exist (an interaction, worker, order, replay batch, a ZIP the
 #   `zipcodes` package knows), an order_id must not be taken, and an ingest `path` must be a file inside
-#   the ingest directories (`path_not_allowed`): the database and the file system, not the schema, know.
+#   the ingest directories (`path_not_allowed`): the database and the file system, not the schema, know;
+# - a stored order must still be open to change: a cancelled one is closed (`order_closed`, on `status`).
 # Cross-field rules JSON Schema can state are in the schema (oneOf: order_id or order, path or file,
 # edited_text only with verdict edit...).
 RULES_BEYOND_JSON_SCHEMA: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/replay/batches/"): {"day_to", "baseline_batch"},
     ("POST", "/api/v1/orders/"): {"end_date", "order_id"},
-    ("PUT", "/api/v1/orders/{order_id}/"): {"end_date"},
-    ("PATCH", "/api/v1/orders/{order_id}/"): {"end_date"},
+    ("PUT", "/api/v1/orders/{order_id}/"): {"end_date", "status"},
+    ("PATCH", "/api/v1/orders/{order_id}/"): {"end_date", "status"},
     ("POST", "/api/v1/validate/fill"): {"order.end_date", "order_id"},  # of an inline order; a stored order
     ("POST", "/api/v1/workers/search"): {"query", "near.zip"},
     ("POST", "/api/v1/playbooks/record"): {"query", "worker_ids", "order_id"},
