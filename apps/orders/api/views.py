@@ -53,13 +53,23 @@ ORDER_EXAMPLE = {
     "required_certifications": ["Forklift"],
 }
 
+CLOSED_ORDER_NOTE = (
+    "A cancelled order is closed: changing it is a 400 with code `order_closed` (the reason under `fields.status`) "
+    "and nothing is written. `role` is the vocabulary's slug, e.g. `forklift_operator`."
+)
+
 
 @extend_schema_view(
     list=extend_schema(summary="Job orders, filtered"),
     retrieve=extend_schema(summary="One job order"),
     create=extend_schema(summary="Create a job order (operators)", examples=[request_example("an order", ORDER_EXAMPLE)]),
-    update=extend_schema(summary="Replace a job order's fields (operators)", examples=[request_example("an order", ORDER_EXAMPLE)]),
-    partial_update=extend_schema(summary="Change some of a job order's fields (operators)", examples=[request_example("more workers", {"headcount": 3})]),
+    update=extend_schema(
+        summary="Replace a job order's fields (operators)", description=CLOSED_ORDER_NOTE, examples=[request_example("an order", ORDER_EXAMPLE)],
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a job order's fields (operators)", description=CLOSED_ORDER_NOTE,
+        examples=[request_example("more workers", {"headcount": 3})],
+    ),
     destroy=extend_schema(summary="Delete a job order and its proposals (operators)"),
 )
 class JobOrderViewSet(viewsets.ModelViewSet):
