@@ -281,8 +281,8 @@ def assignment_end(*, order_id: str, worker_id: str, reason: str, actor: str = "
         raise InvalidInput(f"Unknown reason {reason!r}.", fields={"reason": [f"One of: {', '.join(AssignmentEndReason.values)}."]})
     with transaction.atomic():
         order = _locked_order(order_id)
-        if order.status == OrderStatus.CANCELLED:
-            raise Conflict(f"Order {order_id} is cancelled.", code="order_cancelled")
+        if order_closed_reason(order):
+            raise Conflict(order_closed_reason(order), code="order_closed")
         if worker_id not in accepted_worker_ids(order):
             raise NotFound(f"{worker_id} has no accepted assignment on order {order_id}.")
         if worker_id in ended_worker_ids(order):

@@ -73,6 +73,9 @@ def test_no_decision_on_a_cancelled_order(cancelled):
     assert refused.value.code == "order_closed"
     with pytest.raises(Conflict):
         services.proposal_create(order_id="JO-5", worker_ids=["W-C1", "W-C2"])
+    with pytest.raises(Conflict) as refused:
+        services.assignment_end(order_id="JO-5", worker_id="W-C1", reason="no_show")
+    assert refused.value.code == "order_closed"
     assert FillProposal.objects.get(pk=accepted.pk).status == "accepted" and _snapshot("JO-5") == before
 
 
