@@ -9,6 +9,7 @@ into an embedder. What text a worker is embedded as is the workers app's busines
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 import re
 from abc import ABC, abstractmethod
@@ -75,6 +76,8 @@ _STOP_WORDS = frozenset(
     "who".split()
 )
 _CHUNK = 4096  # texts per internal batch: bounds the float64 scratch memory to ~25 MB at dim 768
+_FEW = 4  # up to this many texts (queries) take the per-text path over memoized feature hashes
+_MEMO_LIMIT = 20_000  # memoized features per hasher (a few MB)
 
 
 class HashEmbedder(Embedder):
@@ -120,10 +123,16 @@ class HashEmbedder(Embedder):
             lowercase=False,  # already lowercased and accent-stripped by _weighted_token_runs
             dtype=np.float64,
         )
+        self._word_memo = _FeatureMemo(_MEMO_LIMIT)
+        self._char_memo = _FeatureMemo(_MEMO_LIMIT)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if len(texts) <= _FEW:
+            for i, text in enumerate(texts):
+                out[i] = self._embed_one(text)
+            return out
         for start in range(0, len(texts), _CHUNK):
             out[start : start + _CHUNK] = self._embed_chunk(texts[start : start + _CHUNK])
         return out
@@ -164,6 +173,59 @@ class HashEmbedder(Embedder):
         return mixed.astype(np.float32)
 
 
+    def _embed_one(self, text: str) -> np.ndarray:
+        """One text (a search query) with dense sums over memoized per-feature hashes: the batch path's
+        sixteen small scipy matrices cost ~0.5 ms per query. Every sum is of small integers times
+        1 or HEAD_WEIGHT, exact in float64, so the result is bit-for-bit the batch path's."""
+        words = np.zeros(self.dim, dtype=np.float64)
+        chars = np.zeros(self.dim, dtype=np.float64)
+        for tokens, weight in _weighted_token_runs(text, self.HEAD_WEIGHT):
+            for feature in itertools.chain(tokens, (f"{a} {b}" for a, b in zip(tokens, tokens[1:]))):
+                column, sign = self._word_hash(feature)
+                words[column] += weight * sign
+            for token in tokens:
+                columns, counts = self._char_hashes(token)
+                chars[columns] += weight * counts  # a row's columns are distinct
+        mixed = np.zeros((1, self.dim), dtype=np.float64)
+        if words.any() or chars.any():
+            mixed += self.WORD_BLOCK_WEIGHT * _sublinear_unit_dense(words)
+            mixed += (1.0 - self.WORD_BLOCK_WEIGHT) * _sublinear_unit_dense(chars)
+        norms = np.linalg.norm(mixed, axis=1, keepdims=True)
+        np.divide(mixed, norms, out=mixed, where=norms > 0)
+        return mixed[0].astype(np.float32)
+
+    def _word_hash(self, feature: str) -> tuple[int, float]:
+        cached = self._word_memo.get(feature)
+        if cached is None:
+            row = self._word_hasher.transform([[feature]])
+            cached = (int(row.indices[0]), float(row.data[0])) if row.nnz else (0, 0.0)
+            self._word_memo[feature] = cached
+        return cached
+
+    def _char_hashes(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        cached = self._char_memo.get(token)
+        if cached is None:
+            row = self._char_hasher.transform([token]).tocsr()
+            row.sum_duplicates()
+            cached = (row.indices.copy(), row.data.copy())
+            self._char_memo[token] = cached
+        return cached
+
+
+class _FeatureMemo(dict):
+    """A dict that empties itself when full: queries reuse a small vocabulary, and a cap keeps an
+    unusual stream of distinct words from growing a web worker without bound."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key, value) -> None:
+        if len(self) >= self.limit:
+            self.clear()
+        super().__setitem__(key, value)
+
+
 class _SparseRows:
     """Builds a CSR count matrix row by row; repeated columns in a row are summed by scipy."""
 
@@ -201,6 +263,15 @@ def _weighted_token_runs(text: str, head_weight: float) -> list[tuple[list[str],
         if tokens:
             result.append((tokens, weight))
     return result
+
+
+def _sublinear_unit_dense(row: np.ndarray) -> np.ndarray:
+    """`_sublinear_unit_rows` for one dense row: zeros (cancelled buckets included) stay zero."""
+    out = np.zeros_like(row)
+    nonzero = row != 0
+    out[nonzero] = np.sign(row[nonzero]) * (1.0 + np.log(np.abs(row[nonzero])))
+    norm = np.linalg.norm(out)
+    return out / norm if norm > 0 else out
 
 
 def _sublinear_unit_rows(matrix: sp.csr_matrix) -> np.ndarray:

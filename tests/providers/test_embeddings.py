@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from apps.providers.embeddings import (
+    _FEW,
     HashEmbedder,
     OllamaEmbedder,
     OpenAIEmbedder,
@@ -51,10 +52,24 @@ def test_hash_key_names_provider_model_and_dim() -> None:
 
 
 def test_hash_vector_does_not_depend_on_the_batch() -> None:
+    # A few texts (queries) take the per-text path over memoized feature hashes, a batch the sparse
+    # path: both must give the same bytes, profiles with their weighted head sentence included.
     embedder = HashEmbedder(dim=256)
-    alone = embedder.embed([TEXTS[0]])[0]
-    in_batch = embedder.embed(["welder in Reno, NV", TEXTS[0], TEXTS[1]])[1]
-    assert alone.tobytes() == in_batch.tobytes()
+    batch = ["welder in Reno, NV", *TEXTS, "forklfit opertor", "Café CNA in SÃO PAULO, night night night"]
+    assert len(batch) > _FEW
+    in_batch = embedder.embed(batch)
+    for i, text in enumerate(batch):
+        assert embedder.embed([text])[0].tobytes() == in_batch[i].tobytes(), text
+    assert embedder.embed(batch[:_FEW]).tobytes() == in_batch[:_FEW].tobytes()
+
+
+def test_hash_memo_stays_bounded_and_right_when_it_empties() -> None:
+    embedder = HashEmbedder(dim=256)
+    embedder._word_memo.limit = embedder._char_memo.limit = 5
+    expected = embedder.embed(TEXTS * 2)[: len(TEXTS)]  # the batch path, no memo
+    for _ in range(2):
+        assert embedder.embed(TEXTS).tobytes() == expected.tobytes()
+    assert len(embedder._word_memo) <= 5 and len(embedder._char_memo) <= 5
 
 
 def test_hash_is_deterministic_across_processes() -> None:
