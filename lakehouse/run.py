@@ -1,11 +1,12 @@
 """`make run`: everything a fresh machine needs, then web + worker + beat in the foreground, supervised.
 
 Starts embedded PostgreSQL/Redis when no URLs are set, migrates, creates the admin user and token,
-starts gunicorn, one Celery worker and Celery beat, loads the demo corpus through the worker on first
-run, and prints where to go.
+starts the web server (gunicorn, or granian with WEB_SERVER=granian), one Celery worker and Celery
+beat, loads the demo corpus through the worker on first run, and prints where to go.
 
 A child that exits (a crash, an OOM kill, `kill -9`) is started again after a backoff that doubles on
-each quick failure, with a line in the output; it is not a reason to stop the rest. The children run in
+each quick failure, with a line in the output; it is not a reason to stop the rest. What it left in its
+process group (a SIGKILLed granian's workers) is stopped before the new one starts. The children run in
 their own sessions, so a terminal's Ctrl-C reaches only this supervisor, which stops them in order. The
 first Ctrl-C/SIGTERM/SIGHUP stops everything this command started — the embedded servers included,
 unless another live process still uses them; further signals during that shutdown are noted and
@@ -91,6 +92,7 @@ def granian_command(port: str) -> list[str]:
         "--workers", os.environ.get("WEB_WORKERS", "2"),
         "--blocking-threads", os.environ.get("WEB_THREADS", "8"),
         "--http", "1",
+        "--no-ws",  # WSGI has no websockets (granian says so at startup otherwise)
         "--http1-keep-alive",
         "--backlog", "2048",  # gunicorn's default
         # A crashed or killed worker is started again, as gunicorn's master does (off by default).
