@@ -285,6 +285,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lakehouse.settings")
     signals = StopSignals()
     signals.install()
+    server = web_server()  # a mistyped WEB_SERVER stops here, before anything is started
 
     from lakehouse import embedded
 
@@ -315,7 +316,7 @@ def main() -> int:
             [
                 Supervised("celery worker", celery_command(all_queue_names())),
                 Supervised("celery beat", beat_command(embedded.VAR_DIR)),
-                Supervised(web_server(), web_command(port)),
+                Supervised(server, web_command(port)),
             ]
         )
         with signals.deferred():  # every child started is recorded, so none escapes the shutdown

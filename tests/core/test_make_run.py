@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 from django.conf import settings
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -202,3 +203,17 @@ def test_make_run_with_granian_serves_the_app_and_a_killed_granian_leaves_no_wor
         _stop_with_two_sigterms(run, output, stack)
     finally:
         _leave_nothing_running(run, output, var_dir, stack)
+
+
+def test_web_server_setting_picks_the_server_and_rejects_an_unknown_one(monkeypatch):
+    from lakehouse.run import web_command
+
+    monkeypatch.delenv("WEB_SERVER", raising=False)
+    assert web_command("8123")[1:3] == ["-m", "gunicorn"]
+    monkeypatch.setenv("WEB_SERVER", "granian")
+    command = web_command("8123")
+    assert command[1:3] == ["-m", "granian"]
+    assert command[command.index("--port") + 1] == "8123"
+    monkeypatch.setenv("WEB_SERVER", "uvicorn")
+    with pytest.raises(SystemExit, match="WEB_SERVER must be one of gunicorn, granian"):
+        web_command("8123")
