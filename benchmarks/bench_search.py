@@ -244,7 +244,7 @@ def run_raw_sql(queries: list[dict[str, Any]]) -> dict[str, Any]:
         latencies = []
         for q in queries:
             literal = vector_literal(embedder.embed([q["text"] + " raw"])[0])
-            order = "(embedding <=> %s::vector) + 0" if exact else "embedding <=> %s::vector"
+            order = "(embedding <=> %s::halfvec) + 0" if exact else "embedding <=> %s::halfvec"
             started = time.perf_counter()
             with connection.cursor() as cursor:
                 cursor.execute("BEGIN")
@@ -278,7 +278,7 @@ def run_raw_ceiling(queries: list[dict[str, Any]], *, clients: int = 2, seconds:
             n = i
             while time.perf_counter() < deadline:
                 conn.execute(
-                    "SELECT worker_id FROM workers_worker WHERE status = 'active' ORDER BY embedding <=> %s::vector LIMIT 10",
+                    "SELECT worker_id FROM workers_worker WHERE status = 'active' ORDER BY embedding <=> %s::halfvec LIMIT 10",
                     [literals[n % len(literals)]],
                 ).fetchall()
                 counts[i] += 1

@@ -367,9 +367,6 @@ SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 120, minimum=1, maximum=1000)
 # Filters estimated to keep at most this many rows take the exact path (B-tree/GIN → distances → sort).
 SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 5000, minimum=0)
 SEARCH_RESULT_CACHE_TTL_S = env_int("SEARCH_RESULT_CACHE_TTL_S", 300, minimum=0)
-# Walk an HNSW index on `embedding::halfvec` (an expression index that must exist) instead of the
-# `vector` one: measured in benchmarks/README.md (issue 18); off by default.
-SEARCH_HNSW_HALFVEC = env_bool("SEARCH_HNSW_HALFVEC", False)
 # Index versions are mirrored in Redis (apps.indexes.version_mirror); a write the app cannot see (raw
 # SQL on the workers table) shows within this many seconds, every other write at once.
 INDEX_VERSION_MIRROR_TTL_S = env_int("INDEX_VERSION_MIRROR_TTL_S", 10, minimum=1)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from datetime import date
 from typing import Any, Mapping
 
@@ -153,12 +155,20 @@ VECTOR_COLUMNS = ("embedding", "semantic_embedding")  # lexical (the default) an
 
 
 def filter_sql(
-    filters: SearchFilters, exclude_ids: tuple[str, ...], near: Near | None = None, vector_column: str = "embedding"
+    filters: SearchFilters,
+    exclude_ids: tuple[str, ...],
+    near: Near | None = None,
+    vector_column: str = "embedding",
+    *,
+    with_box: bool = True,
 ) -> tuple[str, list[Any]]:
     """WHERE clause (without the keyword) and its parameters. Every value is a bound parameter.
 
     With `near`, the radius replaces the city match: a latitude/longitude box the B-tree answers,
-    then the exact great-circle distance on the rows inside it.
+    then the exact great-circle distance on the rows inside it. `with_box=False` leaves the box
+    out (the distance alone decides, as exactly) for a graph walk: PostgreSQL underestimates how many
+    rows a latitude × longitude box holds (it multiplies the two ranges' selectivities), so with the
+    box present it picks the B-tree over a dense metro's ~12k rows instead of the walk the plan chose.
     """
     if vector_column not in VECTOR_COLUMNS:
         raise ValueError(f"unknown vector column {vector_column!r}")
@@ -169,13 +179,14 @@ def filter_sql(
         if value:
             clauses.append(f"{column} = %s")
             params.append(value)
-    if near:
+    if near and with_box:
         box = bounding_box(near.latitude, near.longitude, near.radius_miles)
         clauses.append("latitude BETWEEN %s AND %s")
         params += [box.min_lat, box.max_lat]
         if box.min_lon is not None:
             clauses.append("longitude BETWEEN %s AND %s")
             params += [box.min_lon, box.max_lon]
+    if near:
         clauses.append(f"{great_circle_sql('latitude', 'longitude')} <= %s")
         params += [near.latitude, near.latitude, near.longitude, near.radius_miles]
     if filters.skills:
@@ -211,6 +222,15 @@ class CorpusStats:
     # (latitude, longitude, state, role, status) → rows: radius estimates are exact too.
     by_place: dict[tuple[float, float, str, str, str], int] = field(default_factory=dict)
 
+    @cached_property
+    def _places(self) -> dict[tuple[float, float], list[tuple[str, str, str, int]]]:
+        """`by_place` grouped by coordinates: a radius estimate computes one distance per place (~200
+        ZIP centroids at 100k), not one per (place, state, role, status) row (~9,000, ~7 ms of Python)."""
+        places: dict[tuple[float, float], list[tuple[str, str, str, int]]] = defaultdict(list)
+        for (latitude, longitude, state, role, status), n in self.by_place.items():
+            places[(latitude, longitude)].append((state, role, status, n))
+        return places
+
     def estimate(self, filters: SearchFilters, near: Near | None = None) -> float:
         """Estimated matching rows: exact for state/city/role/status and radius, independence for the rest."""
         if self.total == 0:
@@ -218,11 +238,12 @@ class CorpusStats:
         if near:
             base = sum(
                 n
-                for (latitude, longitude, state, role, status), n in self.by_place.items()
+                for (latitude, longitude), groups in self._places.items()
+                if great_circle_miles(near.latitude, near.longitude, latitude, longitude) <= near.radius_miles
+                for state, role, status, n in groups
                 if status == filters.status
                 and (not filters.state or state == filters.state)
                 and (not filters.role or role == filters.role)
-                and great_circle_miles(near.latitude, near.longitude, latitude, longitude) <= near.radius_miles
             )
         else:
             base = sum(

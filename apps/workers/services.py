@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import DataError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from pgvector import HalfVector
 from pgvector.psycopg import register_vector
 
 from apps.core.choices import TERMINAL_STATUSES
@@ -63,7 +64,7 @@ _COLUMNS: list[tuple[str, str]] = [
     ("status", "text"),
     ("sms_opt_out", "bool"),
     ("bio", "text"),
-    ("embedding", "vector"),
+    ("embedding", "halfvec"),
     ("embedding_model", "text"),
     ("content_hash", "text"),
     ("raw", "jsonb"),
@@ -340,7 +341,7 @@ def _upsert(rows: list[NormalizedRow], vectors: np.ndarray, embedding_model: str
                     latitude, longitude = zip_coordinates(row.zip) or (None, None)
                     copy.write_row(
                         [fields[name] for name in _FIELDS]
-                        + [vector, embedding_model, row.content_hash, _jsonb(row.raw), latitude, longitude]
+                        + [HalfVector(vector), embedding_model, row.content_hash, _jsonb(row.raw), latitude, longitude]
                         + [semantic_vector, semantic_model if semantic_vector is not None else ""]
                     )
             cursor.execute(
@@ -377,7 +378,7 @@ def build_worker_hnsw_index() -> None:
         # Without this the parallel build silently gets 0 workers whenever the heap is < 8 MB.
         cursor.execute("SET LOCAL min_parallel_table_scan_size = 0")
         cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS {WORKER_EMBEDDING_INDEX} ON {table} USING hnsw (embedding vector_cosine_ops) "
+            f"CREATE INDEX IF NOT EXISTS {WORKER_EMBEDDING_INDEX} ON {table} USING hnsw (embedding halfvec_cosine_ops) "
             f"WITH (m = {int(settings.HNSW_M)}, ef_construction = {int(settings.HNSW_EF_CONSTRUCTION)})"
         )
         bump_index_version("workers")

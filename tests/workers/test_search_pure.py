@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from apps.workers.geo import zip_coordinates
+from apps.workers.geo import great_circle_sql, zip_coordinates
 from apps.workers.search import (
     near_from_dict,
     CorpusStats,
@@ -137,3 +137,18 @@ def test_a_radius_estimate_counts_the_rows_at_places_inside_the_circle():
     assert stats.estimate(SearchFilters(role="welder", certifications=("AWS",)), near) == pytest.approx(5)
     assert stats.estimate(SearchFilters(), near_from_dict({"zip": "43215", "radius_miles": 100})) == 1_000
     assert plan_search(SearchRequest("q", filters=SearchFilters(role="welder"), near=near), stats, base_ef=40, exact_max_rows=500).path == "exact"
+
+
+def test_a_radius_keeps_its_box_for_the_b_tree_but_the_graph_walk_gets_only_the_exact_distance():
+    # PostgreSQL multiplies the latitude and longitude ranges' selectivities, so with the box in the
+    # WHERE clause it prefers the B-tree over a dense metro's ~12k rows to the walk the plan chose.
+    near = near_from_dict({"zip": "43215", "radius_miles": 10})
+    boxed, boxed_params = filter_sql(SearchFilters(role="welder"), (), near)
+    walk, walk_params = filter_sql(SearchFilters(role="welder"), (), near, with_box=False)
+    assert "latitude BETWEEN %s AND %s" in boxed and "longitude BETWEEN %s AND %s" in boxed
+    assert "BETWEEN" not in walk
+    distance = great_circle_sql("latitude", "longitude") + " <= %s"
+    assert distance in boxed and distance in walk
+    assert walk_params == ["active", "welder", near.latitude, near.latitude, near.longitude, 10.0]
+    assert boxed_params[:2] == walk_params[:2] and boxed_params[-4:] == walk_params[-4:]
+    assert walk.count("%s") == len(walk_params) and boxed.count("%s") == len(boxed_params)
