@@ -148,9 +148,9 @@ SCENARIOS: dict[str, Callable[[dict[str, Any], list[str]], dict[str, Any]]] = {
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
-    from lakehouse.run import gunicorn_command
+    from lakehouse.run import web_command  # gunicorn, or granian with WEB_SERVER=granian
 
-    process = subprocess.Popen(gunicorn_command(str(port)), cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(web_command(str(port)), cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

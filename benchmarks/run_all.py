@@ -47,7 +47,7 @@ def write_section(name: str, command: str, body: str) -> None:
 def start_stack(port: int) -> list[subprocess.Popen]:
     import httpx
 
-    from lakehouse.run import celery_command, gunicorn_command, stop_processes
+    from lakehouse.run import celery_command, stop_processes, web_command
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lakehouse.settings")
     import django
@@ -57,7 +57,7 @@ def start_stack(port: int) -> list[subprocess.Popen]:
 
     children = [
         subprocess.Popen(celery_command(all_queue_names()), cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen(gunicorn_command(str(port)), cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen(web_command(str(port)), cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:

@@ -1,11 +1,12 @@
 """`make run`: everything a fresh machine needs, then web + worker + beat in the foreground, supervised.
 
 Starts embedded PostgreSQL/Redis when no URLs are set, migrates, creates the admin user and token,
-starts gunicorn, one Celery worker and Celery beat, loads the demo corpus through the worker on first
-run, and prints where to go.
+starts the web server (gunicorn, or granian with WEB_SERVER=granian), one Celery worker and Celery
+beat, loads the demo corpus through the worker on first run, and prints where to go.
 
 A child that exits (a crash, an OOM kill, `kill -9`) is started again after a backoff that doubles on
-each quick failure, with a line in the output; it is not a reason to stop the rest. The children run in
+each quick failure, with a line in the output; it is not a reason to stop the rest. What it left in its
+process group (a SIGKILLed granian's workers) is stopped before the new one starts. The children run in
 their own sessions, so a terminal's Ctrl-C reaches only this supervisor, which stops them in order. The
 first Ctrl-C/SIGTERM/SIGHUP stops everything this command started — the embedded servers included,
 unless another live process still uses them; further signals during that shutdown are noted and
@@ -50,6 +51,21 @@ def _admin_password(var_dir: Path) -> str:
     return password
 
 
+WEB_SERVERS = ("gunicorn", "granian")
+
+
+def web_server() -> str:
+    """WEB_SERVER: which WSGI server serves lakehouse.wsgi (benchmarks/README.md compares them)."""
+    name = os.environ.get("WEB_SERVER", "gunicorn").strip().lower() or "gunicorn"
+    if name not in WEB_SERVERS:
+        raise SystemExit(f"WEB_SERVER must be one of {', '.join(WEB_SERVERS)}, not {name!r}")
+    return name
+
+
+def web_command(port: str) -> list[str]:
+    return granian_command(port) if web_server() == "granian" else gunicorn_command(port)
+
+
 def gunicorn_command(port: str) -> list[str]:
     # gthread: requests spend most of their time waiting on PostgreSQL/Redis, so threads overlap that
     # wait cheaply; worker count and threads are tuned in benchmarks/README.md for the 2-core machine.
@@ -62,6 +78,29 @@ def gunicorn_command(port: str) -> list[str]:
         "--timeout", "120",
         "--keep-alive", "30",
         "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null",
+    ]
+
+
+def granian_command(port: str) -> list[str]:
+    # The same shape as gunicorn's: WEB_WORKERS processes, each running the WSGI app in WEB_THREADS
+    # blocking threads; HTTP parsing and keep-alive are in granian's Rust runtime.
+    return [
+        sys.executable, "-m", "granian", "lakehouse.wsgi:application",
+        "--interface", "wsgi",
+        "--host", os.environ.get("HOST", "127.0.0.1"),
+        "--port", port,
+        "--workers", os.environ.get("WEB_WORKERS", "2"),
+        "--blocking-threads", os.environ.get("WEB_THREADS", "8"),
+        "--http", "1",
+        "--no-ws",  # WSGI has no websockets (granian says so at startup otherwise)
+        "--http1-keep-alive",
+        "--backlog", "2048",  # gunicorn's default
+        # A crashed or killed worker is started again, as gunicorn's master does (off by default).
+        "--respawn-failed-workers",
+        # On SIGTERM, workers that do not finish within this are killed by granian itself, before the
+        # supervisor's SIGKILL of granian (after 30 s) could leave them running without a parent.
+        "--workers-kill-timeout", "25",
+        "--access-log" if os.environ.get("ACCESS_LOG") else "--no-access-log",
     ]
 
 
@@ -122,11 +161,27 @@ class Supervised:
     restart_at: float | None = None
     restarts: int = 0
 
+    orphans: bool = False
+
     def start(self) -> None:
         # Own session: the terminal's Ctrl-C goes to the supervisor only, which stops children in order.
         self.process = subprocess.Popen(self.command, cwd=BASE_DIR, start_new_session=True)
         self.started_at = time.monotonic()
         self.restart_at = None
+        self.orphans = False
+
+    def signal_leftovers(self, signum: int) -> bool:
+        """Signal what is left of the exited child's process group (its session: pgid == its pid).
+
+        A killed granian main leaves its workers serving on the port (SO_REUSEPORT lets the restarted
+        one bind beside them), whereas gunicorn's workers notice a new parent and exit; so whatever a
+        dead child leaves behind is stopped here, for every child alike. True when anything was left.
+        """
+        try:
+            os.killpg(self.process.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
 
 
 @dataclass
@@ -157,6 +212,8 @@ class Supervisor:
     def _check(self, child: Supervised, now: float) -> None:
         if child.restart_at is not None:
             if now >= child.restart_at:
+                if child.orphans:  # asked to stop when their parent died; whatever is left goes now
+                    child.signal_leftovers(signal.SIGKILL)
                 child.start()
                 child.restarts += 1
                 say(f"restarted {child.name} (pid {child.process.pid}, restart #{child.restarts})")
@@ -170,13 +227,19 @@ class Supervisor:
         child.quick_failures += 1
         child.restart_at = now + delay
         say(f"{child.name} (pid {child.process.pid}) {_exit_reason(returncode)}; restarting in {delay:.0f} s")
+        if child.signal_leftovers(signal.SIGTERM):
+            child.orphans = True
+            say(f"{child.name} (pid {child.process.pid}) left processes behind: stopping them")
 
     def stop(self) -> None:
-        """Stop supervising, then stop every child (SIGTERM, then SIGKILL after 30 s)."""
+        """Stop supervising, then stop every child (SIGTERM, then SIGKILL after 30 s), and whatever a
+        child SIGKILLed that way, or one that died earlier, left behind in its process group."""
         self._stopping.set()
         with self._lock:  # waits for a restart in progress, so no child starts after this
-            processes = [child.process for child in self.children if child.process is not None]
-        stop_processes(processes)
+            started = [child for child in self.children if child.process is not None]
+        stop_processes([child.process for child in started])
+        for child in started:
+            child.signal_leftovers(signal.SIGKILL)
 
 
 class StopSignals:
@@ -222,6 +285,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lakehouse.settings")
     signals = StopSignals()
     signals.install()
+    server = web_server()  # a mistyped WEB_SERVER stops here, before anything is started
 
     from lakehouse import embedded
 
@@ -252,7 +316,7 @@ def main() -> int:
             [
                 Supervised("celery worker", celery_command(all_queue_names())),
                 Supervised("celery beat", beat_command(embedded.VAR_DIR)),
-                Supervised("gunicorn", gunicorn_command(port)),
+                Supervised(server, web_command(port)),
             ]
         )
         with signals.deferred():  # every child started is recorded, so none escapes the shutdown

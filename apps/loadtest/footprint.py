@@ -3,7 +3,8 @@
 A background thread samples CPU % and RSS once a second (USS/PSS every 10 s, see
 ``FootprintSampler``) of five process groups:
 
-* ``gunicorn`` — the master listening on the harness's target port and its workers;
+* ``gunicorn`` — the web server: the gunicorn master (or granian main process, ``WEB_SERVER``) whose
+  process tree listens on the harness's target port, and its workers;
 * ``celery`` — this stack's ``celery ... worker`` process trees (main process + pool children): run
   from the project's directory with the harness's DATABASE_URL/REDIS_URL;
 * ``postgresql`` — the postmaster serving the project's database and all its children (backends,
@@ -49,7 +50,7 @@ class FootprintTargets:
     Only the process trees of this stack's own servers count, never "every server of that kind"
     (issue 18: a second stack's Celery processes once doubled the reported memory):
 
-    * ``web_port`` — the gunicorn master listening on it;
+    * ``web_port`` — the web server (gunicorn or granian) whose process tree listens on it;
     * ``postgres_hint`` — the postmaster whose command line names this stack's data directory (or
       socket directory), as a whole path (``/x/pgdata`` does not match ``/x/pgdata2``);
     * ``redis_hint`` — the redis-server whose command line names this stack's socket (or port);
@@ -107,8 +108,8 @@ def _listens_on(pid: int, port: int) -> bool:
     return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port for c in connections)
 
 
-def _is_gunicorn(p: _Proc) -> bool:
-    return "gunicorn" in p.cmdline or p.name.startswith("gunicorn")
+def _is_web_server(p: _Proc) -> bool:
+    return any(server in p.cmdline or p.name.startswith(server) for server in ("gunicorn", "granian"))
 
 
 def _is_celery_worker(p: _Proc) -> bool:
@@ -213,9 +214,16 @@ def discover(
             return False
         return _same_environment(pid, targets.celery_env, identity) and _same_directory(pid, targets.project_dir, identity)
 
+    def web_server_listens(pid: int) -> bool:
+        # gunicorn's master listens itself; granian's main process leaves that to its workers. Only
+        # the server's own workers count: a shell whose command line names "gunicorn" and that runs
+        # the whole stack below it is not the web server.
+        workers = [child for child in children.get(pid, ()) if _is_web_server(procs[child])]
+        return any(listens_on(p, targets.web_port) for p in (pid, *workers))
+
     celery_target = (targets.celery_env, targets.project_dir) if (targets.celery_env or targets.project_dir) else None
     selected: dict[str, list[int]] = {
-        "gunicorn": ours("gunicorn", roots(_is_gunicorn), lambda pid: listens_on(pid, targets.web_port), targets.web_port),
+        "gunicorn": ours("gunicorn", roots(_is_web_server), web_server_listens, targets.web_port),
         "celery": ours("celery", roots(_is_celery_worker), celery_ours, celery_target),
         "postgresql": ours("postgresql", roots(_is_postgres), lambda pid: names_path(procs[pid].cmdline, targets.postgres_hint), targets.postgres_hint),
         "redis": ours("redis", roots(_is_redis), lambda pid: names_path(procs[pid].cmdline, targets.redis_hint), targets.redis_hint),
@@ -315,7 +323,7 @@ class FootprintSampler:
         self._notes: set[str] = set()
         self._pss_complete = True
         self._pids_seen: dict[str, set[int]] = {group: set() for group in self._series}
-        self._listening: dict[int, bool] = {}  # gunicorn root pid → listens on the web port
+        self._listening: dict[int, bool] = {}  # web server pid → listens on the web port
         # Machine-wide CPU, so CPU spent by processes outside the stack (another job on a shared
         # machine) shows up next to the stack's instead of silently lowering its throughput.
         self._machine_busy: list[float] = []

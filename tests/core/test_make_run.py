@@ -1,5 +1,6 @@
 """`make run` (lakehouse.run) as a real process on its own embedded servers: a killed Celery worker
-is restarted, and SIGTERM — twice — stops every process it started, PostgreSQL and Redis included."""
+is restarted, and SIGTERM — twice — stops every process it started, PostgreSQL and Redis included;
+with WEB_SERVER=granian it serves the API and static files, and a killed granian leaves no worker."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import psutil
+import pytest
 from django.conf import settings
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -76,18 +79,61 @@ def _command_line(process: psutil.Process) -> str:
         return ""
 
 
-def test_make_run_restarts_a_killed_celery_worker_and_sigterm_stops_everything(own_var_dir):
-    var_dir = own_var_dir
-    dropped = ("DATABASE_URL", "REDIS_URL", "XDG_RUNTIME_DIR", "PYTEST_VERSION", "REDIS_DB", "LAKEHOUSE_TEST_RUN")
+def _start_make_run(var_dir: Path, **env_vars: str) -> subprocess.Popen:
+    """`python -m lakehouse.run` on its own embedded servers in var_dir, no demo corpus, a small web server."""
+    dropped = ("DATABASE_URL", "REDIS_URL", "XDG_RUNTIME_DIR", "PYTEST_VERSION", "REDIS_DB", "LAKEHOUSE_TEST_RUN", "WEB_SERVER")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         LAKEHOUSE_VAR_DIR=str(var_dir), PORT=str(_free_port()), WORKERS="0", WEB_WORKERS="1", WEB_THREADS="2",
         ADMIN_PASSWORD="not-the-point", PG_SHARED_BUFFERS="128MB", PYTHONUNBUFFERED="1",
     )
-    run = subprocess.Popen(
+    env.update(env_vars)
+    return subprocess.Popen(
         [sys.executable, "-m", "lakehouse.run"], cwd=BASE_DIR, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+
+
+def _stop_with_two_sigterms(run: subprocess.Popen, output: Output, stack: list[psutil.Process]) -> None:
+    """SIGTERM, and again during the shutdown: exit 0, the embedded servers stopped, nothing of `stack` left."""
+    run.send_signal(signal.SIGTERM)
+    output.wait_for(r"SIGTERM received: stopping")
+    if run.poll() is None:  # the second signal lands during the shutdown: it must not cut it short
+        run.send_signal(signal.SIGTERM)
+        output.wait_for(r"SIGTERM received while stopping")
+    assert run.wait(timeout=120) == 0
+    output.wait_for(r"embedded postgres stopped")
+    output.wait_for(r"embedded redis stopped")
+    _, alive = psutil.wait_procs([p for p in stack if p.pid != run.pid], timeout=30)
+    assert alive == [], [(p.pid, _command_line(p)) for p in alive]
+
+
+def _leave_nothing_running(run: subprocess.Popen, output: Output, var_dir: Path, seen: list[psutil.Process]) -> None:
+    """Whatever failed: kill the stack as it is now, and as it was seen."""
+    for process in [*seen, *_stack_processes(run, var_dir)]:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+    run.wait(timeout=30)
+    print("\n".join(output.lines))  # shown when the test fails
+
+
+def _get(url: str, timeout_s: float = 60.0) -> httpx.Response:
+    """GET once the server answers (it may still be starting when `make run` says it is running)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return httpx.get(url, timeout=10)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_make_run_restarts_a_killed_celery_worker_and_sigterm_stops_everything(own_var_dir):
+    var_dir = own_var_dir
+    run = _start_make_run(var_dir)
     output = Output(run.stdout)
     stack: list[psutil.Process] = []
     try:
@@ -107,23 +153,67 @@ def test_make_run_restarts_a_killed_celery_worker_and_sigterm_stops_everything(o
         for expected in ("gunicorn", "celery -A lakehouse beat", "bin/postgres", "redis-server"):
             assert expected in names, names
 
-        run.send_signal(signal.SIGTERM)
-        output.wait_for(r"SIGTERM received: stopping")
-        if run.poll() is None:  # the second signal lands during the shutdown: it must not cut it short
-            run.send_signal(signal.SIGTERM)
-            output.wait_for(r"SIGTERM received while stopping")
-        assert run.wait(timeout=120) == 0
-        output.wait_for(r"embedded postgres stopped")
-        output.wait_for(r"embedded redis stopped")
-        _, alive = psutil.wait_procs([p for p in stack if p.pid != run.pid], timeout=30)
-        assert alive == [], [(p.pid, _command_line(p)) for p in alive]
+        _stop_with_two_sigterms(run, output, stack)
     finally:
-        # Whatever failed, leave nothing running: the stack as it is now, and as it was seen.
-        leftovers = [*stack, *_stack_processes(run, var_dir)]
-        for process in leftovers:
-            try:
-                process.kill()
-            except psutil.Error:
-                pass
-        run.wait(timeout=30)
-        print("\n".join(output.lines))  # shown when the test fails
+        _leave_nothing_running(run, output, var_dir, stack)
+
+
+def test_make_run_with_granian_serves_the_app_and_a_killed_granian_leaves_no_worker_behind(own_var_dir):
+    # WEB_SERVER=granian: the same supervision, with granian's process model. Its workers, unlike
+    # gunicorn's, keep serving (SO_REUSEPORT) when their main process is SIGKILLed: the supervisor
+    # must stop them, or a restarted granian would share the port with stale workers.
+    var_dir = own_var_dir
+    run = _start_make_run(var_dir, WEB_SERVER="granian", WEB_WORKERS="2")
+    output = Output(run.stdout)
+    stack: list[psutil.Process] = []
+    try:
+        granian_pid = int(output.wait_for(r"started granian \(pid (\d+)\)").group(1))
+        base = output.wait_for(r"health +: (http://\S+)/healthz").group(1)
+        output.wait_for(r"Lakehouse is running")
+        assert "-m granian lakehouse.wsgi:application --interface wsgi" in _command_line(psutil.Process(granian_pid))
+
+        health = _get(f"{base}/healthz")
+        assert health.status_code == 200, health.text
+        css = _get(f"{base}/static/admin/css/base.css")  # WhiteNoise, from the admin app, through granian
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        assert "font-family" in css.text
+
+        def workers() -> list[psutil.Process]:
+            return psutil.Process(granian_pid).children(recursive=True)
+
+        deadline = time.monotonic() + 60
+        while len(workers()) < 2:  # both spawned (the health check may have reached the first one)
+            assert time.monotonic() < deadline, _command_line(psutil.Process(granian_pid))
+            time.sleep(0.1)
+        old_workers = stack = workers()  # left to the finally below if they outlive this test
+        os.kill(granian_pid, signal.SIGKILL)
+        output.wait_for(rf"granian \(pid {granian_pid}\) killed by SIGKILL; restarting in 1 s")
+        output.wait_for(rf"granian \(pid {granian_pid}\) left processes behind: stopping them")
+        new_pid = int(output.wait_for(r"restarted granian \(pid (\d+), restart #1\)").group(1))
+        _, alive = psutil.wait_procs(old_workers, timeout=30)
+        assert alive == [], [(p.pid, _command_line(p)) for p in alive]
+        assert psutil.Process(new_pid).ppid() == run.pid
+        assert _get(f"{base}/healthz").status_code == 200  # served by the new granian
+
+        stack = [*old_workers, *_stack_processes(run, var_dir)]
+        names = " ".join(_command_line(p) for p in stack)
+        for expected in ("-m granian", "celery -A lakehouse worker", "bin/postgres", "redis-server"):
+            assert expected in names, names
+        assert "gunicorn" not in names
+        _stop_with_two_sigterms(run, output, stack)
+    finally:
+        _leave_nothing_running(run, output, var_dir, stack)
+
+
+def test_web_server_setting_picks_the_server_and_rejects_an_unknown_one(monkeypatch):
+    from lakehouse.run import web_command
+
+    monkeypatch.delenv("WEB_SERVER", raising=False)
+    assert web_command("8123")[1:3] == ["-m", "gunicorn"]
+    monkeypatch.setenv("WEB_SERVER", "granian")
+    command = web_command("8123")
+    assert command[1:3] == ["-m", "granian"]
+    assert command[command.index("--port") + 1] == "8123"
+    monkeypatch.setenv("WEB_SERVER", "uvicorn")
+    with pytest.raises(SystemExit, match="WEB_SERVER must be one of gunicorn, granian"):
+        web_command("8123")

@@ -114,6 +114,28 @@ def test_nothing_is_watched_without_a_matching_target_and_the_notes_say_so():
     assert any(note.startswith("celery: no target") for note in notes)
 
 
+def test_granian_counts_as_the_web_server_though_only_its_workers_listen():
+    # WEB_SERVER=granian: the main process holds no listening socket; each worker listens (SO_REUSEPORT).
+    command = "/venv/bin/python -m granian lakehouse.wsgi:application --interface wsgi --port {}"
+    processes = {
+        **{pid: p for pid, p in PROCESSES.items() if not p.cmdline.startswith("/venv/bin/python -m gunicorn")},
+        **_table(
+            # A script that runs the stack and names the servers in its arguments is not the web server.
+            (320, 1, "bash", "bash ab.sh gunicorn granian"),
+            (321, 320, "python", "/venv/bin/python -m lakehouse.run"),
+            (310, 321, "python", command.format(8011)),
+            (311, 310, "python", command.format(8011)),
+            (312, 310, "python", command.format(8011)),
+            (410, 1, "python", command.format(8000)),
+            (411, 410, "python", command.format(8000)),
+        ),
+    }
+    listening = {(311, 8011), (312, 8011), (411, 8000)}
+    groups, _ = discover(STACK, processes, listens_on=lambda pid, port: (pid, port) in listening, identity=CELERY_IDENTITIES)
+    assert describe_groups(groups)["gunicorn"] == [310, 311, 312]  # the main process on 8011 and its workers
+    assert 320 not in groups and 321 not in groups
+
+
 def test_an_unreadable_environment_is_not_the_stacks():
     assert _same_environment(530, (("DATABASE_URL", None),), CELERY_IDENTITIES) is False
     assert _same_environment(500, (("DATABASE_URL", None),), CELERY_IDENTITIES) is True
