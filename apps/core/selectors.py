@@ -18,6 +18,17 @@ def pgvector_version() -> str | None:
     return row[0] if row else None
 
 
+_pgvector_release: tuple[int, ...] | None = None
+
+
+def pgvector_at_least(*release: int) -> bool:
+    """Whether the installed pgvector is at least `release` (e.g. 0, 8, 4); read once per process."""
+    global _pgvector_release
+    if _pgvector_release is None:
+        _pgvector_release = tuple(int(part) for part in (pgvector_version() or "0").split(".") if part.isdigit())
+    return _pgvector_release >= release
+
+
 # /healthz answers within 3 s whatever is down (SPEC §5): the database check runs beside the
 # Redis/Celery checks and is reported down if it has not answered within this budget.
 HEALTH_DATABASE_BUDGET_S = 2.5

@@ -10,13 +10,14 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
+from apps.core.selectors import pgvector_at_least
 from apps.core.vectors import vector_literal
 from apps.playbooks.boost import PlaybookHit
 from apps.playbooks.models import Playbook
 
-# The newest rows are always scanned exactly, whatever the table size: pgvector < 0.8.4 can miss freshly
-# inserted (or churned) rows in an HNSW scan until VACUUM, and read-your-writes must hold. Bounded by
-# row count, not time, so the exact part costs the same under any write rate.
+# With pgvector < 0.8.4 the newest rows are also scanned exactly, whatever the table size: those versions
+# can miss freshly inserted (or churned) rows in an HNSW scan until VACUUM, and read-your-writes must
+# hold. Bounded by row count, not time, so the exact part costs the same under any write rate.
 RECENT_ROWS = 2000
 
 
@@ -26,9 +27,11 @@ def nearest_playbooks(
     """The playbooks most similar to the query, above PLAYBOOK_MIN_SIMILARITY, at most
     PLAYBOOK_MAX_PLAYBOOKS, restricted to the search's city/state/role when it names them.
 
-    Access path: an exact scan while the memory is small (≤ PLAYBOOK_EXACT_SCAN_MAX_ROWS rows, i.e.
-    every realistic size and always right after a reset); above that, the HNSW index for the bulk
-    plus an exact scan of the newest rows, so a record is visible to the very next search.
+    Access path: an exact scan while the memory is small (≤ PLAYBOOK_EXACT_SCAN_MAX_ROWS rows, and
+    always right after a reset); above that, a walk of the HNSW index bounded by
+    PLAYBOOK_WALK_MAX_TUPLES, so the lookup does not grow with the memory (issue 18). A record is
+    visible to the very next search: pgvector >= 0.8.4 finds a committed row in the next scan, and
+    older versions add an exact scan of the newest rows.
     """
     table = Playbook._meta.db_table
     literal = vector_literal(vector)
@@ -47,16 +50,28 @@ def nearest_playbooks(
             cursor.execute(exact, [literal, *params, literal, limit])
             rows = cursor.fetchall()
     else:
+        # The walk filters by city/state/role only and the similarity floor applies to what it found:
+        # as a WHERE clause the floor would keep an iterative scan going through the whole graph
+        # whenever fewer than `limit` playbooks are that similar. max_scan_tuples bounds the walk, so
+        # a lookup costs the same at any memory size.
+        walk_where = " AND ".join(clauses[1:]) or "TRUE"
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL hnsw.ef_search = {max(40, 4 * limit)}")
             cursor.execute(
-                f"SELECT {columns} FROM {table} WHERE {where} ORDER BY query_embedding <=> %s::vector LIMIT %s",
-                [literal, *params, literal, limit],
+                f"SET LOCAL hnsw.ef_search = {max(40, 2 * limit)}; SET LOCAL hnsw.iterative_scan = relaxed_order; "
+                f"SET LOCAL hnsw.max_scan_tuples = {int(settings.PLAYBOOK_WALK_MAX_TUPLES)}"
+            )
+            cursor.execute(
+                f"WITH walk AS MATERIALIZED (SELECT {columns}, query_embedding <=> %s::vector AS distance FROM {table} "
+                f"WHERE {walk_where} ORDER BY query_embedding <=> %s::vector LIMIT %s) "
+                "SELECT id, similarity, outcome, worker_ids, created_at FROM walk WHERE similarity >= %s "
+                "ORDER BY distance, id DESC LIMIT %s",
+                [literal, literal, *params[2:], literal, limit, settings.PLAYBOOK_MIN_SIMILARITY, limit],
             )
             rows = cursor.fetchall()
-            recent = f"WHERE id > (SELECT coalesce(max(id), 0) - {RECENT_ROWS} FROM {table}) AND"
-            cursor.execute(exact.replace("WHERE", recent, 1), [literal, *params, literal, limit])
-            rows = sorted({r[0]: r for r in rows + cursor.fetchall()}.values(), key=lambda r: (-r[1], -r[0]))[:limit]
+            if not pgvector_at_least(0, 8, 4):
+                recent = f"WHERE id > (SELECT coalesce(max(id), 0) - {RECENT_ROWS} FROM {table}) AND"
+                cursor.execute(exact.replace("WHERE", recent, 1), [literal, *params, literal, limit])
+                rows = sorted({r[0]: r for r in rows + cursor.fetchall()}.values(), key=lambda r: (-r[1], -r[0]))[:limit]
     return [PlaybookHit(id=r[0], similarity=float(r[1]), outcome=r[2], worker_ids=tuple(r[3]), created_at=r[4]) for r in rows]
 
 

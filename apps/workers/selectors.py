@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from apps.core.selectors import pgvector_version
+from apps.core.selectors import pgvector_at_least
 from apps.core.vectors import vector_literal
 from apps.indexes.selectors import index_version
 from apps.workers.models import VECTOR_SQL_TYPES, Worker
@@ -140,7 +140,7 @@ def nearest_workers(
     literal = vector_literal(vector)
     exact = plan.path == "exact"
     where, params = filter_sql(request.filters, request.exclude_ids, request.near, column, with_box=exact)
-    rows = _knn(where, params, literal, k, exact=exact, ef_search=plan.ef_search, iterative=_has_iterative_scan(), column=column)
+    rows = _knn(where, params, literal, k, exact=exact, ef_search=plan.ef_search, iterative=pgvector_at_least(0, 8), column=column)
     if len(rows) < k and not exact:
         # Short: the graph walk ran out of candidates that pass the filter. The exact path over the
         # filtered rows is always right; its cost is bounded by the number of matching rows.
@@ -148,18 +148,6 @@ def nearest_workers(
         rows = _knn(where, params, literal, k, exact=True, ef_search=plan.ef_search, iterative=False, column=column)
         plan = SearchPlan("exact-fallback", plan.ef_search, plan.estimated_rows)
     return [result_from_row(row, request.near) for row in rows], plan
-
-
-_iterative_scan: bool | None = None
-
-
-def _has_iterative_scan() -> bool:
-    """pgvector >= 0.8 can resume the graph walk until LIMIT is met (`hnsw.iterative_scan`)."""
-    global _iterative_scan
-    if _iterative_scan is None:
-        version = pgvector_version() or "0"
-        _iterative_scan = tuple(int(p) for p in version.split(".")[:2] if p.isdigit()) >= (0, 8)
-    return _iterative_scan
 
 
 def workers_passing_filters(

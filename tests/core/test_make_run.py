@@ -131,6 +131,14 @@ def _get(url: str, timeout_s: float = 60.0) -> httpx.Response:
             time.sleep(0.2)
 
 
+def _healthy(url: str, timeout_s: float = 120.0) -> httpx.Response:
+    """/healthz once it says 200: the Celery worker answers its ping a moment after the web server is up."""
+    deadline = time.monotonic() + timeout_s
+    while (response := _get(url)).status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return response
+
+
 def test_make_run_restarts_a_killed_celery_worker_and_sigterm_stops_everything(own_var_dir):
     var_dir = own_var_dir
     run = _start_make_run(var_dir)
@@ -172,7 +180,7 @@ def test_make_run_with_granian_serves_the_app_and_a_killed_granian_leaves_no_wor
         output.wait_for(r"Lakehouse is running")
         assert "-m granian lakehouse.wsgi:application --interface wsgi" in _command_line(psutil.Process(granian_pid))
 
-        health = _get(f"{base}/healthz")
+        health = _healthy(f"{base}/healthz")
         assert health.status_code == 200, health.text
         css = _get(f"{base}/static/admin/css/base.css")  # WhiteNoise, from the admin app, through granian
         assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
@@ -193,7 +201,7 @@ def test_make_run_with_granian_serves_the_app_and_a_killed_granian_leaves_no_wor
         _, alive = psutil.wait_procs(old_workers, timeout=30)
         assert alive == [], [(p.pid, _command_line(p)) for p in alive]
         assert psutil.Process(new_pid).ppid() == run.pid
-        assert _get(f"{base}/healthz").status_code == 200  # served by the new granian
+        assert _healthy(f"{base}/healthz").status_code == 200  # served by the new granian
 
         stack = [*old_workers, *_stack_processes(run, var_dir)]
         names = " ".join(_command_line(p) for p in stack)
