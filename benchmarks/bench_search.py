@@ -1,6 +1,6 @@
 """Search benchmark at 100k workers (SPEC §7, issue 4).
 
-Serves the app with gunicorn exactly as `make run` does (unless --base-url is given) and measures,
+Serves the app with the web server exactly as `make run` does (unless --base-url is given) and measures,
 over real HTTP with one keep-alive client:
 
 * single-client latency p50/p95/p99 of POST /api/v1/workers/search — unfiltered, one-city filter
@@ -147,8 +147,8 @@ SCENARIOS: dict[str, Callable[[dict[str, Any], list[str]], dict[str, Any]]] = {
 # ------------------------------------------------------------------------------------ the server
 
 
-def start_gunicorn(port: int) -> subprocess.Popen:
-    from lakehouse.run import web_command  # gunicorn, or granian with WEB_SERVER=granian
+def start_web_server(port: int) -> subprocess.Popen:
+    from lakehouse.run import web_command  # granian, or gunicorn with WEB_SERVER=gunicorn
 
     process = subprocess.Popen(web_command(str(port)), cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -159,7 +159,7 @@ def start_gunicorn(port: int) -> subprocess.Popen:
         except httpx.HTTPError:
             time.sleep(0.3)
     process.kill()
-    raise RuntimeError("gunicorn did not start")
+    raise RuntimeError("the web server did not start")
 
 
 # ------------------------------------------------------------------------------------- measuring
@@ -318,7 +318,7 @@ def run_relevance(base_url: str, token: str, n: int, seed: int) -> dict[str, flo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base-url", default=None, help="a running server; default: start gunicorn as `make run` does")
+    parser.add_argument("--base-url", default=None, help="a running server; default: start the web server as `make run` does")
     parser.add_argument("--port", type=int, default=8021)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
@@ -332,7 +332,7 @@ def main() -> int:
         print(f"only {rows} workers; ingest the 100k corpus first (make bench does)", file=sys.stderr)
         return 2
     _, token = issue_api_token(username="bench", staff=True)
-    server = None if args.base_url else start_gunicorn(args.port)
+    server = None if args.base_url else start_web_server(args.port)
     base_url = args.base_url or f"http://127.0.0.1:{args.port}"
     try:
         print(f"loading {rows} vectors for the exact oracle ...", file=sys.stderr)
@@ -362,7 +362,7 @@ def main() -> int:
 
 
 def render(report: dict[str, Any]) -> str:
-    lines = [f"Search at {report['workers']} workers × {report['dim']} dims, one client over HTTP (gunicorn as `make run`):", ""]
+    lines = [f"Search at {report['workers']} workers × {report['dim']} dims, one client over HTTP (the web server as `make run`):", ""]
     lines += ["| query | p50 ms | p95 ms | p99 ms | recall@10 | short results | plan |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for name, r in report["single_client"].items():
         plan = ", ".join(f"{k} {v}" for k, v in sorted(r["paths"].items()))

@@ -1,7 +1,7 @@
 """`make run`: everything a fresh machine needs, then web + worker + beat in the foreground, supervised.
 
 Starts embedded PostgreSQL/Redis when no URLs are set, migrates, creates the admin user and token,
-starts the web server (gunicorn, or granian with WEB_SERVER=granian), one Celery worker and Celery
+starts the web server (granian, or gunicorn with WEB_SERVER=gunicorn), one Celery worker and Celery
 beat, loads the demo corpus through the worker on first run, and prints where to go.
 
 A child that exits (a crash, an OOM kill, `kill -9`) is started again after a backoff that doubles on
@@ -55,8 +55,9 @@ WEB_SERVERS = ("gunicorn", "granian")
 
 
 def web_server() -> str:
-    """WEB_SERVER: which WSGI server serves lakehouse.wsgi (benchmarks/README.md compares them)."""
-    name = os.environ.get("WEB_SERVER", "gunicorn").strip().lower() or "gunicorn"
+    """WEB_SERVER: which WSGI server serves lakehouse.wsgi. granian by default: on the quiet machine it
+    ran the multitier load 9–15 % faster than gunicorn gthread, back to back (benchmarks/README.md)."""
+    name = os.environ.get("WEB_SERVER", "granian").strip().lower() or "granian"
     if name not in WEB_SERVERS:
         raise SystemExit(f"WEB_SERVER must be one of {', '.join(WEB_SERVERS)}, not {name!r}")
     return name

@@ -386,10 +386,10 @@ PLAYBOOK_MIN_SIMILARITY = env_float("PLAYBOOK_MIN_SIMILARITY", 0.75, minimum=-1.
 PLAYBOOK_BETA = env_float("PLAYBOOK_BETA", 0.15, minimum=0.0)
 PLAYBOOK_HALF_LIFE_DAYS = env_float("PLAYBOOK_HALF_LIFE_DAYS", 30.0, minimum=0.01)
 PLAYBOOK_MAX_PLAYBOOKS = env_int("PLAYBOOK_MAX_PLAYBOOKS", 20, minimum=1)
-# Memory lookups scan exactly up to this many playbooks; above it they walk the HNSW index, visiting at
-# most PLAYBOOK_WALK_MAX_TUPLES, so a lookup costs the same at any memory size (benchmarks/README.md).
+# Memory lookups scan exactly up to this many playbooks; above it they take the PLAYBOOK_WALK_MAX_TUPLES
+# nearest from the HNSW index and filter those, so a lookup costs the same at any memory size.
 PLAYBOOK_EXACT_SCAN_MAX_ROWS = env_int("PLAYBOOK_EXACT_SCAN_MAX_ROWS", 1000, minimum=0)
-PLAYBOOK_WALK_MAX_TUPLES = env_int("PLAYBOOK_WALK_MAX_TUPLES", 1000, minimum=1)
+PLAYBOOK_WALK_MAX_TUPLES = env_int("PLAYBOOK_WALK_MAX_TUPLES", 200, minimum=1, maximum=1000)
 
 # Retention (issue 23): the interaction log and the playbook memory stay bounded under steady load.
 # An interaction older than INTERACTION_RETENTION_DAYS is deleted only once it has its evidence record

@@ -3,7 +3,7 @@
 A background thread samples CPU % and RSS once a second (USS/PSS every 10 s, see
 ``FootprintSampler``) of five process groups:
 
-* ``gunicorn`` — the web server: the gunicorn master (or granian main process, ``WEB_SERVER``) whose
+* ``web`` — the web server: the granian main process (or gunicorn master, ``WEB_SERVER``) whose
   process tree listens on the harness's target port, and its workers;
 * ``celery`` — this stack's ``celery ... worker`` process trees (main process + pool children): run
   from the project's directory with the harness's DATABASE_URL/REDIS_URL;
@@ -38,7 +38,7 @@ from typing import Any
 
 import psutil
 
-SERVER_GROUPS: tuple[str, ...] = ("gunicorn", "celery", "postgresql", "redis")
+SERVER_GROUPS: tuple[str, ...] = ("web", "celery", "postgresql", "redis")
 LOADGEN = "loadgen"
 MB = 1024 * 1024
 
@@ -223,7 +223,7 @@ def discover(
 
     celery_target = (targets.celery_env, targets.project_dir) if (targets.celery_env or targets.project_dir) else None
     selected: dict[str, list[int]] = {
-        "gunicorn": ours("gunicorn", roots(_is_web_server), web_server_listens, targets.web_port),
+        "web": ours("web", roots(_is_web_server), web_server_listens, targets.web_port),
         "celery": ours("celery", roots(_is_celery_worker), celery_ours, celery_target),
         "postgresql": ours("postgresql", roots(_is_postgres), lambda pid: names_path(procs[pid].cmdline, targets.postgres_hint), targets.postgres_hint),
         "redis": ours("redis", roots(_is_redis), lambda pid: names_path(procs[pid].cmdline, targets.redis_hint), targets.redis_hint),

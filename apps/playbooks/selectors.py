@@ -28,19 +28,20 @@ def nearest_playbooks(
     PLAYBOOK_MAX_PLAYBOOKS, restricted to the search's city/state/role when it names them.
 
     Access path: an exact scan while the memory is small (≤ PLAYBOOK_EXACT_SCAN_MAX_ROWS rows, and
-    always right after a reset); above that, a walk of the HNSW index bounded by
-    PLAYBOOK_WALK_MAX_TUPLES, so the lookup does not grow with the memory (issue 18). A record is
+    always right after a reset); above that, the PLAYBOOK_WALK_MAX_TUPLES nearest by the HNSW
+    index, filtered, so the lookup does not grow with the memory (issue 18). A record is
     visible to the very next search: pgvector >= 0.8.4 finds a committed row in the next scan, and
     older versions add an exact scan of the newest rows.
     """
     table = Playbook._meta.db_table
     literal = vector_literal(vector)
-    clauses, params = ["1 - (query_embedding <=> %s::vector) >= %s"], [literal, settings.PLAYBOOK_MIN_SIMILARITY]
+    matches, match_params = [], []
     for key, value in (("city", city), ("state", state), ("role", role)):
         if value:
-            clauses.append(f"(filters->>'{key}' IS NULL OR filters->>'{key}' = %s)")
-            params.append(value)
-    where = " AND ".join(clauses)
+            matches.append(f"(filters->>'{key}' IS NULL OR filters->>'{key}' = %s)")
+            match_params.append(value)
+    where = " AND ".join(["1 - (query_embedding <=> %s::vector) >= %s", *matches])
+    params = [literal, settings.PLAYBOOK_MIN_SIMILARITY, *match_params]
     limit = settings.PLAYBOOK_MAX_PLAYBOOKS
     columns = "id, 1 - (query_embedding <=> %s::vector) AS similarity, outcome, worker_ids, created_at"
     # Ties (the same query recorded again) go to the newest playbook.
@@ -50,22 +51,18 @@ def nearest_playbooks(
             cursor.execute(exact, [literal, *params, literal, limit])
             rows = cursor.fetchall()
     else:
-        # The walk filters by city/state/role only and the similarity floor applies to what it found:
-        # as a WHERE clause the floor would keep an iterative scan going through the whole graph
-        # whenever fewer than `limit` playbooks are that similar. max_scan_tuples bounds the walk, so
-        # a lookup costs the same at any memory size.
-        walk_where = " AND ".join(clauses[1:]) or "TRUE"
+        # The nearest PLAYBOOK_WALK_MAX_TUPLES by the graph, then the floor and the city/state/role
+        # match on those: a fixed amount of work at any memory size. Filtering inside the walk instead
+        # (an iterative scan) costs the most exactly when few playbooks match, which is the usual case.
+        walk_size = int(settings.PLAYBOOK_WALK_MAX_TUPLES)
         with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {max(40, walk_size)}; SET LOCAL hnsw.iterative_scan = off")
             cursor.execute(
-                f"SET LOCAL hnsw.ef_search = {max(40, 2 * limit)}; SET LOCAL hnsw.iterative_scan = relaxed_order; "
-                f"SET LOCAL hnsw.max_scan_tuples = {int(settings.PLAYBOOK_WALK_MAX_TUPLES)}"
-            )
-            cursor.execute(
-                f"WITH walk AS MATERIALIZED (SELECT {columns}, query_embedding <=> %s::vector AS distance FROM {table} "
-                f"WHERE {walk_where} ORDER BY query_embedding <=> %s::vector LIMIT %s) "
-                "SELECT id, similarity, outcome, worker_ids, created_at FROM walk WHERE similarity >= %s "
-                "ORDER BY distance, id DESC LIMIT %s",
-                [literal, literal, *params[2:], literal, limit, settings.PLAYBOOK_MIN_SIMILARITY, limit],
+                f"WITH walk AS MATERIALIZED (SELECT {columns}, filters FROM {table} "
+                f"ORDER BY query_embedding <=> %s::vector LIMIT %s) "
+                f"SELECT id, similarity, outcome, worker_ids, created_at FROM walk WHERE {' AND '.join(['similarity >= %s', *matches])} "
+                "ORDER BY similarity DESC, id DESC LIMIT %s",
+                [literal, literal, walk_size, settings.PLAYBOOK_MIN_SIMILARITY, *match_params, limit],
             )
             rows = cursor.fetchall()
             if not pgvector_at_least(0, 8, 4):

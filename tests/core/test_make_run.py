@@ -141,7 +141,7 @@ def _healthy(url: str, timeout_s: float = 120.0) -> httpx.Response:
 
 def test_make_run_restarts_a_killed_celery_worker_and_sigterm_stops_everything(own_var_dir):
     var_dir = own_var_dir
-    run = _start_make_run(var_dir)
+    run = _start_make_run(var_dir, WEB_SERVER="gunicorn")  # granian, the default, has its own test below
     output = Output(run.stdout)
     stack: list[psutil.Process] = []
     try:
@@ -217,10 +217,10 @@ def test_web_server_setting_picks_the_server_and_rejects_an_unknown_one(monkeypa
     from lakehouse.run import web_command
 
     monkeypatch.delenv("WEB_SERVER", raising=False)
-    assert web_command("8123")[1:3] == ["-m", "gunicorn"]
-    monkeypatch.setenv("WEB_SERVER", "granian")
     command = web_command("8123")
     assert command[1:3] == ["-m", "granian"]
+    monkeypatch.setenv("WEB_SERVER", "gunicorn")
+    assert web_command("8123")[1:3] == ["-m", "gunicorn"]
     assert command[command.index("--port") + 1] == "8123"
     monkeypatch.setenv("WEB_SERVER", "uvicorn")
     with pytest.raises(SystemExit, match="WEB_SERVER must be one of gunicorn, granian"):

@@ -95,7 +95,7 @@ def test_discover_picks_this_stacks_servers_and_their_children():
     by_group = describe_groups(groups)
     # Not the probe server, not the pgdata2 one, and not the backend serving another database.
     assert by_group["postgresql"] == [100, 101, 102, 104, 105]
-    assert by_group["gunicorn"] == [300, 301, 302]  # the master on 8011 and its workers, not :8000
+    assert by_group["web"] == [300, 301, 302]  # the master on 8011 and its workers, not :8000
     # Only the worker run from this project with this environment: not the other checkout's (same
     # environment), not the test suite's (other DATABASE_URL), not the unreadable one.
     assert by_group["celery"] == [500, 501]
@@ -109,7 +109,7 @@ def test_nothing_is_watched_without_a_matching_target_and_the_notes_say_so():
     groups, notes = discover(targets, TWO_STACKS, listens_on=lambda pid, port: False, identity=CELERY_IDENTITIES)
     assert groups == {}  # never "watching all"
     assert any(note.startswith("postgresql: none of the 3 found matched '/elsewhere'") for note in notes)
-    assert any(note.startswith("gunicorn: none of the 2 found matched 9999") for note in notes)
+    assert any(note.startswith("web: none of the 2 found matched 9999") for note in notes)
     assert any(note.startswith("redis: no target") for note in notes)
     assert any(note.startswith("celery: no target") for note in notes)
 
@@ -132,7 +132,7 @@ def test_granian_counts_as_the_web_server_though_only_its_workers_listen():
     }
     listening = {(311, 8011), (312, 8011), (411, 8000)}
     groups, _ = discover(STACK, processes, listens_on=lambda pid, port: (pid, port) in listening, identity=CELERY_IDENTITIES)
-    assert describe_groups(groups)["gunicorn"] == [310, 311, 312]  # the main process on 8011 and its workers
+    assert describe_groups(groups)["web"] == [310, 311, 312]  # the main process on 8011 and its workers
     assert 320 not in groups and 321 not in groups
 
 
@@ -230,7 +230,7 @@ def test_sampler_measures_cpu_and_memory_of_real_processes(fake_servers):
     assert footprint["groups"]["celery"]["cpu_pct_avg"] < 10  # sleeping
     # The total covers the server groups (not the load generator) on the stated memory basis.
     assert footprint["memory_basis"] == "pss"
-    server_pss = sum(footprint["groups"][g]["pss_mb_avg"] for g in ("gunicorn", "celery", "postgresql", "redis"))
+    server_pss = sum(footprint["groups"][g]["pss_mb_avg"] for g in ("web", "celery", "postgresql", "redis"))
     assert footprint["total"]["memory_mb_avg"] == pytest.approx(server_pss, abs=0.3)
     # Machine-wide busy CPU (which the report uses to expose other jobs on the machine) includes the burner.
     assert footprint["machine"]["cpu_pct_avg"] >= redis_group["cpu_pct_avg"] - 15
