@@ -56,6 +56,11 @@ PG_SETTINGS = {
     "max_connections": os.environ.get("PG_MAX_CONNECTIONS", "200"),
     "random_page_cost": "1.1",
 }
+if POSTGRES_MAJOR >= 18:
+    # PostgreSQL 18 reads through three I/O worker processes by default (~25 MB PSS each). The working
+    # set lives in shared_buffers here, so plain synchronous reads cost nothing measurable and keep the
+    # stack under its 1.5 GB footprint (issue 18, benchmarks/README.md).
+    PG_SETTINGS["io_method"] = os.environ.get("PG_IO_METHOD", "sync")
 
 # glibc's default malloc thresholds make each fresh backend page-fault heavily (measured: 11-14 ms of
 # server CPU per 768-dim insert instead of 4-5 ms); these keep freed memory mapped in the backend.
