@@ -23,14 +23,6 @@ FORM = {
 }
 
 
-@pytest.fixture
-def operator_console() -> Client:
-    user, _ = issue_api_token(username="console-op", staff=True)
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.parametrize(
     "change, field",
     [({"state": "ZZ"}, "state"), ({"role": "Forklift operators"}, "role"), ({"order_id": "JO/9"}, "order_id"), ({"site_zip": "4321"}, "site_zip")],

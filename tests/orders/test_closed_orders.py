@@ -7,10 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.test import Client
 
 from apps.core.errors import Conflict, InvalidInput
-from apps.core.services import issue_api_token
 from apps.interactions.models import Interaction
 from apps.orders import services
 from apps.orders.models import FillProposal, JobOrder
@@ -100,14 +98,6 @@ def test_an_open_order_still_changes_through_the_api(cancelled, staff_client):
     services.order_create(order_id="JO-6", client="Acme", city="Testville", state="OH", role="welder", headcount=1, shift="day",
                           start_date=date(2099, 1, 5))
     assert staff_client.patch("/api/v1/orders/JO-6/", {"headcount": 2}, format="json").json()["headcount"] == 2
-
-
-@pytest.fixture
-def operator_console() -> Client:
-    user, _ = issue_api_token(username="console-op", staff=True)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_admin_page_of_a_cancelled_order_is_read_only_and_says_why(cancelled, operator_console):
