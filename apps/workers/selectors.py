@@ -80,6 +80,11 @@ def corpus_stats(version: int) -> CorpusStats:
 RERANK_MARGIN = 40
 
 
+def _distance_sql(column: str) -> str:
+    """The distance every result reports: full precision, whatever type the column is stored as."""
+    return f"{column}::vector <=> %s::vector" if VECTOR_SQL_TYPES[column] == "halfvec" else f"{column} <=> %s::vector"
+
+
 def _knn(
     sql_where: str, params: list[Any], vector: str, k: int, *, exact: bool, ef_search: int, iterative: bool, column: str = "embedding"
 ) -> list[tuple]:
@@ -93,7 +98,7 @@ def _knn(
     """
     table = Worker._meta.db_table
     order = f"{column} <=> %s::{VECTOR_SQL_TYPES[column]}"
-    precise = f"{column}::vector <=> %s::vector" if VECTOR_SQL_TYPES[column] == "halfvec" else order
+    precise = _distance_sql(column)
     if exact:
         # `+ 0` hides the ORDER BY from the HNSW index: the planner otherwise keeps the graph walk even
         # when a B-tree on the filter would find every matching row far more cheaply (and exactly).
@@ -170,7 +175,7 @@ def workers_passing_filters(
     where, params = filter_sql(request.filters, request.exclude_ids, request.near, column)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {RESULT_SELECT}, {column} <=> %s::{VECTOR_SQL_TYPES[column]} AS distance FROM {Worker._meta.db_table} "
+            f"SELECT {RESULT_SELECT}, {_distance_sql(column)} AS distance FROM {Worker._meta.db_table} "
             f"WHERE {where} AND worker_id = ANY(%s::text[])",
             [vector_literal(vector), *params, list(worker_ids)],
         )
