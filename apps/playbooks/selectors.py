@@ -56,7 +56,10 @@ def nearest_playbooks(
         # (an iterative scan) costs the most exactly when few playbooks match, which is the usual case.
         walk_size = int(settings.PLAYBOOK_WALK_MAX_TUPLES)
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL hnsw.ef_search = {max(40, walk_size)}; SET LOCAL hnsw.iterative_scan = off")
+            # An iterative scan (a search's session setting on this pooled connection) is turned off:
+            # pgvector < 0.8 has no such setting, so it is only named where it exists.
+            iterative_off = "; SET LOCAL hnsw.iterative_scan = off" if pgvector_at_least(0, 8) else ""
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {max(40, walk_size)}{iterative_off}")
             cursor.execute(
                 f"WITH walk AS MATERIALIZED (SELECT {columns}, filters FROM {table} "
                 f"ORDER BY query_embedding <=> %s::vector LIMIT %s) "
