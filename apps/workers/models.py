@@ -9,8 +9,6 @@ from apps.workers.choices import IngestFormat, WorkerStatus
 
 WORKER_EMBEDDING_INDEX = "worker_embedding_hnsw"
 WORKER_SEMANTIC_INDEX = "worker_semantic_hnsw"
-# The SQL type each vector column binds a query vector as (`<=>` takes two values of one type).
-VECTOR_SQL_TYPES = {"embedding": "halfvec", "semantic_embedding": "vector"}
 
 
 class Worker(models.Model):
@@ -40,7 +38,7 @@ class Worker(models.Model):
     bio = models.TextField(blank=True)
     # Half precision (issue 18): half the heap and index of `vector`, so the 100k working set fits in
     # shared buffers, with recall@10 unchanged at 100k (benchmarks/README.md). Query vectors bind as
-    # `%s::halfvec` against it (EMBEDDING_SQL_TYPE).
+    # `%s::halfvec` against it (apps.workers.selectors).
     embedding = HalfVectorField(dimensions=settings.EMBEDDING_DIM, null=True, blank=True)
     embedding_model = models.CharField(max_length=128, blank=True)
     # Optional second vector of the same profile text from SEMANTIC_EMBEDDING_PROVIDER (hybrid ranking,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from typing import Any, Iterable
@@ -15,7 +16,7 @@ from django.db.models import QuerySet
 from apps.core.selectors import pgvector_at_least
 from apps.core.vectors import vector_literal
 from apps.indexes.selectors import index_version
-from apps.workers.models import VECTOR_SQL_TYPES, Worker
+from apps.workers.models import Worker
 from apps.workers.search import CorpusStats, Near, SearchPlan, SearchRequest, filter_sql, plan_search
 
 # The worker fields a search result carries (SPEC §4.3 response).
@@ -80,9 +81,16 @@ def corpus_stats(version: int) -> CorpusStats:
 RERANK_MARGIN = 40
 
 
+@functools.cache
+def _stored_type(column: str) -> str:
+    """`vector` or `halfvec`, from the column's model field: a query vector binds as the same type,
+    since `<=>` takes two values of one type."""
+    return Worker._meta.get_field(column).db_type(connection).split("(")[0]
+
+
 def _distance_sql(column: str) -> str:
     """The distance every result reports: full precision, whatever type the column is stored as."""
-    return f"{column}::vector <=> %s::vector" if VECTOR_SQL_TYPES[column] == "halfvec" else f"{column} <=> %s::vector"
+    return f"{column}::vector <=> %s::vector" if _stored_type(column) == "halfvec" else f"{column} <=> %s::vector"
 
 
 def _knn(
@@ -97,7 +105,7 @@ def _knn(
     over a few thousand matches ~30 % more time than one of (id, distance).
     """
     table = Worker._meta.db_table
-    order = f"{column} <=> %s::{VECTOR_SQL_TYPES[column]}"
+    order = f"{column} <=> %s::{_stored_type(column)}"
     precise = _distance_sql(column)
     if exact:
         # `+ 0` hides the ORDER BY from the HNSW index: the planner otherwise keeps the graph walk even

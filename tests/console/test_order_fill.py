@@ -11,11 +11,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from apps.core.services import issue_api_token
 from apps.orders import services
 from apps.orders.models import AssignmentEnd, JobOrder
 from apps.orders.selectors import assignment_end_notes
 from tests.admin.records import add_worker
+from tests.console_sessions import console_session
 
 pytestmark = pytest.mark.django_db
 
@@ -32,20 +32,13 @@ def filled_order() -> JobOrder:
     return JobOrder.objects.get(order_id="JO-77")
 
 
-def _console(username: str, **role) -> Client:
-    user, _ = issue_api_token(username=username, **role)
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def _end(client: Client, order: JobOrder, worker_id: str, reason: str, note: str = ""):
     return client.post(f"/admin/orders/joborder/{order.pk}/fill/", {"action": "end_assignment", "worker_id": worker_id, "reason": reason, "note": note},
                        follow=True)
 
 
 def test_a_completed_assignment_keeps_the_order_filled_and_offers_no_backfill(filled_order):
-    coordinator = _console("coord", coordinator_console=True)
+    coordinator = console_session("coord", coordinator_console=True)
     page = _end(coordinator, filled_order, "W-X0901", "completed", "finished the week").content.decode()
     assert "the seat stays taken" in page and 'id="candidates"' not in page
     assert JobOrder.objects.get(pk=filled_order.pk).status == "filled"
@@ -54,7 +47,7 @@ def test_a_completed_assignment_keeps_the_order_filled_and_offers_no_backfill(fi
 
 
 def test_a_decline_offers_backfill_candidates_until_a_proposal_covers_the_seat(filled_order):
-    operator = _console("op", staff=True)  # operators do everything coordinators do
+    operator = console_session("op", staff=True)  # operators do everything coordinators do
     page = _end(operator, filled_order, "W-X0902", "declined").content.decode()
     assert "Backfill candidates" in page and 'data-worker="W-X0903"' in page and 'data-worker="W-X0904"' in page
     assert 'class="candidate' in page and 'data-worker="W-X0902"' not in page.split('id="candidates"')[1].split('id="proposals"')[0]
@@ -71,7 +64,7 @@ def test_ending_needs_the_permission_and_a_refusal_is_a_message_not_a_crash(fill
     assert _end(client, filled_order, "W-X0901", "no_show").status_code == 403
     assert not AssignmentEnd.objects.exists()
 
-    coordinator = _console("coord", coordinator_console=True)
+    coordinator = console_session("coord", coordinator_console=True)
     assert 'id="end-W-X0901"' in coordinator.get(f"/admin/orders/joborder/{filled_order.pk}/fill/").content.decode()
     assert "Unknown reason" in _end(coordinator, filled_order, "W-X0901", "vanished").content.decode()
     assert "no accepted assignment" in _end(coordinator, filled_order, "W-X0999", "no_show").content.decode()
@@ -92,7 +85,7 @@ def _history_note(kind: str) -> str:
 
 
 def test_accept_reject_and_cancel_take_a_note_into_the_orders_history(filled_order):
-    coordinator = _console("coord", coordinator_console=True)
+    coordinator = console_session("coord", coordinator_console=True)
     services.order_update(order=filled_order, headcount=3)  # one open seat, two proposals for it
     pending = services.proposal_create(order_id="JO-77", worker_ids=["W-X0903"])
     later = services.proposal_create(order_id="JO-77", worker_ids=["W-X0904"])
@@ -106,7 +99,7 @@ def test_accept_reject_and_cancel_take_a_note_into_the_orders_history(filled_ord
     assert coordinator.post(f"/admin/orders/joborder/{filled_order.pk}/fill/", {"action": "cancel_order"}).status_code == 403
     assert JobOrder.objects.get(pk=filled_order.pk).status == "filled"
 
-    operator = _console("op", staff=True)
+    operator = console_session("op", staff=True)
     assert 'id="cancel-order-form"' in operator.get(f"/admin/orders/joborder/{filled_order.pk}/fill/").content.decode()
     page = _decide(operator, filled_order, action="cancel_order", note="client closed the site").content.decode()
     assert "JO-77 cancelled" in page and JobOrder.objects.get(pk=filled_order.pk).status == "cancelled"
@@ -119,7 +112,7 @@ def test_a_cancelled_orders_fill_page_offers_nothing_that_writes(filled_order):
     from apps.interactions.models import Interaction
 
     services.order_cancel(order_id="JO-77")
-    operator = _console("op", staff=True)
+    operator = console_session("op", staff=True)
     page = operator.get(f"/admin/orders/joborder/{filled_order.pk}/fill/").content.decode()
     assert 'id="order-closed"' in page and "JO-77 is cancelled" in page
     for control in ('value="accept"', 'value="reject"', 'id="find-button"', 'id="propose-button"', 'id="end-W-X0901"', 'id="outreach-form"',

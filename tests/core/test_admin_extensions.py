@@ -14,19 +14,16 @@ from django.test import Client
 
 from apps.core import admin_extensions
 from apps.core.admin_extensions import panels_for, register_panel, register_record_view
-from apps.core.services import issue_api_token
 from apps.orders import services
 from tests.admin.records import add_worker
+from tests.console_sessions import console_session
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def coordinator_console() -> Client:
-    user, _ = issue_api_token(username="console-coord", coordinator_console=True)
-    client = Client()
-    client.force_login(user)
-    return client
+    return console_session("console-coord", coordinator_console=True)
 
 
 @pytest.fixture

@@ -5,13 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from apps.core.services import issue_api_token
+from tests.console_sessions import console_session
 
 
 @pytest.fixture
 def operator_console() -> Client:
     """A logged-in staff (operator) session on the console."""
-    user, _ = issue_api_token(username="console-op", staff=True)
-    client = Client()
-    client.force_login(user)
-    return client
+    return console_session("console-op", staff=True)

@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.test import Client
 
-from apps.core.services import issue_api_token
 from apps.orders.services import client_for_name
 from apps.orders.models import FillProposal, JobOrder
 from apps.playbooks.models import Playbook
 from apps.workers.models import Worker
+from tests.console_sessions import console_session
 
 pytestmark = pytest.mark.django_db
 
@@ -84,9 +83,7 @@ def test_list_fields_have_list_widgets_and_store_clean_lists(operator_console):
 def test_a_coordinator_reads_an_order_and_fills_it_but_does_not_change_it():
     from django.contrib.auth.models import Group  # noqa: F401 - groups exist after migrate
 
-    user, _ = issue_api_token(username="coord", coordinator_console=True)
-    client = Client()
-    client.force_login(user)
+    client = console_session("coord", coordinator_console=True)
     order = JobOrder.objects.create(order_id="JO-9", client=client_for_name("Acme"), city="Columbus", state="OH", role="forklift_operator", headcount=1,
                                     shift="night", start_date=date(2026, 12, 7))
     assert client.get(f"/admin/orders/joborder/{order.pk}/fill/").status_code == 200
@@ -118,8 +115,6 @@ def test_an_order_and_a_worker_show_the_roles_label_not_its_slug(operator_consol
     form = operator_console.get(f"/admin/workers/worker/{Worker.objects.get(worker_id='W-2').pk}/change/").content.decode()
     assert '<option value="drone_pilot" selected>Drone pilot (not in the vocabulary)</option>' in form  # saving keeps it
 
-    coordinator, _ = issue_api_token(username="coord", coordinator_console=True)
-    reader = Client()
-    reader.force_login(coordinator)
+    reader = console_session("coord", coordinator_console=True)
     page = reader.get(f"/admin/workers/worker/{Worker.objects.get(worker_id='W-1').pk}/change/").content.decode()
     assert 'class="readonly">CDL driver</div>' in page and "cdl_driver" not in page
