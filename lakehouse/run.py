@@ -67,6 +67,16 @@ def web_command(port: str) -> list[str]:
     return granian_command(port) if web_server() == "granian" else gunicorn_command(port)
 
 
+def web_env() -> dict[str, str]:
+    """A web process keeps a connection warm for each of its threads (DB_POOL_MIN_SIZE = WEB_THREADS,
+    at most DB_POOL_MAX_SIZE, unless set): its pool then never closes idle ones and opens cold ones
+    under the next burst (lakehouse/postgresql/base.py warms each new one, off the request path)."""
+    if os.environ.get("DB_POOL_MIN_SIZE"):
+        return {}
+    threads = int(os.environ.get("WEB_THREADS", "8"))
+    return {"DB_POOL_MIN_SIZE": str(min(threads, int(os.environ.get("DB_POOL_MAX_SIZE", "8"))))}
+
+
 def gunicorn_command(port: str) -> list[str]:
     # gthread: requests spend most of their time waiting on PostgreSQL/Redis, so threads overlap that
     # wait cheaply; worker count and threads are tuned in benchmarks/README.md for the 2-core machine.
@@ -156,6 +166,7 @@ class Supervised:
 
     name: str
     command: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # on top of this process's environment
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     quick_failures: int = 0
@@ -166,7 +177,7 @@ class Supervised:
 
     def start(self) -> None:
         # Own session: the terminal's Ctrl-C goes to the supervisor only, which stops children in order.
-        self.process = subprocess.Popen(self.command, cwd=BASE_DIR, start_new_session=True)
+        self.process = subprocess.Popen(self.command, cwd=BASE_DIR, start_new_session=True, env={**os.environ, **self.env} if self.env else None)
         self.started_at = time.monotonic()
         self.restart_at = None
         self.orphans = False
@@ -317,7 +328,7 @@ def main() -> int:
             [
                 Supervised("celery worker", celery_command(all_queue_names())),
                 Supervised("celery beat", beat_command(embedded.VAR_DIR)),
-                Supervised(server, web_command(port)),
+                Supervised(server, web_command(port), env=web_env()),
             ]
         )
         with signals.deferred():  # every child started is recorded, so none escapes the shutdown

@@ -25,6 +25,7 @@ _SECRET_KEY = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def is_secret_key(name: str) -> bool:
     """True for a dict key whose value is a credential whatever it looks like (``api_key``, ``password``)."""
     return bool(_SECRET_KEY.match(name))
@@ -52,21 +53,30 @@ _MEMO_MAX_CHARS = 64
 _scrub_short = lru_cache(maxsize=16384)(_scrub)
 
 
+# Values with nothing to scrub, by exact type: every logged search carries a few dozen of them (ids
+# and scores), and skipping the call for each halves the scrub's cost.
+_PLAIN_TYPES = frozenset({int, float, bool, type(None)})
+
+
 def scrub(value: Any) -> Any:
     """A copy of a JSON-like value with every string scrubbed, keys included, and the whole value of a
     credential-named key (``{"api_key": ...}``) replaced by ``[REDACTED]``."""
+    if type(value) in _PLAIN_TYPES:
+        return value
     if isinstance(value, str):
         return scrub_text(value)
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for key, item in value.items():
-            if isinstance(key, str) and is_secret_key(key) and item not in (None, "", SECRET_MASK):
-                out[scrub_text(key)] = SECRET_MASK
-            else:
-                out[scrub_text(key) if isinstance(key, str) else key] = scrub(item)
+            if isinstance(key, str):
+                if is_secret_key(key) and item not in (None, "", SECRET_MASK):
+                    out[scrub_text(key)] = SECRET_MASK
+                    continue
+                key = scrub_text(key)
+            out[key] = item if type(item) in _PLAIN_TYPES else scrub(item)
         return out
     if isinstance(value, (list, tuple)):
-        return [scrub(item) for item in value]
+        return [item if type(item) in _PLAIN_TYPES else scrub(item) for item in value]
     return value
 
 

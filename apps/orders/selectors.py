@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Iterable
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -33,33 +34,37 @@ def order_as_dict(order: JobOrder) -> dict[str, Any]:
     }
 
 
+# Accepted proposals of live orders that share a worker with the ids given; plain SQL because it is on
+# every fill validation's path, where the ORM's select_related query cost ~0.5 ms of Python to build.
+_BOOKINGS_SQL = f"""
+SELECT p.order_id, o.order_id, p.worker_ids, o.start_date, o.end_date
+FROM {FillProposal._meta.db_table} p JOIN {JobOrder._meta.db_table} o ON o.id = p.order_id
+WHERE p.status = %s AND o.status = ANY(%s) AND p.worker_ids && %s::varchar[] AND o.order_id <> %s
+ORDER BY p.id
+"""
+
+
 def bookings_for(worker_ids: Iterable[str], *, exclude_order_id: str | None = None) -> list[dict[str, Any]]:
     """Accepted fills of other live (open or filled) orders that involve any of these workers (one
     query). A cancelled order, or a rejected proposal, books no one."""
-    proposals = (
-        FillProposal.objects.filter(
-            status=ProposalStatus.ACCEPTED,
-            order__status__in=[OrderStatus.OPEN, OrderStatus.FILLED],
-            worker_ids__overlap=list(worker_ids),
+    worker_ids = list(worker_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BOOKINGS_SQL, [ProposalStatus.ACCEPTED, [OrderStatus.OPEN, OrderStatus.FILLED], worker_ids, exclude_order_id or ""]
         )
-        .select_related("order")
-        .only("worker_ids", "order__order_id", "order__start_date", "order__end_date")
-    )
-    if exclude_order_id:
-        proposals = proposals.exclude(order__order_id=exclude_order_id)
-    proposals = list(proposals)
+        proposals = cursor.fetchall()
     # An ended assignment books no one (SPEC §4.8a step 5): current assignments only.
     ended = set(
-        AssignmentEnd.objects.filter(order_id__in={p.order_id for p in proposals}, worker_id__in=list(worker_ids)).values_list("order_id", "worker_id")
+        AssignmentEnd.objects.filter(order_id__in={row[0] for row in proposals}, worker_id__in=worker_ids).values_list("order_id", "worker_id")
     ) if proposals else set()
     return [
         {
-            "order_id": p.order.order_id,
-            "worker_ids": [w for w in p.worker_ids if (p.order_id, w) not in ended],
-            "start_date": p.order.start_date,
-            "end_date": p.order.end_date,
+            "order_id": order_id,
+            "worker_ids": [w for w in booked if (pk, w) not in ended],
+            "start_date": start_date,
+            "end_date": end_date,
         }
-        for p in proposals
+        for pk, order_id, booked, start_date, end_date in proposals
     ]
 
 

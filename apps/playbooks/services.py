@@ -7,9 +7,12 @@ import time
 from datetime import datetime
 from typing import Any, Callable
 
+import orjson
 from django.db import connection, transaction
+from django.utils import timezone
 
 from apps.core.errors import InvalidInput
+from apps.core.vectors import vector_literal
 from apps.interactions.choices import InteractionKind
 from apps.interactions.scrubber import scrub, scrub_text
 from apps.interactions.services import log_interaction
@@ -18,6 +21,14 @@ from apps.indexes.services import bump_index_version
 from apps.orders.models import JobOrder
 from apps.playbooks.models import ArchivedPlaybook, Playbook
 from apps.workers.selectors import existing_worker_ids
+
+
+_INSERT_SQL = f"""
+INSERT INTO {Playbook._meta.db_table}
+    (query, query_embedding, embedding_model, filters, worker_ids, order_id, outcome, created_by, created_at)
+VALUES (%s, %s::vector, %s, %s::jsonb, %s::varchar[], %s, %s, %s, %s)
+RETURNING id
+"""
 
 
 def record_playbook(
@@ -53,22 +64,19 @@ def record_playbook(
     vector, _ = embed_query(query)
 
     with transaction.atomic():
-        playbook = Playbook.objects.create(
-            query=query,
-            query_embedding=vector,
-            embedding_model=get_embedder().key,
-            filters=filters or {},
-            worker_ids=ids,
-            order=order,
-            outcome=outcome,
-            created_by=actor,
-        )
         with connection.cursor() as cursor:
+            # Plain SQL: the ORM's create cost ~0.5 ms of Python on every recorded fill (issue 18).
+            cursor.execute(
+                _INSERT_SQL,
+                [query, vector_literal(vector), get_embedder().key, orjson.dumps(filters or {}).decode(), ids,
+                 order.pk if order else None, outcome, actor, timezone.now()],
+            )
+            playbook_id = cursor.fetchone()[0]
             cursor.execute(f"SELECT count(*) FROM {Playbook._meta.db_table}")
             size = cursor.fetchone()[0]
         # Last: the bump holds the registry row lock until commit, so nothing slow may follow it.
         version = bump_index_version("playbook_memory")
-        body = {"id": playbook.pk, "index": {"name": "playbook_memory", "size": size, "version": version}}
+        body = {"id": playbook_id, "index": {"name": "playbook_memory", "size": size, "version": version}}
     # After the commit, so the row can take the queue (apps.interactions.services) instead of adding an
     # INSERT to the transaction; a crash in between loses only a fill that was never acknowledged.
     log_interaction(

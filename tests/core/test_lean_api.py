@@ -69,3 +69,42 @@ def test_api_requests_skip_the_messages_middleware_and_admin_pages_keep_it(staff
 
     page = admin_client.get("/admin/")
     assert page.status_code == 200 and hasattr(page.wsgi_request, "_messages")
+
+
+def _wsgi_get(path: str, token: str) -> tuple[str, dict]:
+    import io
+    import json
+    import sys
+
+    from lakehouse.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "testserver", "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr,
+        "HTTP_AUTHORIZATION": f"Token {token}", "HTTP_HOST": "testserver", "REMOTE_ADDR": "127.0.0.1",
+    }
+    status: list[str] = []
+    body = b"".join(application(environ, lambda s, headers, exc_info=None: status.append(s)))
+    return status[0], json.loads(body)
+
+
+@pytest.mark.django_db(transaction=True)  # the real handler opens and closes connections like a server
+def test_the_wsgi_handler_resolves_each_api_path_once_and_still_routes_every_path():
+    from apps.core.services import issue_api_token
+    from apps.workers.models import Worker
+    from lakehouse.wsgi import _api_match
+
+    _, token = issue_api_token(username="operator", staff=True)
+    for worker_id in ("W-1", "W-2"):
+        Worker.objects.create(worker_id=worker_id, first_name=worker_id, city="Columbus", state="OH", role="welder")
+    _api_match.cache_clear()
+
+    assert _wsgi_get("/api/v1/workers/W-1/", token)[1]["worker_id"] == "W-1"
+    assert _wsgi_get("/api/v1/workers/W-2/", token)[1]["worker_id"] == "W-2"  # its own match, not W-1's
+    assert _wsgi_get("/api/v1/workers/W-1", token)[1]["worker_id"] == "W-1"  # the other slash form
+    status, again = _wsgi_get("/api/v1/workers/W-1/", token)
+    assert status.startswith("200") and again["worker_id"] == "W-1"
+    assert _api_match.cache_info().hits >= 2
+    status, missing = _wsgi_get("/api/v1/no-such-thing/", token)
+    assert status.startswith("404") and missing["error"]["code"] == "not_found"
+    assert _wsgi_get("/healthz", token)[0][:3] in ("200", "503")  # outside /api/: Django's own resolving
