@@ -12,7 +12,8 @@ carrying ids or counts, so the report can group them; the specifics of the first
 The harness is an HTTP client: it knows the API's shapes (SPEC §4.3–§4.6) and the corpus vocabulary
 (``apps.workers.vocabulary``, plain data), nothing of the server's internals, so it can drive any
 deployment. It runs on the same cores as the server, so the code here avoids work per request:
-bodies are serialized once with ``json``, and checks walk small lists.
+bodies are encoded and answers decoded with ``orjson`` (a search answer decodes in half the time of
+``json``'s), and checks walk small lists.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from itertools import accumulate
 from typing import Any
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from apps.loadtest.connections import Connection
@@ -85,7 +87,7 @@ class ApiClient:
         self.on_search = on_search
 
     async def post(self, path: str, body: dict[str, Any], *, step: str, expect: int = 200) -> dict[str, Any]:
-        content = json.dumps(body, separators=(",", ":")).encode()
+        content = orjson.dumps(body)
         return await self._send("POST", path, self.connection.fixed_url(path), content, step=step, expect=expect)
 
     async def get(self, path: str, *, step: str, expect: int = 200) -> dict[str, Any]:
@@ -106,8 +108,8 @@ class ApiClient:
         if status != expect:
             raise CheckFailed(http_failure_reason(step, status, body), detail=f"{method} {path}")
         try:
-            return json.loads(body)
-        except ValueError as exc:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             raise CheckFailed(f"{step}: HTTP {status} with a body that is not JSON") from exc
 
 
