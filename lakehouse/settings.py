@@ -165,15 +165,17 @@ else:
     EMBEDDED_DATABASE = True
 
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Django's PostgreSQL backend with a cheaper pooled-connection check (lakehouse/postgresql/base.py).
+DATABASES["default"]["ENGINE"] = "lakehouse.postgresql"
 # A database that is down must answer 503 in about 2 s, not after a 10 s pool wait (SPEC §5):
 # libpq's connect timeout (its minimum is 2 s) bounds every connection attempt.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 2, minimum=1)
 # Django's psycopg 3 pool: each process keeps warm backends (a fresh PostgreSQL backend costs several
 # ms of page faults on its first vector insert). DB_POOL_MAX_SIZE bounds connections per process.
-# With the pool, Django turns this into psycopg_pool's `check=ConnectionPool.check_connection`: a
-# pooled connection is checked when handed out, so one left stale by a database restart is replaced
-# instead of reported as "database down". Without the pool, Django checks a reused connection.
+# With the pool, Django turns this into a check of every pooled connection when it is handed out, so
+# one left stale by a database restart is replaced instead of reported as "database down"; this
+# project's backend makes that check free for a healthy idle connection (lakehouse/postgresql/base.py).
+# Without the pool, Django checks a reused connection.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if env_bool("DB_POOL", True):
     DATABASES["default"]["OPTIONS"]["pool"] = {

@@ -51,13 +51,18 @@ def bump_index_version(name: str) -> int:
     """Bump the version inside the caller's transaction. Call it last: it takes the registry row lock,
     which also orders writers against a concurrent reset. (The workers table bumps its version from a
     trigger as well, so writes that bypass the services — admin edits, bulk updates — count too.)"""
-    ensure_vector_index(name)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE indexes_vectorindex SET version = version + 1, updated_at = now() WHERE name = %s RETURNING version",
-            [name],
-        )
-        version = cursor.fetchone()[0]
+        row = None
+        for _ in range(2):
+            cursor.execute(
+                "UPDATE indexes_vectorindex SET version = version + 1, updated_at = now() WHERE name = %s RETURNING version",
+                [name],
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                break
+            ensure_vector_index(name)  # first use: create the registry row (an ORM get_or_create per bump cost ~0.5 ms)
+        version = row[0]
     version_mirror.version_changing(name, version)
     return version
 

@@ -34,6 +34,7 @@ import time
 import uuid
 from typing import Any
 
+import orjson
 import redis
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -111,8 +112,10 @@ def log_interaction(
     return interaction
 
 
-def _as_queue_entry(interaction: Interaction) -> str:
-    return json.dumps(
+def _as_queue_entry(interaction: Interaction) -> bytes:
+    # orjson: the stdlib encoder was a few per cent of a request's CPU (issue 18); DjangoJSONEncoder
+    # still takes what orjson does not know (Decimal, lazy strings).
+    return orjson.dumps(
         {
             "id": str(interaction.pk),
             "kind": interaction.kind,
@@ -129,9 +132,12 @@ def _as_queue_entry(interaction: Interaction) -> str:
             "order_id": interaction.order_id,
             "worker_ids": interaction.worker_ids,
         },
-        cls=DjangoJSONEncoder,
-        separators=(",", ":"),
+        default=_QUEUE_FALLBACK.default,
+        option=orjson.OPT_NON_STR_KEYS,
     )
+
+
+_QUEUE_FALLBACK = DjangoJSONEncoder()
 
 
 def _enqueue(interaction: Interaction) -> bool:

@@ -35,6 +35,7 @@ from apps.orders.selectors import (
 from apps.orders.fill_validator import DUPLICATE_WORKER, FillValidator
 from apps.orders.outcomes import record_fill_outcome
 from apps.workers.models import Worker
+from apps.workers.selectors import worker_rows
 
 _FILL_VALIDATOR = FillValidator()
 
@@ -160,7 +161,7 @@ def order_cancel(*, order_id: str, actor: str = "", note: str = "") -> JobOrder:
 def check_fill(*, order: dict[str, Any], worker_ids: list[str]) -> dict[str, Any]:
     """FillValidator over a proposal (SPEC §4.5), without writing: one query for the workers, one for
     the bookings that double-booking checks."""
-    workers = {row["worker_id"]: row for row in Worker.objects.filter(worker_id__in=set(worker_ids)).values(*_FILL_WORKER_FIELDS)}
+    workers = {row["worker_id"]: row for row in worker_rows(_FILL_WORKER_FIELDS, worker_ids=worker_ids)}
     bookings = bookings_for(workers, exclude_order_id=order.get("order_id"))
     banned = banned_workers(order.get("client"), workers)
     return _FILL_VALIDATOR.validate(order, worker_ids, workers, bookings, banned=banned).to_dict()

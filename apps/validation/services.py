@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 
 from apps.core.detectors import extract_contacts
 from apps.core.errors import InvalidInput
@@ -20,7 +19,7 @@ from apps.orders.models import JobOrder
 from apps.orders.selectors import order_as_dict
 from apps.orders.services import check_fill
 from apps.validation.email_validator import EmailValidator
-from apps.workers.models import Worker
+from apps.workers.selectors import worker_rows
 
 _EMAIL_VALIDATOR = EmailValidator()
 
@@ -34,10 +33,7 @@ def check_outreach(*, kind: str, worker_id: str | None, subject: str | None, bod
     """EmailValidator over a draft (SPEC §4.4), without logging; one query finds the recipient and
     any worker whose phone or email appears in the text. Replay judges model drafts with this."""
     contacts = extract_contacts(f"{subject or ''}\n{body}")
-    condition = Q(phone__in=sorted(contacts["phones"])) | Q(email__in=sorted(contacts["emails"]))
-    if worker_id:
-        condition |= Q(worker_id=worker_id)
-    rows = list(Worker.objects.filter(condition).values(*_WORKER_FIELDS)) if (worker_id or any(contacts.values())) else []
+    rows = worker_rows(_WORKER_FIELDS, worker_ids=[worker_id] if worker_id else [], phones=sorted(contacts["phones"]), emails=sorted(contacts["emails"]))
 
     recipient: dict[str, Any] | None = None
     if worker_id:

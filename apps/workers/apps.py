@@ -1,3 +1,5 @@
+import re
+
 from django.apps import AppConfig
 
 
@@ -51,22 +53,33 @@ class WorkersConfig(AppConfig):
         connection_created.connect(_watch_worker_writes_on, dispatch_uid="workers-version-mirror")
 
 
-_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "WITH", "MERGE")
+# A statement that writes: it starts with a writing verb, or it is a WITH whose body writes (a
+# data-modifying CTE). The kNN query is a `WITH candidates AS MATERIALIZED (SELECT …)` read: taken for
+# a write, it dropped the mirror on every search, and the next search asked PostgreSQL for the version.
+_WRITE_STATEMENT = re.compile(
+    r"^\s*(?:INSERT|UPDATE|DELETE|TRUNCATE|MERGE)\b"
+    r"|^\s*WITH\b.*\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|MERGE\s+INTO)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def writes_workers_table(sql: object) -> bool:
+    """True for SQL that writes the workers table (a substring test first: most statements never name it)."""
+    return isinstance(sql, str) and "workers_worker" in sql and _WRITE_STATEMENT.match(sql) is not None
 
 
 def _watch_worker_writes_on(connection, **kwargs) -> None:
     """Every write to the workers table bumps the `workers` version through the table's trigger —
     admin edits, QuerySet.update, bulk_update, raw SQL through Django alike. Its Redis mirror must move
     with it (apps.indexes.version_mirror), so each connection watches the statements it runs: a write
-    naming the table (a substring test, then the verb) moves the mirror. Writes from outside Django show
-    within INDEX_VERSION_MIRROR_TTL_S."""
+    naming the table moves the mirror. Writes from outside Django show within INDEX_VERSION_MIRROR_TTL_S."""
     if _worker_write_watcher not in connection.execute_wrappers:
         connection.execute_wrappers.append(_worker_write_watcher)
 
 
 def _worker_write_watcher(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
-    if isinstance(sql, str) and "workers_worker" in sql and sql.lstrip()[:8].upper().startswith(_WRITE_VERBS):
+    if writes_workers_table(sql):
         from apps.indexes.version_mirror import version_changing
 
         version_changing("workers")

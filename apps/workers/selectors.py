@@ -203,7 +203,36 @@ def get_worker(worker_id: str) -> Worker:
 
 def existing_worker_ids(worker_ids: Iterable[str]) -> set[str]:
     """Which of these ids name a stored worker (one query)."""
-    return set(Worker.objects.filter(worker_id__in=list(worker_ids)).values_list("worker_id", flat=True))
+    return {row["worker_id"] for row in worker_rows(("worker_id",), worker_ids=worker_ids)}
+
+
+@functools.cache
+def _worker_rows_sql(fields: tuple[str, ...]) -> str:
+    columns = {f.attname: f.column for f in Worker._meta.concrete_fields}
+    unknown = [name for name in fields if name not in columns]
+    if unknown:
+        raise ValueError(f"not a Worker column: {', '.join(unknown)}")
+    return (
+        f"SELECT {', '.join(columns[name] for name in fields)} FROM {Worker._meta.db_table} "
+        "WHERE worker_id = ANY(%s::text[]) OR phone = ANY(%s::text[]) OR email = ANY(%s::text[])"
+    )
+
+
+def worker_rows(
+    fields: tuple[str, ...], *, worker_ids: Iterable[str] = (), phones: Iterable[str] = (), emails: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """`fields` of the workers with any of these ids, phones or emails, as dicts (one query).
+
+    The validators' lookups on the request path. Plain SQL, built once per field tuple: the same
+    `filter(...).values(...)` through the ORM cost ~0.5 ms of Python per request to build and compile,
+    five times the query itself (issue 18).
+    """
+    ids, phones, emails = ([v for v in dict.fromkeys(values) if v] for values in (worker_ids, phones, emails))
+    if not (ids or phones or emails):
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_worker_rows_sql(tuple(fields)), [ids, phones, emails])
+        return [dict(zip(fields, row)) for row in cursor.fetchall()]
 
 
 def workers_by_id(worker_ids: Iterable[str]) -> dict[str, Worker]:

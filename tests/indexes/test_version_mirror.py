@@ -60,6 +60,23 @@ def test_a_warm_search_asks_postgresql_for_no_version_and_redis_once(small_corpu
     }
 
 
+def test_a_search_that_runs_its_knn_keeps_the_mirror(small_corpus, redis_client):
+    """The kNN query reads the workers table inside a WITH: it must not count as a write that drops the
+    mirror, or every search would send the next one to PostgreSQL for the version."""
+    _search()
+    before = _commands(redis_client)
+    with CaptureQueriesContext(connection) as queries:
+        miss = search_workers(search_request_from_dict({"query": "night shift custodian", "k": 5}))
+    after = _commands(redis_client)
+
+    assert miss["result_cache"] == "miss"
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert any("workers_worker" in s for s in sql)  # the kNN ran …
+    assert not any("indexes_vectorindex" in s for s in sql)  # … and no version came from PostgreSQL
+    assert after.get("del", 0) - before.get("del", 0) == 0
+    assert version_mirror.parse(redis_client.get(version_mirror.key("workers"))) == miss["index"]["version"]
+
+
 def test_a_version_bumped_in_another_connection_is_seen_by_the_next_search(small_corpus):
     before = _search()
     bumped: list[int] = []

@@ -107,6 +107,17 @@ def test_estimate_is_exact_on_the_grouped_columns_and_assumes_independence_for_t
     assert CorpusStats(0, {}, {}, {}, {}).estimate(SearchFilters()) == 0.0
 
 
+def test_remembered_estimates_stay_per_filter_in_any_order_and_after_the_memo_starts_over(monkeypatch):
+    import apps.workers.search as search_module
+
+    monkeypatch.setattr(search_module, "BASE_ROWS_MEMO", 2)
+    stats = CorpusStats(total=STATS.total, by_key=STATS.by_key, skill_rows=STATS.skill_rows, cert_rows=STATS.cert_rows, shift_rows=STATS.shift_rows)
+    shapes = [SearchFilters(city="Dayton", state="OH", role="welder"), SearchFilters(state="TX"), SearchFilters(role="welder", shift="night"),
+              SearchFilters(city="Dayton", state="OH", role="welder"), SearchFilters(status="inactive"), SearchFilters(state="TX")]
+    assert [stats.estimate(f) for f in shapes] == [60, 9_900, 25, 60, 0, 9_900]
+    assert len(stats._base_rows) <= 2
+
+
 def test_a_selective_filter_plans_the_exact_path_and_a_broad_one_widens_the_graph_walk():
     selective = plan_search(SearchRequest("q", filters=SearchFilters(role="welder")), STATS, base_ef=40, exact_max_rows=500)
     assert (selective.path, selective.estimated_rows) == ("exact", 100)

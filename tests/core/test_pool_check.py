@@ -1,0 +1,56 @@
+"""The pooled connection check (lakehouse/postgresql/base.py) on the real PostgreSQL: a healthy idle connection
+is handed out without a round trip, one whose backend the server ended is refused (and replaced by the
+pool). The whole web-process recovery after a restart is tests/core/test_outage.py."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from django.db import connection
+
+from lakehouse.postgresql.base import check_pooled_connection
+
+pytestmark = pytest.mark.django_db
+
+
+def _connect() -> psycopg.Connection:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+def _last_statement(observer: psycopg.Connection, pid: int) -> str:
+    return observer.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[0]
+
+
+def test_a_healthy_idle_connection_passes_without_a_statement():
+    with _connect() as pooled, _connect() as observer:
+        pooled.execute("SELECT 'last one' AS marker")
+        check_pooled_connection(pooled)
+        check_pooled_connection(pooled)
+        # The stock check would have sent an empty query, and the backend would show it.
+        assert _last_statement(observer, pooled.info.backend_pid) == "SELECT 'last one' AS marker"
+        assert pooled.execute("SELECT 41 + 1").fetchone() == (42,)
+
+
+def test_a_connection_the_server_ended_is_refused():
+    with _connect() as pooled, _connect() as observer:
+        pid = pooled.info.backend_pid
+        assert observer.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
+        with pytest.raises(psycopg.OperationalError):
+            check_pooled_connection(pooled)
+
+
+def test_a_closed_connection_is_refused():
+    pooled = _connect()
+    pooled.close()
+    with pytest.raises(psycopg.OperationalError):
+        check_pooled_connection(pooled)
+
+
+def test_djangos_pool_hands_out_connections_through_this_check():
+    pool = connection.pool
+    if pool is None:
+        pytest.fail("the suite runs with DB_POOL on, as production does")
+    assert pool._check is check_pooled_connection
