@@ -23,14 +23,14 @@ which the report's "during" recall then slightly understates, never overstates.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from apps.core.stats import percentile
+from apps.loadtest.connections import TRANSPORT_ERRORS, Connection
 from apps.loadtest.scenarios import SEARCH_PATH, http_failure_reason
 
 KINDS = ("ingest", "rebuild", "reembed")
@@ -115,7 +115,7 @@ class OperationResult:
         }
 
 
-async def run_operation(http: httpx.AsyncClient, config: DuringConfig, result: OperationResult, clock_offset: Callable[[], float],
+async def run_operation(http: Connection, config: DuringConfig, result: OperationResult, clock_offset: Callable[[], float],
                         wait_until: Callable[[float], Any], extend_to: Callable[[float], None]) -> OperationResult:
     """Start the job at ``before_s`` into the measured window, poll it until it ends, then hold the
     load open ``after_s`` longer; fills ``result`` as it goes (so a cancelled run still reports what
@@ -125,20 +125,20 @@ async def run_operation(http: httpx.AsyncClient, config: DuringConfig, result: O
     path, body = config.start_request()
     result.started_s = round(clock_offset(), 3)
     try:
-        response = await http.post(path, json=body) if body is not None else await http.post(path)
-        if response.status_code != 202:
-            result.error = http_failure_reason(f"start {config.kind}", response.status_code, response.content)
+        status, content = await http.request("POST", path, json.dumps(body).encode() if body is not None else None)
+        if status != 202:
+            result.error = http_failure_reason(f"start {config.kind}", status, content)
             return result
-        result.job_id = int(response.json()["job_id"])
+        result.job_id = int(json.loads(content)["job_id"])
         deadline = time.monotonic() + config.job_timeout_s
         while time.monotonic() < deadline:
             await asyncio.sleep(config.poll_every_s)  # polling an external job: there is no condition to await
-            detail = await http.get(config.detail_path(result.job_id))
+            status, content = await http.request("GET", config.detail_path(result.job_id))
             result.polls += 1
-            if detail.status_code != 200:
-                result.error = http_failure_reason(f"poll {config.kind}", detail.status_code, detail.content)
+            if status != 200:
+                result.error = http_failure_reason(f"poll {config.kind}", status, content)
                 continue
-            result.detail = detail.json()
+            result.detail = json.loads(content)
             result.status = result.detail.get("status")
             if result.status in TERMINAL:
                 break
@@ -146,7 +146,7 @@ async def run_operation(http: httpx.AsyncClient, config: DuringConfig, result: O
             result.error = f"{config.kind} job {result.job_id} not done after {config.job_timeout_s:.0f} s"
         if result.status == "failed":
             result.error = str(result.detail.get("error") or result.detail.get("errors") or "failed")[:240]
-    except (httpx.HTTPError, ValueError, KeyError) as exc:
+    except (*TRANSPORT_ERRORS, ValueError, KeyError) as exc:
         result.error = f"{config.kind}: {type(exc).__name__}: {exc}"[:240]
     finally:
         result.finished_s = round(clock_offset(), 3)
@@ -164,7 +164,7 @@ class ProbeSample:
     error: str | None = None
 
 
-async def probe_loop(http: httpx.AsyncClient, config: DuringConfig, oracle: OracleFn | None, clock_offset: Callable[[], float],
+async def probe_loop(http: Connection, config: DuringConfig, oracle: OracleFn | None, clock_offset: Callable[[], float],
                      stopped: asyncio.Event, samples: list[ProbeSample]) -> None:
     """Every ``probe_every_s``: each fixed query through the API, then the exact oracle (in a thread:
     it is a blocking database scan) — recall@k and exact-k (k results back from a big corpus)."""
@@ -175,15 +175,15 @@ async def probe_loop(http: httpx.AsyncClient, config: DuringConfig, oracle: Orac
             t = clock_offset()
             began = time.perf_counter()
             try:
-                response = await http.post(SEARCH_PATH, json={"query": query, "k": PROBE_K})
-            except httpx.HTTPError as exc:
+                status, content = await http.request("POST", http.fixed_url(SEARCH_PATH), json.dumps({"query": query, "k": PROBE_K}).encode())
+            except TRANSPORT_ERRORS as exc:
                 samples.append(ProbeSample(t, query, (time.perf_counter() - began) * 1000, 0, None, f"{type(exc).__name__}"))
                 continue
             latency = (time.perf_counter() - began) * 1000
-            if response.status_code != 200:
-                samples.append(ProbeSample(t, query, latency, 0, None, http_failure_reason("probe search", response.status_code, response.content)))
+            if status != 200:
+                samples.append(ProbeSample(t, query, latency, 0, None, http_failure_reason("probe search", status, content)))
                 continue
-            ids = [r["worker_id"] for r in response.json()["results"]]
+            ids = [r["worker_id"] for r in json.loads(content)["results"]]
             recall = None
             if oracle is not None:
                 expected = await asyncio.to_thread(oracle, query, PROBE_K)

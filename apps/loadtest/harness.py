@@ -1,11 +1,11 @@
 """The multitier load generator: ``concurrency`` simulated coordinators on one asyncio event loop,
 each running weighted random scenarios against the API over real HTTP until the time is up.
 
-One shared ``httpx.AsyncClient`` carries every request over HTTP/1.1 keep-alive connections —
-exactly ``concurrency`` of them, one per simulated coordinator (see
-``PerClientConnectionTransport``) — so the generator, which shares the cores with the server, spends
-its share on requests rather than on connection set-up or pool bookkeeping. Client *i* draws from ``random.Random(seed + i)``, so a seed replays the
-same sequence of scenarios and inputs per client (the server's timing still interleaves them).
+Every simulated coordinator sends its requests over its own HTTP/1.1 keep-alive connection (aiohttp,
+see ``connections.py``) — exactly ``concurrency`` of them — so the generator, which shares the cores
+with the server, spends its share on requests rather than on connection set-up or pool bookkeeping.
+Client *i* draws from ``random.Random(seed + i)``, so a seed replays the same sequence of scenarios
+and inputs per client (the server's timing still interleaves them).
 
 Scenarios that *start* during warm-up run but are not recorded; scenarios that start in the measured
 window are recorded even if they finish after it, and the window is measured up to the last of them,
@@ -27,12 +27,11 @@ soak sampler (``soak_probes``, ``soak.py``).
 from __future__ import annotations
 
 import asyncio
-import contextvars
+import json
 import random
 import re
 import secrets
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -40,9 +39,8 @@ from datetime import date, datetime, timezone
 from itertools import accumulate
 from typing import Any
 
-import httpx
-
 from apps.loadtest import during as during_mod
+from apps.loadtest.connections import KEEPALIVE_EXPIRY_S, TRANSPORT_ERRORS, Connection, Connections, run_event_loop
 from apps.loadtest.arrivals import BASE, BURST, DemandProfile, StartAccounting, poisson_arrivals
 from apps.loadtest.footprint import FootprintSampler, FootprintTargets
 from apps.loadtest.report import RunEvent, ScenarioStats, build_report, phase_breakdown, timeline
@@ -51,10 +49,6 @@ from apps.loadtest.soak import Probe, SoakSampler
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-# Below gunicorn's default keep-alive (2 s): the client drops an idle connection before the server
-# does, so a request never races a server-side close on a reused socket.
-KEEPALIVE_EXPIRY_S = 1.5
 
 
 def parse_duration(text: str | float | int) -> float:
@@ -161,86 +155,26 @@ class _Recorder:
             self.search_events.append((sent - self.measure_start, latency_ms))
 
 
-def _skip_failing_sniffio_import() -> None:
-    """httpcore runs ``import sniffio`` on every lock set-up, i.e. several times per request, and
-    Python doesn't cache a failed import: without sniffio installed (anyio ≥ 4.11 no longer pulls it
-    in) each request pays a full sys.path scan, ~0.3 ms of the generator's CPU (encode/httpcore#1103).
-    A ``None`` entry in sys.modules makes that import fail at once; httpcore then assumes asyncio,
-    which is what we run. Installing sniffio removes the need for this."""
-    try:
-        import sniffio  # noqa: F401
-    except ImportError:
-        sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+# The keys of the side tasks' own connections, apart from the simulated coordinators' (0 … n-1).
+PREFLIGHT, OPERATOR, PROBE = "preflight", "operator", "probe"
 
 
-# The simulated coordinator (client task index) the current asyncio task is; -1 outside the clients.
-_client_slot: contextvars.ContextVar[int] = contextvars.ContextVar("multitier_client_slot", default=-1)
+def _make_connections(config: HarnessConfig) -> Connections:
+    return Connections(config.base_url, config.token, timeout_s=config.timeout_s, keepalive_expiry_s=KEEPALIVE_EXPIRY_S)
 
 
-class PerClientConnectionTransport(httpx.AsyncBaseTransport):
-    """One keep-alive connection per simulated coordinator behind the one shared AsyncClient.
-
-    httpcore's pool scans every pooled connection on every request (idle/expiry checks, including a
-    readability poll of each idle socket), so one pool of 50 connections costs the generator ~4.7 ms
-    of CPU per request at concurrency 50 (measured) — at the ~1,000 requests/s the SPEC's target
-    implies, more than both cores of this machine. Routing each client task to its own one-connection pool (keyed by a context variable
-    the task sets) keeps the work per request constant; there are still exactly ``concurrency``
-    connections, each reused by one coordinator like a browser's keep-alive connection.
-    """
-
-    def __init__(self, *, keepalive_expiry: float) -> None:
-        self._keepalive_expiry = keepalive_expiry
-        self._ssl_context = httpx.create_ssl_context()  # loaded once, shared by every pool
-        self._pools: dict[int, httpx.AsyncHTTPTransport] = {}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        slot = _client_slot.get()
-        pool = self._pools.get(slot)
-        if pool is None:
-            pool = self._pools[slot] = httpx.AsyncHTTPTransport(
-                verify=self._ssl_context,
-                http1=True,
-                http2=False,
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=self._keepalive_expiry),
-            )
-        return await pool.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            await pool.aclose()
-
-
-def _make_http_client(config: HarnessConfig) -> httpx.AsyncClient:
-    _skip_failing_sniffio_import()
-    return httpx.AsyncClient(
-        base_url=config.base_url.rstrip("/"),
-        headers={
-            "Authorization": f"Token {config.token}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "User-Agent": "lakehouse-multitier",
-        },
-        transport=PerClientConnectionTransport(keepalive_expiry=KEEPALIVE_EXPIRY_S),
-        timeout=httpx.Timeout(config.timeout_s, connect=min(10.0, config.timeout_s)),
-        follow_redirects=False,
-        # Proxy variables from the environment must not reroute a load test of a local server.
-        trust_env=False,
-    )
-
-
-async def preflight(http: httpx.AsyncClient) -> int:
+async def preflight(http: Connection) -> int:
     """Fail fast, with the reason, when the target can't be driven; returns the corpus size."""
     try:
-        whoami = await http.get("/api/v1/whoami")
-        if whoami.status_code != 200:
-            raise HarnessError(http_failure_reason("token check (GET /api/v1/whoami)", whoami.status_code, whoami.content))
-        workers = await http.get("/api/v1/workers/", params={"page_size": 1})
-        if workers.status_code != 200:
-            raise HarnessError(http_failure_reason("corpus check (GET /api/v1/workers/)", workers.status_code, workers.content))
-    except httpx.HTTPError as exc:
+        status, content = await http.request("GET", "/api/v1/whoami")
+        if status != 200:
+            raise HarnessError(http_failure_reason("token check (GET /api/v1/whoami)", status, content))
+        status, content = await http.request("GET", "/api/v1/workers/?page_size=1")
+        if status != 200:
+            raise HarnessError(http_failure_reason("corpus check (GET /api/v1/workers/)", status, content))
+    except TRANSPORT_ERRORS as exc:
         raise HarnessError(f"cannot reach {http.base_url}: {type(exc).__name__}: {exc}") from exc
-    count = int(workers.json().get("count") or 0)
+    count = int(json.loads(content).get("count") or 0)
     if count == 0:
         raise HarnessError("the worker corpus is empty: ingest workers first (manage.py ingest_workers ...)")
     return count
@@ -261,7 +195,7 @@ async def _run_scenario(scenario: Scenario, client: ApiClient, rng: random.Rando
 
 async def _client_loop(
     index: int,
-    http: httpx.AsyncClient,
+    connections: Connections,
     scenarios: tuple[Scenario, ...],
     recorder: _Recorder,
     window: _Window,
@@ -269,9 +203,8 @@ async def _client_loop(
     today: date,
     run_tag: str,
 ) -> None:
-    _client_slot.set(index)  # this task's requests use this coordinator's own connection
     rng = random.Random(config.seed + index)
-    client = ApiClient(http, on_search=recorder.on_search)
+    client = ApiClient(connections.get(index), on_search=recorder.on_search)  # this coordinator's own connection
     ctx = ScenarioContext(client_index=index, today=today, run_tag=run_tag)
     cum_weights = tuple(accumulate(s.weight for s in scenarios))
     clock = time.perf_counter
@@ -287,7 +220,7 @@ async def _client_loop(
 
 
 async def _open_loop(
-    http: httpx.AsyncClient,
+    connections: Connections,
     scenarios: tuple[Scenario, ...],
     recorder: _Recorder,
     window: _Window,
@@ -304,13 +237,12 @@ async def _open_loop(
     choice_rng = random.Random(config.seed + 1)
     cum_weights = tuple(accumulate(s.weight for s in scenarios))
     free = list(range(config.max_in_flight - 1, -1, -1))  # connection slots, lowest first
-    clients = [ApiClient(http, on_search=recorder.on_search) for _ in range(config.max_in_flight)]
+    clients = [ApiClient(connections.get(slot), on_search=recorder.on_search) for slot in range(config.max_in_flight)]
     contexts = [ScenarioContext(client_index=i, today=today, run_tag=run_tag) for i in range(config.max_in_flight)]
     running: set[asyncio.Task] = set()
     clock = time.perf_counter
 
     async def one(slot: int, scenario: Scenario, rng: random.Random, scheduled: float) -> None:
-        _client_slot.set(slot)
         client = clients[slot]
         requests_before = client.requests
         try:
@@ -398,8 +330,8 @@ async def run_load(
     operation = during_mod.OperationResult(config.during.kind) if config.during else None
     probe_samples: list[during_mod.ProbeSample] = []
     schedule_s = 0.0
-    async with _make_http_client(config) as http:
-        corpus_workers = await preflight(http)
+    async with _make_connections(config) as connections:
+        corpus_workers = await preflight(connections.get(PREFLIGHT))
         begin = time.perf_counter()
         planned = begin + config.warmup_s + config.duration_s
         window = _Window(measure_start=begin + config.warmup_s, deadline=planned, planned_deadline=planned)
@@ -414,15 +346,15 @@ async def run_load(
             side_tasks.append(asyncio.create_task(_progress(window, stats, config.progress_every_s, progress)))
         probe_stop = asyncio.Event()
         if config.during is not None:
-            side_tasks.append(asyncio.create_task(_operate(http, config.during, operation, window)))
-            side_tasks.append(asyncio.create_task(_probe(http, config.during, oracle, window, probe_stop, probe_samples)))
+            side_tasks.append(asyncio.create_task(_operate(connections.get(OPERATOR), config.during, operation, window)))
+            side_tasks.append(asyncio.create_task(_probe(connections.get(PROBE), config.during, oracle, window, probe_stop, probe_samples)))
         today, run_tag = date.today(), secrets.token_hex(3)
         try:
             if config.demand is not None:
-                schedule_s = await _open_loop(http, scenarios, recorder, window, config, today, run_tag, begin, accounting)
+                schedule_s = await _open_loop(connections, scenarios, recorder, window, config, today, run_tag, begin, accounting)
             else:
                 await asyncio.gather(
-                    *(_client_loop(i, http, scenarios, recorder, window, config, today, run_tag) for i in range(config.concurrency))
+                    *(_client_loop(i, connections, scenarios, recorder, window, config, today, run_tag) for i in range(config.concurrency))
                 )
         finally:
             interrupted = window.stop.is_set()  # only Ctrl-C sets it before the clients are done
@@ -473,7 +405,7 @@ async def run_load(
     return report
 
 
-async def _operate(http: httpx.AsyncClient, config: during_mod.DuringConfig, result: during_mod.OperationResult, window: _Window) -> None:
+async def _operate(http: Connection, config: during_mod.DuringConfig, result: during_mod.OperationResult, window: _Window) -> None:
     async def wait_until(offset_s: float) -> bool:
         delay = window.measure_start + offset_s - time.perf_counter()
         if delay > 0:
@@ -484,7 +416,6 @@ async def _operate(http: httpx.AsyncClient, config: during_mod.DuringConfig, res
                 pass
         return not window.stop.is_set()
 
-    _client_slot.set(-2)  # its own connection, apart from the simulated coordinators'
     try:
         await during_mod.run_operation(http, config, result, lambda: time.perf_counter() - window.measure_start, wait_until, window.extend_to)
     finally:
@@ -492,9 +423,8 @@ async def _operate(http: httpx.AsyncClient, config: during_mod.DuringConfig, res
             window.extend_to(0.0)
 
 
-async def _probe(http: httpx.AsyncClient, config: during_mod.DuringConfig, oracle: during_mod.OracleFn | None, window: _Window,
+async def _probe(http: Connection, config: during_mod.DuringConfig, oracle: during_mod.OracleFn | None, window: _Window,
                  stopped: asyncio.Event, samples: list[during_mod.ProbeSample]) -> None:
-    _client_slot.set(-3)
     delay = window.measure_start - time.perf_counter()
     if delay > 0:  # the probe measures from the start of the measured window
         try:
@@ -543,4 +473,4 @@ def _handle_sigint(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> bool
 
 def run(config: HarnessConfig, *, progress: ProgressFn | None = None, **kwargs: Any) -> dict[str, Any]:
     """Synchronous entry point (the management command, tests); keyword arguments as ``run_load``."""
-    return asyncio.run(run_load(config, progress=progress, **kwargs))
+    return run_event_loop(run_load(config, progress=progress, **kwargs))

@@ -1,14 +1,19 @@
-"""Pure parts of the harness: durations, configuration, and the one-connection-per-client transport."""
+"""The harness's own parts: durations, configuration, and its HTTP connections against a small real
+server (one keep-alive connection per simulated coordinator, timeouts, transport errors)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from apps.loadtest.harness import HarnessConfig, _client_slot, _make_http_client, parse_duration
+from apps.loadtest.connections import Connections, run_event_loop
+from apps.loadtest.harness import HarnessConfig, HarnessError, parse_duration, run
+from apps.loadtest.scenarios import ApiClient, CheckFailed
 
 
 @pytest.mark.parametrize(
@@ -39,14 +44,37 @@ def test_config_validates_and_never_reports_the_token():
         HarnessConfig(base_url="http://x", token="t", scenarios=("profile_swop",))
 
 
-class _PortEcho(BaseHTTPRequestHandler):
-    """Answers with the client's source port, i.e. which TCP connection carried the request."""
+class _FakeApi(BaseHTTPRequestHandler):
+    """A small real API server: answers the pre-flight, and every other request with a 503 in the
+    API's error envelope (so each scenario fails at its first call and the client goes on at once).
+    Records which TCP connection (the client's source port) carried each request."""
 
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real server
+    FAILURE = json.dumps({"error": {"code": "service_unavailable", "message": "down for the test", "fields": {}}}).encode()
 
     def do_GET(self):
-        body = str(self.client_address[1]).encode()
-        self.send_response(200)
+        self._answer()
+
+    def do_POST(self):
+        self._answer()
+
+    def _answer(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.seen.append((self.path, self.client_address[1], self.headers.get("Authorization"), self.headers.get("User-Agent")))
+        if self.path == "/api/v1/whoami":
+            status, body = 200, b'{"username": "loadtest"}'
+        elif self.path.startswith("/api/v1/workers/?"):
+            status, body = 200, b'{"count": 12, "results": []}'
+        elif self.path == "/slow":
+            self.server.release.wait(30)  # never set before the client gives up
+            status, body = 200, b"{}"
+        elif self.path == "/hang-up":
+            self.close_connection = True
+            return
+        else:
+            status, body = 503, self.FAILURE
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -55,29 +83,81 @@ class _PortEcho(BaseHTTPRequestHandler):
         pass
 
 
-def test_each_client_task_keeps_its_own_keep_alive_connection():
-    """The shared client gives every simulated coordinator one reused connection: N clients → N
-    connections, each request of a client on its own connection."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _PortEcho)
+@pytest.fixture
+def fake_api():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeApi)
+    server.daemon_threads = True
+    server.seen = []
+    server.release = threading.Event()
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    config = HarnessConfig(base_url=f"http://127.0.0.1:{server.server_address[1]}", token="t", concurrency=3, duration_s=1)
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
 
-    async def one_client(http, index: int) -> list[str]:
-        _client_slot.set(index)
-        ports = []
+
+def _url(server) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_each_client_keeps_its_own_keep_alive_connection(fake_api):
+    """Every simulated coordinator has one reused connection: N clients → N connections, each
+    request of a client on its own connection, never shared."""
+
+    async def one_client(connections: Connections, index: int) -> None:
+        connection = connections.get(index)
         for _ in range(4):
-            ports.append((await http.get("/")).text)
-            await asyncio.sleep(0)
-        return ports
+            await connection.request("GET", f"/echo?client={index}")
+            await asyncio.sleep(0)  # let the other clients interleave
 
     async def main():
-        async with _make_http_client(config) as http:
-            return await asyncio.gather(*(one_client(http, i) for i in range(3)))
+        async with Connections(_url(fake_api), "t", timeout_s=5) as connections:
+            await asyncio.gather(*(one_client(connections, i) for i in range(3)))
 
-    try:
-        per_client = asyncio.run(main())
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert all(len(set(ports)) == 1 for ports in per_client), per_client  # reused, never reconnected
+    run_event_loop(main())
+    per_client = [[port for path, port, *_ in fake_api.seen if path == f"/echo?client={i}"] for i in range(3)]
+    assert all(len(ports) == 4 and len(set(ports)) == 1 for ports in per_client), per_client  # reused, never reconnected
     assert len({ports[0] for ports in per_client}) == 3  # and not shared between clients
+
+
+def test_a_run_opens_exactly_one_connection_per_coordinator(fake_api):
+    """The harness end to end: a closed-loop run at concurrency 5 reaches the server over exactly 5
+    connections (plus the pre-flight's), with the token, and reports the server's failures."""
+    config = HarnessConfig(base_url=_url(fake_api), token="s3cret", concurrency=5, duration_s=0.5, scenarios=("profile_swap",))
+    report = run(config)
+    preflight = {port for path, port, *_ in fake_api.seen if path.startswith(("/api/v1/whoami", "/api/v1/workers/?"))}
+    load = [(port, auth, agent) for path, port, auth, agent in fake_api.seen if path == "/api/v1/workers/search"]
+    assert len(preflight) == 1
+    assert len(load) >= 5 and len({port for port, _, _ in load}) == 5 and not preflight & {port for port, _, _ in load}
+    assert {(auth, agent) for _, auth, agent in load} == {("Token s3cret", "lakehouse-multitier")}
+    stats = report["scenarios"]["profile_swap"]
+    assert stats["failures"] == stats["runs"] > 0 and report["ok"] is False
+    assert [(r["reason"], r["example"]) for r in stats["failure_reasons"]] == [
+        ("search: HTTP 503 service_unavailable: down for the test", "POST /api/v1/workers/search")
+    ]
+    assert report["config"]["corpus_workers"] == 12
+
+
+def test_a_timeout_and_a_hang_up_fail_the_step_with_the_reason(fake_api):
+    async def main():
+        async with Connections(_url(fake_api), "t", timeout_s=0.3) as connections:
+            client = ApiClient(connections.get(0))
+            failures = []
+            for path in ("/slow", "/hang-up"):
+                with pytest.raises(CheckFailed) as failed:
+                    await client.get(path, step="worker profile")
+                failures.append(failed.value.reason)
+            return failures
+
+    timeout, hang_up = run_event_loop(main())
+    assert timeout == "worker profile: TimeoutError (no answer within the client timeout)"
+    assert hang_up.startswith("worker profile: ServerDisconnectedError")
+
+
+def test_preflight_says_why_the_target_cannot_be_driven(fake_api):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with pytest.raises(HarnessError, match=rf"cannot reach http://127.0.0.1:{closed_port}: ClientConnectorError"):
+        run(HarnessConfig(base_url=f"http://127.0.0.1:{closed_port}/", token="t", duration_s=1))
+    assert fake_api.seen == []
