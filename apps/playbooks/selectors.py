@@ -15,10 +15,13 @@ from apps.core.vectors import vector_literal
 from apps.playbooks.boost import PlaybookHit
 from apps.playbooks.models import Playbook
 
-# With pgvector < 0.8.4 the newest rows are also scanned exactly, whatever the table size: those versions
-# can miss freshly inserted (or churned) rows in an HNSW scan until VACUUM, and read-your-writes must
-# hold. Bounded by row count, not time, so the exact part costs the same under any write rate.
-RECENT_ROWS = 2000
+# Beside the graph walk, the newest rows are scanned exactly, so a fill is boosted by the very next
+# search (read-your-writes): a query recorded again and again has that many equally near playbooks,
+# and the walk's PLAYBOOK_WALK_MAX_TUPLES may all be older copies. pgvector < 0.8.4 can also miss
+# freshly inserted (or churned) rows in an HNSW scan until VACUUM, so it gets a wider window. Bounded
+# by row count, not time, so the exact part costs the same under any write rate.
+RECENT_ROWS = 256
+RECENT_ROWS_OLD_PGVECTOR = 2000
 
 
 def nearest_playbooks(
@@ -29,9 +32,8 @@ def nearest_playbooks(
 
     Access path: an exact scan while the memory is small (≤ PLAYBOOK_EXACT_SCAN_MAX_ROWS rows, and
     always right after a reset); above that, the PLAYBOOK_WALK_MAX_TUPLES nearest by the HNSW
-    index, filtered, so the lookup does not grow with the memory (issue 18). A record is
-    visible to the very next search: pgvector >= 0.8.4 finds a committed row in the next scan, and
-    older versions add an exact scan of the newest rows.
+    index, filtered, plus an exact scan of the newest rows (RECENT_ROWS), so the lookup does not grow
+    with the memory (issue 18) and a record is visible to the very next search.
     """
     table = Playbook._meta.db_table
     literal = vector_literal(vector)
@@ -68,10 +70,10 @@ def nearest_playbooks(
                 [literal, literal, walk_size, settings.PLAYBOOK_MIN_SIMILARITY, *match_params, limit],
             )
             rows = cursor.fetchall()
-            if not pgvector_at_least(0, 8, 4):
-                recent = f"WHERE id > (SELECT coalesce(max(id), 0) - {RECENT_ROWS} FROM {table}) AND"
-                cursor.execute(exact.replace("WHERE", recent, 1), [literal, *params, literal, limit])
-                rows = sorted({r[0]: r for r in rows + cursor.fetchall()}.values(), key=lambda r: (-r[1], -r[0]))[:limit]
+            window = RECENT_ROWS if pgvector_at_least(0, 8, 4) else RECENT_ROWS_OLD_PGVECTOR
+            recent = f"WHERE id > (SELECT coalesce(max(id), 0) - {window} FROM {table}) AND"
+            cursor.execute(exact.replace("WHERE", recent, 1), [literal, *params, literal, limit])
+            rows = sorted({r[0]: r for r in rows + cursor.fetchall()}.values(), key=lambda r: (-r[1], -r[0]))[:limit]
     return [PlaybookHit(id=r[0], similarity=float(r[1]), outcome=r[2], worker_ids=tuple(r[3]), created_at=r[4]) for r in rows]
 
 

@@ -73,6 +73,28 @@ def test_read_your_writes_the_recorded_workers_are_boosted_into_the_results(sear
     assert Interaction.objects.filter(kind="playbook_search").count() == 2
 
 
+def test_a_query_recorded_many_times_still_boosts_its_newest_fill(search_corpus, coordinator_client, settings):
+    """On the graph-walk path: more equally near copies of one query than the walk takes must not hide
+    the fill recorded last (the newest rows are scanned exactly beside the walk)."""
+    settings.PLAYBOOK_EXACT_SCAN_MAX_ROWS = 0
+    settings.PLAYBOOK_WALK_MAX_TUPLES = 3
+    filters = {"role": "forklift_operator"}
+    deep = [r["worker_id"] for r in _search(coordinator_client, query=QUERY, k=100, filters=filters)["results"]]
+    for i in range(8):  # older fills of the same query, each with other workers
+        assert _record(coordinator_client, worker_ids=[deep[20 + i]], filters=filters).status_code == 201
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Playbook._meta.db_table}")
+    from apps.playbooks import selectors as playbook_selectors
+
+    playbook_selectors._estimates.clear()
+    newest = deep[-1]
+    recorded = _record(coordinator_client, worker_ids=[newest], filters=filters).json()
+
+    boosted = _search(coordinator_client, query=QUERY, k=10, filters=filters, use_playbook=True)
+    assert recorded["id"] in [p["id"] for p in boosted["playbooks_used"]]
+    assert newest in {r["worker_id"] for r in boosted["results"] if r["playbook_boost"] > 0}
+
+
 def test_boosted_workers_must_still_pass_filters_and_exclusions(search_corpus, coordinator_client):
     statuses = dict(zip(search_corpus["ids"], (m["status"] for m in search_corpus["meta"])))
     inactive = next(w for w, s in statuses.items() if s == "inactive")
