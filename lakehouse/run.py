@@ -68,13 +68,16 @@ def web_command(port: str) -> list[str]:
 
 
 def web_env() -> dict[str, str]:
-    """A web process keeps a connection warm for each of its threads (DB_POOL_MIN_SIZE = WEB_THREADS,
-    at most DB_POOL_MAX_SIZE, unless set): its pool then never closes idle ones and opens cold ones
-    under the next burst (lakehouse/postgresql/base.py warms each new one, off the request path)."""
-    if os.environ.get("DB_POOL_MIN_SIZE"):
-        return {}
+    """A web process keeps a warmed connection for each of its threads: DB_WARM_CONNECTIONS on
+    (lakehouse/postgresql/base.py warms each new pooled connection, off the request path) and
+    DB_POOL_MIN_SIZE = WEB_THREADS (at most DB_POOL_MAX_SIZE), so its pool never closes idle ones
+    to open cold ones under the next burst. Either is left alone when set."""
     threads = int(os.environ.get("WEB_THREADS", "8"))
-    return {"DB_POOL_MIN_SIZE": str(min(threads, int(os.environ.get("DB_POOL_MAX_SIZE", "8"))))}
+    defaults = {
+        "DB_WARM_CONNECTIONS": "true",
+        "DB_POOL_MIN_SIZE": str(min(threads, int(os.environ.get("DB_POOL_MAX_SIZE", "8")))),
+    }
+    return {name: value for name, value in defaults.items() if not os.environ.get(name)}
 
 
 def gunicorn_command(port: str) -> list[str]:

@@ -188,6 +188,9 @@ if env_bool("DB_POOL", True):
         # database came back. A short one makes the next request after recovery try at once.
         "reconnect_timeout": env_float("DB_POOL_RECONNECT_TIMEOUT", 2.0, minimum=0.1),
     }
+# Web processes warm each pooled connection once when the pool opens it (lakehouse/postgresql/base.py);
+# lakehouse.run turns this on for the web server only.
+DB_WARM_CONNECTIONS = env_bool("DB_WARM_CONNECTIONS", False)
 DATABASES["default"]["TEST"] = {"NAME": f"test_lakehouse{'_' + TEST_RUN_ID if TEST_RUN_ID else ''}"}
 
 # -------------------------------------------------------------------------------- Redis, cache, Celery

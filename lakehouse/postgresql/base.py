@@ -8,7 +8,7 @@ socket (the termination notice, or end-of-file) while it sits idle in the pool. 
 socket is quiet is handed out as it is, and only one with pending input gets the full check, which
 raises for a dead connection (the pool then replaces it) and passes for a live one.
 
-A pooled connection is also warmed once, when the pool opens it (in the pool's background thread,
+In web processes a pooled connection is also warmed once, when the pool opens it (in the pool's background thread,
 before any request gets it): it reads the workers table's heap and its coordinate index. PostgreSQL's
 shared buffers are shared memory that each backend maps page by page on first touch, so a new
 backend's first search over an area it never read paid ~1–2 µs per 4 kB page: a 10-mile radius over
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import select
 
+from django.conf import settings
 from django.db.backends.postgresql import base
 from psycopg import Connection, OperationalError, pq
 from psycopg_pool import ConnectionPool
@@ -58,9 +59,11 @@ $$
 class DatabaseWrapper(base.DatabaseWrapper):
     def _configure_connection(self, connection):
         # With the pool on, only the pool calls this, once per new connection (Django configures an
-        # unpooled connection itself on every connect, which must stay cheap).
+        # unpooled connection itself on every connect, which must stay cheap). Web processes only
+        # (DB_WARM_CONNECTIONS, set by lakehouse.run): Celery's prefork workers close their pool
+        # around every task, and warming there cost ~0.4 of a core under load.
         commit = super()._configure_connection(connection)
-        if self.settings_dict["OPTIONS"].get("pool"):
+        if settings.DB_WARM_CONNECTIONS and self.settings_dict["OPTIONS"].get("pool"):
             connection.execute(WARM_SQL)
         return commit
 

@@ -225,3 +225,17 @@ def test_web_server_setting_picks_the_server_and_rejects_an_unknown_one(monkeypa
     monkeypatch.setenv("WEB_SERVER", "uvicorn")
     with pytest.raises(SystemExit, match="WEB_SERVER must be one of gunicorn, granian"):
         web_command("8123")
+
+
+def test_the_web_server_keeps_a_warm_connection_per_thread_unless_told_otherwise(monkeypatch):
+    from lakehouse.run import web_env
+
+    for name in ("DB_WARM_CONNECTIONS", "DB_POOL_MIN_SIZE", "DB_POOL_MAX_SIZE", "WEB_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert web_env() == {"DB_WARM_CONNECTIONS": "true", "DB_POOL_MIN_SIZE": "8"}
+    monkeypatch.setenv("WEB_THREADS", "12")
+    monkeypatch.setenv("DB_POOL_MAX_SIZE", "10")
+    assert web_env()["DB_POOL_MIN_SIZE"] == "10"  # never above the pool's maximum
+    monkeypatch.setenv("DB_POOL_MIN_SIZE", "2")
+    monkeypatch.setenv("DB_WARM_CONNECTIONS", "false")
+    assert web_env() == {}  # an operator's own setting wins

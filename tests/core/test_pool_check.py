@@ -54,3 +54,14 @@ def test_djangos_pool_hands_out_connections_through_this_check():
     if pool is None:
         pytest.fail("the suite runs with DB_POOL on, as production does")
     assert pool._check is check_pooled_connection
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_new_pooled_connection_is_warmed_only_where_asked(settings, warm):
+    """The web server turns DB_WARM_CONNECTIONS on (lakehouse.run.web_env); everywhere else a new
+    pooled connection is only configured, as Django does."""
+    settings.DB_WARM_CONNECTIONS = warm
+    with _connect() as pooled, _connect() as observer:
+        connection._configure_connection(pooled)
+        pooled.commit()
+        assert ("to_regclass('workers_worker')" in _last_statement(observer, pooled.info.backend_pid)) is warm
