@@ -67,12 +67,19 @@ def web_command(port: str) -> list[str]:
     return granian_command(port) if web_server() == "granian" else gunicorn_command(port)
 
 
+# Threads per web process. 4, not 8: on 2 cores a process cannot run more than a few requests at once
+# anyway, and each thread holds its own PostgreSQL backend, whose page tables must warm to the HNSW
+# index: with 16 backends the first minutes after a restart ran 148–185 scenarios/s, with 8 backends
+# 184–206 (alternating runs, issue 18).
+DEFAULT_WEB_THREADS = "4"
+
+
 def web_env() -> dict[str, str]:
     """A web process keeps a warmed connection for each of its threads: DB_WARM_CONNECTIONS on
     (lakehouse/postgresql/base.py warms each new pooled connection, off the request path) and
     DB_POOL_MIN_SIZE = WEB_THREADS (at most DB_POOL_MAX_SIZE), so its pool never closes idle ones
     to open cold ones under the next burst. Either is left alone when set."""
-    threads = int(os.environ.get("WEB_THREADS", "8"))
+    threads = int(os.environ.get("WEB_THREADS", DEFAULT_WEB_THREADS))
     defaults = {
         "DB_WARM_CONNECTIONS": "true",
         "DB_POOL_MIN_SIZE": str(min(threads, int(os.environ.get("DB_POOL_MAX_SIZE", "8")))),
@@ -88,7 +95,7 @@ def gunicorn_command(port: str) -> list[str]:
         "--bind", f"{os.environ.get('HOST', '127.0.0.1')}:{port}",
         "--worker-class", "gthread",
         "--workers", os.environ.get("WEB_WORKERS", "2"),
-        "--threads", os.environ.get("WEB_THREADS", "8"),
+        "--threads", os.environ.get("WEB_THREADS", DEFAULT_WEB_THREADS),
         "--timeout", "120",
         "--keep-alive", "30",
         "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null",
@@ -104,7 +111,7 @@ def granian_command(port: str) -> list[str]:
         "--host", os.environ.get("HOST", "127.0.0.1"),
         "--port", port,
         "--workers", os.environ.get("WEB_WORKERS", "2"),
-        "--blocking-threads", os.environ.get("WEB_THREADS", "8"),
+        "--blocking-threads", os.environ.get("WEB_THREADS", DEFAULT_WEB_THREADS),
         "--http", "1",
         "--no-ws",  # WSGI has no websockets (granian says so at startup otherwise)
         "--http1-keep-alive",

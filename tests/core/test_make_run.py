@@ -232,7 +232,7 @@ def test_the_web_server_keeps_a_warm_connection_per_thread_unless_told_otherwise
 
     for name in ("DB_WARM_CONNECTIONS", "DB_POOL_MIN_SIZE", "DB_POOL_MAX_SIZE", "WEB_THREADS"):
         monkeypatch.delenv(name, raising=False)
-    assert web_env() == {"DB_WARM_CONNECTIONS": "true", "DB_POOL_MIN_SIZE": "8"}
+    assert web_env() == {"DB_WARM_CONNECTIONS": "true", "DB_POOL_MIN_SIZE": "4"}
     monkeypatch.setenv("WEB_THREADS", "12")
     monkeypatch.setenv("DB_POOL_MAX_SIZE", "10")
     assert web_env()["DB_POOL_MIN_SIZE"] == "10"  # never above the pool's maximum
