@@ -45,10 +45,12 @@ DATABASE_NAME = "lakehouse"
 POSTGRES_MAJOR = int(os.environ.get("PGSERVER_POSTGRES_VERSION", "18"))
 
 # Server settings for the embedded PostgreSQL, applied with ALTER SYSTEM on first start (and whenever
-# they change). Measured on the 2-core reference machine: a 100k x 768 HNSW index is ~390 MB, so the
-# default 128 MB of shared_buffers makes every query read through the OS cache; see benchmarks/README.md.
+# they change). Measured on the 2-core reference machine: at 100k x 768 the halfvec heap and its HNSW
+# index are ~196 MB each, so the default 128 MB of shared_buffers makes every query read through the OS
+# cache; 512 MB holds the search working set (the B-trees and the playbook memory included) and keeps
+# the stack within its 1.5 GB (768 MB ran the same latencies and throughput; benchmarks/README.md).
 PG_SETTINGS = {
-    "shared_buffers": os.environ.get("PG_SHARED_BUFFERS", "768MB"),
+    "shared_buffers": os.environ.get("PG_SHARED_BUFFERS", "512MB"),
     "work_mem": os.environ.get("PG_WORK_MEM", "16MB"),
     "maintenance_work_mem": os.environ.get("PG_MAINTENANCE_WORK_MEM", "1GB"),
     "max_parallel_maintenance_workers": "2",
@@ -465,8 +467,9 @@ def _start_redis_locked() -> None:
             "--appendonly", "no" if snapshot_only else "yes",
             "--appendfsync", "everysec",
             "--save", "",
-            # Only keys with a TTL (caches) may be evicted; Celery's queues have none.
-            "--maxmemory", os.environ.get("REDIS_MAXMEMORY", "256mb"),
+            # Only keys with a TTL (caches) may be evicted; Celery's queues have none. 128 MB holds
+            # ~35,000 cached query embeddings and keeps the stack within its 1.5 GB (issue 18).
+            "--maxmemory", os.environ.get("REDIS_MAXMEMORY", "128mb"),
             "--maxmemory-policy", "volatile-lru",
         ],
         check=True,
