@@ -69,7 +69,7 @@ def web_command(port: str) -> list[str]:
 
 # Threads per web process. 4, not 8: on 2 cores a process cannot run more than a few requests at once
 # anyway, and each thread holds its own PostgreSQL backend, whose page tables must warm to the HNSW
-# index: with 16 backends the first minutes after a restart ran 148–185 scenarios/s, with 8 backends
+# index: with 16 backends the first minutes after a restart ran 148–190 scenarios/s, with 8 backends
 # 184–206 (alternating runs, issue 18).
 DEFAULT_WEB_THREADS = "4"
 
