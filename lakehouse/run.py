@@ -74,6 +74,23 @@ def web_command(port: str) -> list[str]:
 DEFAULT_WEB_THREADS = "4"
 
 
+def _warm_search_index() -> None:
+    """Read the workers' HNSW index into PostgreSQL's shared buffers once, beside the running stack
+    (apps.workers.selectors.warm_search_index); a failure only costs the warm-up."""
+    from django.db import connection
+
+    from apps.workers.selectors import warm_search_index
+
+    started = time.monotonic()
+    try:
+        reached = warm_search_index()
+        print(f"search index warmed: {reached} workers in {time.monotonic() - started:.1f} s", flush=True)
+    except Exception as exc:  # never fatal: searches warm the index themselves, only slower
+        print(f"search index not warmed ({type(exc).__name__}: {exc})", flush=True)
+    finally:
+        connection.close()
+
+
 def web_env() -> dict[str, str]:
     """A web process keeps a warmed connection for each of its threads: DB_WARM_CONNECTIONS on
     (lakehouse/postgresql/base.py warms each new pooled connection, off the request path) and
@@ -349,6 +366,7 @@ def main() -> int:
             from apps.workers.demo import load_demo_corpus
 
             load_demo_corpus(count=count, actor=username)
+        threading.Thread(target=_warm_search_index, name="warm-search-index", daemon=True).start()
         base = f"http://127.0.0.1:{port}"
         print(
             "\nLakehouse is running.\n"

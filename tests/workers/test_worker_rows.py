@@ -46,3 +46,22 @@ def test_existing_ids_are_the_stored_ones(search_corpus):
 def test_a_field_that_is_not_a_column_is_refused():
     with pytest.raises(ValueError, match="not a Worker column"):
         worker_rows(("worker_id", "password"), worker_ids=["W-1"])
+
+
+def test_warming_the_search_index_walks_the_whole_graph(search_corpus):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.workers.selectors import warm_search_index
+
+    with CaptureQueriesContext(connection) as queries:
+        reached = warm_search_index()
+    assert reached == Worker.objects.exclude(embedding=None).count() > 1000  # every row the graph holds
+    walk = [q["sql"] for q in queries.captured_queries if "ORDER BY embedding <=>" in q["sql"]]
+    assert len(walk) == 1
+    with connection.cursor() as cursor:  # the same statement, explained: the HNSW index, not a sort
+        cursor.execute("SET enable_seqscan = off; SET enable_sort = off")
+        cursor.execute("EXPLAIN " + walk[0])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan; RESET enable_sort")
+    assert "worker_embedding_hnsw" in plan
