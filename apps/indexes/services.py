@@ -51,20 +51,20 @@ def bump_index_version(name: str) -> int:
     """Bump the version inside the caller's transaction. Call it last: it takes the registry row lock,
     which also orders writers against a concurrent reset. (The workers table bumps its version from a
     trigger as well, so writes that bypass the services — admin edits, bulk updates — count too.)"""
-    with connection.cursor() as cursor:
-        row = None
-        for _ in range(2):
-            cursor.execute(
-                "UPDATE indexes_vectorindex SET version = version + 1, updated_at = now() WHERE name = %s RETURNING version",
-                [name],
-            )
-            row = cursor.fetchone()
-            if row is not None:
-                break
-            ensure_vector_index(name)  # first use: create the registry row (an ORM get_or_create per bump cost ~0.5 ms)
-        version = row[0]
+    version = _increment_version(name)
+    if version is None:  # first use: create the registry row (an ORM get_or_create on every bump cost ~0.5 ms)
+        ensure_vector_index(name)
+        version = _increment_version(name)
     version_mirror.version_changing(name, version)
     return version
+
+
+def _increment_version(name: str) -> int | None:
+    """The registry row's version + 1, taking its row lock; None when the row does not exist yet."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE indexes_vectorindex SET version = version + 1, updated_at = now() WHERE name = %s RETURNING version", [name])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def reset_index(name: str, *, confirm: str | None = None) -> VectorIndex:

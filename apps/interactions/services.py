@@ -112,6 +112,9 @@ def log_interaction(
     return interaction
 
 
+_QUEUE_FALLBACK = DjangoJSONEncoder()
+
+
 def _as_queue_entry(interaction: Interaction) -> bytes:
     # orjson: the stdlib encoder was a few per cent of a request's CPU (issue 18); DjangoJSONEncoder
     # still takes what orjson does not know (Decimal, lazy strings).
@@ -135,9 +138,6 @@ def _as_queue_entry(interaction: Interaction) -> bytes:
         default=_QUEUE_FALLBACK.default,
         option=orjson.OPT_NON_STR_KEYS,
     )
-
-
-_QUEUE_FALLBACK = DjangoJSONEncoder()
 
 
 def _enqueue(interaction: Interaction) -> bool:
