@@ -238,7 +238,7 @@ def run_raw_sql(queries: list[dict[str, Any]]) -> dict[str, Any]:
     embedder = get_embedder()
     out = {}
     for name, where, params, exact in (
-        ("unfiltered (HNSW, ef 120)", "status = 'active'", [], False),
+        (f"unfiltered (HNSW, ef {settings.SEARCH_EF_SEARCH})", "status = 'active'", [], False),
         ("one city (exact, B-tree)", "status = 'active' AND state = %s AND city = %s", [vocab.BENCHMARK_CITY[1], vocab.BENCHMARK_CITY[0]], True),
     ):
         latencies = []
@@ -248,7 +248,7 @@ def run_raw_sql(queries: list[dict[str, Any]]) -> dict[str, Any]:
             started = time.perf_counter()
             with connection.cursor() as cursor:
                 cursor.execute("BEGIN")
-                cursor.execute("SET LOCAL hnsw.ef_search = 120")
+                cursor.execute(f"SET LOCAL hnsw.ef_search = {settings.SEARCH_EF_SEARCH}")  # the API's unfiltered walk
                 cursor.execute(f"SELECT worker_id FROM workers_worker WHERE {where} ORDER BY {order} LIMIT 10", [*params, literal])
                 cursor.fetchall()
                 cursor.execute("COMMIT")

@@ -22,6 +22,8 @@ class VectorIndexSpec:
     reset: Callable[[], None] | None = None
     # The setting a re-embed's vectors must match in size (the registry row keeps the stored dim).
     dim_setting: str = "EMBEDDING_DIM"
+    # The setting its HNSW graph is built with (m is HNSW_M for every index); a rebuild applies it.
+    ef_construction_setting: str = "HNSW_EF_CONSTRUCTION"
     # Why a re-embed cannot run now (its provider is not configured); None or "" when it can.
     unavailable_reason: Callable[[], str | None] | None = None
     # Rows whose vector is not from the current model (a Q on the table): what "only missing" re-embeds.

@@ -25,6 +25,11 @@ from apps.indexes.registry import all_specs, get_spec
 
 logger = logging.getLogger(__name__)
 
+def build_parameters(name: str) -> dict[str, int]:
+    """The HNSW parameters index `name` is built with now: what a build or a rebuild applies."""
+    return {"hnsw_m": settings.HNSW_M, "hnsw_ef_construction": getattr(settings, get_spec(name).ef_construction_setting)}
+
+
 def ensure_vector_index(name: str) -> VectorIndex:
     """The registry row of a registered index, created on first use."""
     spec = get_spec(name)
@@ -36,11 +41,15 @@ def ensure_vector_index(name: str) -> VectorIndex:
             "column": spec.column,
             "index_name": spec.index_name,
             "dim": model._meta.get_field(spec.column).dimensions,
-            "hnsw_m": settings.HNSW_M,
-            "hnsw_ef_construction": settings.HNSW_EF_CONSTRUCTION,
+            **build_parameters(name),
         },
     )
     return index
+
+
+def record_index_build(name: str) -> None:
+    """The index was just (re)built with the current build parameters: the registry row says so."""
+    VectorIndex.objects.filter(name=name).update(**build_parameters(name))
 
 
 def ensure_all_vector_indexes() -> list[VectorIndex]:
@@ -174,11 +183,19 @@ def _run_job(job_id: int, state: str, work) -> IndexJob:
 
 
 def run_rebuild(job_id: int) -> IndexJob:
-    """REINDEX INDEX CONCURRENTLY: the old index serves searches until the new one is swapped in."""
+    """REINDEX INDEX CONCURRENTLY with the current build parameters (HNSW_M and the index's
+    ef_construction setting): the old index serves searches until the new one is swapped in."""
 
     def work(job: IndexJob) -> None:
         index = job.index
+        parameters = build_parameters(index.name)
         with connection.cursor() as cursor:
+            # The concurrent rebuild copies the old index's options; the old graph keeps working with
+            # its own (pgvector reads m from the index's meta page, not from these options).
+            cursor.execute(
+                f'ALTER INDEX "{index.index_name}" SET (m = {int(parameters["hnsw_m"])}, '
+                f'ef_construction = {int(parameters["hnsw_ef_construction"])})'
+            )
             # The 768-dim vectors live out of line (TOAST), which leaves the heap under PostgreSQL's
             # minimum size for a parallel scan; allowing it halves the HNSW build on 2 cores.
             cursor.execute("SET maintenance_work_mem = %s", [settings.PG_BUILD_MAINTENANCE_WORK_MEM])
@@ -188,7 +205,7 @@ def run_rebuild(job_id: int) -> IndexJob:
             cursor.execute("RESET maintenance_work_mem")
         with transaction.atomic():
             bump_index_version(index.name)
-            VectorIndex.objects.filter(pk=index.pk).update(last_rebuilt_at=timezone.now())
+            VectorIndex.objects.filter(pk=index.pk).update(last_rebuilt_at=timezone.now(), **parameters)
 
     return _run_job(job_id, IndexState.REBUILDING, work)
 

@@ -21,5 +21,6 @@ class PlaybooksConfig(AppConfig):
                 column="query_embedding",
                 index_name=PLAYBOOK_EMBEDDING_INDEX,
                 reembed=reembed_playbooks,
+                ef_construction_setting="PLAYBOOK_HNSW_EF_CONSTRUCTION",
             )
         )

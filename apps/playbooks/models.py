@@ -30,7 +30,7 @@ class Playbook(models.Model):
                 name=PLAYBOOK_EMBEDDING_INDEX,
                 fields=["query_embedding"],
                 m=settings.HNSW_M,
-                ef_construction=settings.HNSW_EF_CONSTRUCTION,
+                ef_construction=settings.PLAYBOOK_HNSW_EF_CONSTRUCTION,
                 opclasses=["vector_cosine_ops"],
             ),
             GinIndex(fields=["worker_ids"], name="playbook_workers_gin"),

@@ -56,7 +56,10 @@ def search_workers(request: SearchRequest) -> dict[str, Any]:
     embedder_keys = [embeddings.embedder.key]
     if semantic_enabled():
         embedder_keys.append(get_semantic_embedder().key)
-    result_key = "search:" + request.cache_key(*embedder_keys) if settings.SEARCH_RESULT_CACHE_TTL_S else None
+    # The planner's settings are part of the key: a process restarted with another ef_search must not
+    # serve the results its predecessor computed.
+    plan_key = f"ef={settings.SEARCH_EF_SEARCH},exact={settings.SEARCH_EXACT_MAX_ROWS}"
+    result_key = "search:" + request.cache_key(*embedder_keys, plan_key) if settings.SEARCH_RESULT_CACHE_TTL_S else None
     embedding_key = embeddings.redis_key_to_read(request.query)
     fetched = _read_redis([version_mirror.key(name) for name in index_names] + [embedding_key, result_key])
     if fetched is None:  # Redis down: PostgreSQL answers for the versions, nothing is cached

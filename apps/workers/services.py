@@ -29,7 +29,7 @@ from apps.core.choices import TERMINAL_STATUSES
 from apps.core.errors import InvalidInput
 from apps.core.jobs import JobCancelled, JobContext, enqueue_after_commit, run_job
 from apps.indexes.embedders import get_embedder, get_semantic_embedder, semantic_enabled
-from apps.indexes.services import bump_index_version
+from apps.indexes.services import bump_index_version, record_index_build
 from apps.workers.profile import profile_text
 from apps.workers.choices import IngestFormat
 from apps.workers.geo import zip_coordinates
@@ -365,7 +365,8 @@ def _hnsw_index_exists() -> bool:
 
 
 def build_worker_hnsw_index() -> None:
-    """(Re)create the HNSW index exactly as the migration defines it, using both cores.
+    """(Re)create the HNSW index with the current build parameters (as the model defines it), using
+    both cores.
 
     Two ingests finishing at once would race on CREATE INDEX IF NOT EXISTS; a transaction-scoped
     advisory lock makes the second one wait and then find the index there.
@@ -381,6 +382,7 @@ def build_worker_hnsw_index() -> None:
             f"CREATE INDEX IF NOT EXISTS {WORKER_EMBEDDING_INDEX} ON {table} USING hnsw (embedding halfvec_cosine_ops) "
             f"WITH (m = {int(settings.HNSW_M)}, ef_construction = {int(settings.HNSW_EF_CONSTRUCTION)})"
         )
+        record_index_build("workers")
         bump_index_version("workers")
 
 

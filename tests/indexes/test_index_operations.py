@@ -33,13 +33,16 @@ def _wait_for_job(client, job_id: int, timeout_s: float = 120) -> dict:
 
 
 @pytest.mark.django_db
-def test_list_indexes_shows_stats_for_every_registered_index(staff_client):
+def test_list_indexes_shows_stats_for_every_registered_index(staff_client, settings):
     body = staff_client.get("/api/v1/indexes/").json()
     names = {i["name"]: i for i in body}
     assert set(names) >= {"workers", "playbook_memory"}
     workers = names["workers"]
     assert workers["dim"] == 768 and workers["metric"] == "cosine"
-    assert workers["hnsw"] == {"m": 16, "ef_construction": 64}
+    # Each index is built with its own ef_construction setting: the playbook memory with a cheaper one
+    assert settings.HNSW_EF_CONSTRUCTION != settings.PLAYBOOK_HNSW_EF_CONSTRUCTION
+    assert workers["hnsw"] == {"m": settings.HNSW_M, "ef_construction": settings.HNSW_EF_CONSTRUCTION}
+    assert names["playbook_memory"]["hnsw"] == {"m": settings.HNSW_M, "ef_construction": settings.PLAYBOOK_HNSW_EF_CONSTRUCTION}
     assert workers["rows"] == Worker.objects.count()
     assert workers["size_bytes"] > 0 and workers["state"] == "ready"
     assert set(workers) >= {"name", "dim", "metric", "rows", "size_bytes", "hnsw", "version", "state", "last_reset_at", "last_rebuilt_at"}
@@ -127,6 +130,32 @@ def test_rebuild_runs_in_the_worker_and_search_keeps_working_during_it(celery_wo
     busy = staff_client.post("/api/v1/indexes/workers/rebuild/")
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "index_busy"
     queued.delete()
+
+
+def _index_options(index_name: str) -> tuple[int, set[str]]:
+    """The index's oid (a concurrent rebuild swaps in a new one) and its build options."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT oid, reloptions FROM pg_class WHERE relname = %s", [index_name])
+        oid, options = cursor.fetchone()
+        return oid, set(options or [])
+
+
+def test_a_rebuild_applies_the_current_build_parameters(fresh_corpus, settings):
+    from apps.indexes.services import ensure_vector_index, run_rebuild
+    from apps.workers.models import WORKER_EMBEDDING_INDEX
+
+    index = ensure_vector_index("workers")
+    built, options = _index_options(WORKER_EMBEDDING_INDEX)
+    assert options >= {f"m={settings.HNSW_M}", f"ef_construction={settings.HNSW_EF_CONSTRUCTION}"}  # as the ingest built it
+    settings.HNSW_M, settings.HNSW_EF_CONSTRUCTION = 12, 40  # an operator changed them and rebuilds
+    assert run_rebuild(IndexJob.objects.create(index=index, kind="rebuild").pk).status == "succeeded"
+    rebuilt, options = _index_options(WORKER_EMBEDDING_INDEX)
+    assert rebuilt != built and options >= {"m=12", "ef_construction=40"}
+    index.refresh_from_db()
+    assert (index.hnsw_m, index.hnsw_ef_construction) == (12, 40)
+    assert Worker.objects.count() == 4000
 
 
 @pytest.mark.django_db(transaction=True)

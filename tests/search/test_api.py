@@ -30,6 +30,14 @@ def test_results_carry_status_opt_out_and_zip_and_the_response_its_interaction_i
     assert [r["worker_id"] for r in logged.response["results"]] == [r["worker_id"] for r in again["results"]]
 
 
+def test_a_cached_result_is_not_served_after_the_search_settings_change(search_corpus, coordinator_client, settings):
+    _search(coordinator_client, query=QUERY, k=5)
+    assert _search(coordinator_client, query=QUERY, k=5)["result_cache"] == "hit"
+    settings.SEARCH_EF_SEARCH += 20  # a web process restarted with another ef_search
+    widened = _search(coordinator_client, query=QUERY, k=5)
+    assert widened["result_cache"] == "miss" and widened["index"]["ef_search"] == settings.SEARCH_EF_SEARCH
+
+
 def test_explain_names_the_matched_filters_similarity_and_reliability(search_corpus, coordinator_client):
     metas = search_corpus["meta"]
     sample = next(m for m in metas if m["status"] == "active" and m["certifications"] and len(m["skills"]) >= 1 and m["shift_preference"])

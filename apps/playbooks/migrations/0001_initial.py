@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-created_at'],
-                'indexes': [pgvector.django.indexes.HnswIndex(ef_construction=settings.HNSW_EF_CONSTRUCTION, fields=["query_embedding"], m=settings.HNSW_M, name='playbook_embedding_hnsw', opclasses=['vector_cosine_ops']), django.contrib.postgres.indexes.GinIndex(fields=['worker_ids'], name='playbook_workers_gin'), models.Index(fields=['outcome'], name='playbook_outcome')],
+                'indexes': [pgvector.django.indexes.HnswIndex(ef_construction=settings.PLAYBOOK_HNSW_EF_CONSTRUCTION, fields=["query_embedding"], m=settings.HNSW_M, name='playbook_embedding_hnsw', opclasses=['vector_cosine_ops']), django.contrib.postgres.indexes.GinIndex(fields=['worker_ids'], name='playbook_workers_gin'), models.Index(fields=['outcome'], name='playbook_outcome')],
             },
         ),
     ]
