@@ -297,6 +297,12 @@ class SearchPlan:
     estimated_rows: float
 
 
+# ef_search added per excluded id. On the ef_construction 64 graph 6 left a profile swap of 50 at
+# recall@10 0.944 (halfvec, 100k) and 10 gave 0.96; the ef_construction 160 graph gives 0.99 with 5,
+# in less time than 10 (benchmarks/README.md).
+EF_PER_EXCLUDED_ID = 5
+
+
 def plan_search(
     request: SearchRequest, stats: CorpusStats, *, base_ef: int, exact_max_rows: int, max_ef: int = 1000
 ) -> SearchPlan:
@@ -316,6 +322,6 @@ def plan_search(
     wanted = request.k + len(request.exclude_ids)
     # Each excluded id that sits among the nearest also pushes the k-th true neighbour deeper into the
     # candidate list, and the walk's accuracy near its tail is what recall depends on: widen for both
-    # (10 per id: 6 left a profile swap of 50 at recall@10 0.944 on halfvec at 100k, 10 gives 0.96).
-    ef = int(min(max_ef, max(base_ef + 10 * len(request.exclude_ids), math.ceil(2.0 * wanted / selectivity))))
+    # (EF_PER_EXCLUDED_ID each).
+    ef = int(min(max_ef, max(base_ef + EF_PER_EXCLUDED_ID * len(request.exclude_ids), math.ceil(2.0 * wanted / selectivity))))
     return SearchPlan("hnsw", ef, estimated)

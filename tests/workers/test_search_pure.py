@@ -13,6 +13,7 @@ from apps.workers.search import (
     SearchFilters,
     SearchRequest,
     filter_sql,
+    EF_PER_EXCLUDED_ID,
     plan_search,
     search_filters_from_dict,
     search_request_from_dict,
@@ -127,7 +128,7 @@ def test_a_selective_filter_plans_the_exact_path_and_a_broad_one_widens_the_grap
     # ~2,475 of 10,000 rows pass: the walk must see 2 × 50 / 0.2475 candidates to expect 50 survivors twice over.
     assert narrower.path == "hnsw" and narrower.ef_search == 405
     swap = plan_search(SearchRequest("q", k=10, exclude_ids=tuple(f"W-{i}" for i in range(50))), STATS, base_ef=40, exact_max_rows=500)
-    assert swap.ef_search == 540  # base + 10 per excluded id, since the excluded are usually the nearest
+    assert swap.ef_search == 40 + 50 * EF_PER_EXCLUDED_ID  # the excluded are usually the nearest
     capped = plan_search(SearchRequest("q", k=100, exclude_ids=tuple(f"W-{i}" for i in range(1000))), STATS, base_ef=40, exact_max_rows=500)
     assert capped.ef_search == 1000
 
