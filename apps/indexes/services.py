@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.core.choices import JobStatus
@@ -182,6 +182,37 @@ def _run_job(job_id: int, state: str, work) -> IndexJob:
     return run_job(IndexJob, job_id, work_with_state)
 
 
+# How long a rebuild waits to change an index's build options (see _set_build_options).
+BUILD_OPTIONS_LOCK_TIMEOUT = "2s"
+
+
+def _set_build_options(cursor, index_name: str, parameters: dict[str, int]) -> None:
+    """Give the index the build options a concurrent rebuild should use: it copies the old index's.
+
+    Only when they differ: changing them takes an ACCESS EXCLUSIVE lock on the live index, which waits
+    for every open transaction that has used it, and searches queue behind the waiting lock. So it
+    waits BUILD_OPTIONS_LOCK_TIMEOUT at most, and the job fails with the reason rather than stall
+    searches. (The old graph keeps working meanwhile: pgvector reads m from its meta page.)
+    """
+    wanted = {f"m={int(parameters['hnsw_m'])}", f"ef_construction={int(parameters['hnsw_ef_construction'])}"}
+    cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", [index_name])
+    row = cursor.fetchone()
+    if row is not None and wanted <= set(row[0] or []):
+        return
+    cursor.execute(f"SET lock_timeout = '{BUILD_OPTIONS_LOCK_TIMEOUT}'")
+    try:
+        cursor.execute(f'ALTER INDEX "{index_name}" SET ({", ".join(sorted(wanted))})')
+    except OperationalError as error:
+        raise Conflict(
+            f"index {index_name} is held by a long-running transaction, so its new build options "
+            f"({', '.join(sorted(wanted))}) could not be set within {BUILD_OPTIONS_LOCK_TIMEOUT}; retry the rebuild "
+            f"({error})",
+            code="index_busy",
+        ) from error
+    finally:
+        cursor.execute("RESET lock_timeout")
+
+
 def run_rebuild(job_id: int) -> IndexJob:
     """REINDEX INDEX CONCURRENTLY with the current build parameters (HNSW_M and the index's
     ef_construction setting): the old index serves searches until the new one is swapped in."""
@@ -190,12 +221,7 @@ def run_rebuild(job_id: int) -> IndexJob:
         index = job.index
         parameters = build_parameters(index.name)
         with connection.cursor() as cursor:
-            # The concurrent rebuild copies the old index's options; the old graph keeps working with
-            # its own (pgvector reads m from the index's meta page, not from these options).
-            cursor.execute(
-                f'ALTER INDEX "{index.index_name}" SET (m = {int(parameters["hnsw_m"])}, '
-                f'ef_construction = {int(parameters["hnsw_ef_construction"])})'
-            )
+            _set_build_options(cursor, index.index_name, parameters)
             # The 768-dim vectors live out of line (TOAST), which leaves the heap under PostgreSQL's
             # minimum size for a parallel scan; allowing it halves the HNSW build on 2 cores.
             cursor.execute("SET maintenance_work_mem = %s", [settings.PG_BUILD_MAINTENANCE_WORK_MEM])

@@ -150,6 +150,20 @@ def test_a_rebuild_applies_the_current_build_parameters(fresh_corpus, settings):
     built, options = _index_options(WORKER_EMBEDDING_INDEX)
     assert options >= {f"m={settings.HNSW_M}", f"ef_construction={settings.HNSW_EF_CONSTRUCTION}"}  # as the ingest built it
     settings.HNSW_M, settings.HNSW_EF_CONSTRUCTION = 12, 40  # an operator changed them and rebuilds
+
+    # Changing them locks the live index; behind a long transaction the job gives up fast, with the reason
+    import psycopg
+
+    from tests.conftest import _test_database_url
+
+    with psycopg.connect(_test_database_url()) as reader:
+        reader.execute(f"SELECT count(*) FROM {Worker._meta.db_table}").fetchone()  # planning opened the index
+        started = time.monotonic()
+        failed = run_rebuild(IndexJob.objects.create(index=index, kind="rebuild").pk)
+        assert time.monotonic() - started < 30
+        assert failed.status == "failed" and "long-running transaction" in failed.error, failed.error
+    assert _index_options(WORKER_EMBEDDING_INDEX) == (built, options)
+
     assert run_rebuild(IndexJob.objects.create(index=index, kind="rebuild").pk).status == "succeeded"
     rebuilt, options = _index_options(WORKER_EMBEDDING_INDEX)
     assert rebuilt != built and options >= {"m=12", "ef_construction=40"}

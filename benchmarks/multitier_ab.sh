@@ -1,0 +1,41 @@
+#!/bin/bash
+# Multitier c=50 back to back against two running stacks, A and B (issue 18):
+#
+#   A_URL=http://127.0.0.1:8041 A_TOKEN=... A_ENV="DATABASE_URL=... REDIS_URL=..." \
+#   B_URL=http://127.0.0.1:8042 B_TOKEN=... B_ENV="LAKEHOUSE_VAR_DIR=..." \
+#   OUT=/tmp/ab bash benchmarks/multitier_ab.sh reset A1 B1 A2 B2 ...
+#
+# Each A*/B* argument is one 60 s run (DURATION) with --footprint, its report in $OUT/<name>.json and
+# .log, and the CPU split of 40 s in its middle in $OUT/<name>.cpu. `reset` empties both stacks'
+# playbook memory, so each series starts from the same state. The *_ENV settings point this checkout's
+# harness (and its footprint report) at each stack's own database and Redis, never at its embedded
+# launcher's defaults. Run it from this checkout with nothing else running on the machine.
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/multitier-ab}
+mkdir -p "$OUT"
+PY=${PYTHON:-.venv/bin/python}
+run() { # name url token env
+  echo "== $1 $(date -u +%T) load $(cut -d' ' -f1-3 /proc/loadavg)"
+  env $4 "$PY" manage.py multitier --base-url "$2" --token "$3" --concurrency 50 --duration "${DURATION:-60s}" \
+    --warmup 5s --footprint --json-out "$OUT/$1.json" > "$OUT/$1.log" 2>&1 &
+  local pid=$!
+  sleep 15
+  "$PY" -m benchmarks.cpu_split 40 > "$OUT/$1.cpu"
+  wait $pid
+  grep "scenarios/s, " "$OUT/$1.log"
+  tr -s ' ' < "$OUT/$1.cpu" | tr '\n' ' '
+  echo
+}
+for spec in "$@"; do
+  case $spec in
+    reset)
+      for side in A B; do
+        url=${side}_URL token=${side}_TOKEN
+        curl -s -o /dev/null -w "reset $side %{http_code}\n" -X DELETE -H "Authorization: Token ${!token}" "${!url}/api/v1/indexes/playbook_memory/"
+      done ;;
+    A*) run "$spec" "$A_URL" "$A_TOKEN" "${A_ENV:-}" ;;
+    B*) run "$spec" "$B_URL" "$B_TOKEN" "${B_ENV:-}" ;;
+    *) echo "unknown step $spec" >&2; exit 2 ;;
+  esac
+done
