@@ -10,6 +10,8 @@ Variants (scratch tables `scratch_variant_*`, dropped at the end, also on error 
 
 * `vector`  — `vector(dim)`, HNSW `vector_cosine_ops`;
 * `halfvec` — `halfvec(dim)`, HNSW `halfvec_cosine_ops`;
+* `halfvec_efc<N>` — `halfvec` built with ef_construction N instead of HNSW_EF_CONSTRUCTION, one per
+  value of `--ef-construction` (how the graph's build trades build time for recall at each ef_search);
 * `binary`  — an `--bq-column` (default `halfvec`) column, HNSW on the expression
   `(binary_quantize(embedding)::bit(dim)) bit_hamming_ops`; the N nearest by Hamming distance are
   re-ranked by cosine (pgvector's documented form):
@@ -27,7 +29,8 @@ SELECT alone (execute + fetch) on one autocommit connection with the HNSW settin
 after a warm-up pass of different queries; every query string is distinct.
 
     python -m benchmarks.bench_vector_variants [--count N] [--queries 150] [--ef 40,120]
-        [--candidates 40,100,200] [--bq-column halfvec] [--json-out PATH]
+        [--candidates 40,100,200] [--bq-column halfvec] [--ef-construction 64,160,200]
+        [--variants halfvec,halfvec_efc160,...] [--json-out PATH]
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class Variant:
     column_type: str  # "vector" or "halfvec"
     index_expression: str  # what goes inside `USING hnsw (...)`
     candidates: tuple[int, ...] = ()
+    ef_construction: int | None = None  # None: settings.HNSW_EF_CONSTRUCTION
 
     @property
     def table(self) -> str:
@@ -83,10 +87,11 @@ class Variant:
         return self.table + "_hnsw"
 
 
-def build_variants(dim: int, bq_column: str, candidates: tuple[int, ...]) -> list[Variant]:
+def build_variants(dim: int, bq_column: str, candidates: tuple[int, ...], ef_constructions: tuple[int, ...] = ()) -> list[Variant]:
     return [
         Variant("vector", "vector", "embedding vector_cosine_ops"),
         Variant("halfvec", "halfvec", "embedding halfvec_cosine_ops"),
+        *(Variant(f"halfvec_efc{n}", "halfvec", "embedding halfvec_cosine_ops", ef_construction=n) for n in ef_constructions),
         Variant("binary", bq_column, f"(binary_quantize(embedding)::bit({dim})) bit_hamming_ops", candidates),
     ]
 
@@ -160,7 +165,7 @@ def copy_and_build(conn: psycopg.Connection, variant: Variant, dim: int, count: 
     started = time.perf_counter()
     conn.execute(
         f"CREATE INDEX {variant.index} ON {variant.table} USING hnsw ({variant.index_expression}) "
-        f"WITH (m = {int(settings.HNSW_M)}, ef_construction = {int(settings.HNSW_EF_CONSTRUCTION)})"
+        f"WITH (m = {int(settings.HNSW_M)}, ef_construction = {int(variant.ef_construction or settings.HNSW_EF_CONSTRUCTION)})"
     )
     build_s = time.perf_counter() - started
     conn.execute("RESET maintenance_work_mem; RESET max_parallel_maintenance_workers; RESET min_parallel_table_scan_size")
@@ -232,10 +237,13 @@ def measure(
     }
 
 
-def run(count: int | None, n_queries: int, seed: int, ef_values: list[int], candidates: tuple[int, ...], bq_column: str) -> dict[str, Any]:
-    """Build every variant, measure, and drop the scratch tables whatever happens."""
+def run(
+    count: int | None, n_queries: int, seed: int, ef_values: list[int], candidates: tuple[int, ...], bq_column: str,
+    ef_constructions: tuple[int, ...] = (), only: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Build every variant (or those named in `only`), measure, and drop the scratch tables whatever happens."""
     dim = settings.EMBEDDING_DIM
-    variants = build_variants(dim, bq_column, candidates)
+    variants = [v for v in build_variants(dim, bq_column, candidates, ef_constructions) if not only or v.name in only]
     drop_scratch(variants)  # a run killed with SIGKILL may have left them
     try:
         with raw_connection() as conn:
@@ -256,7 +264,10 @@ def run(count: int | None, n_queries: int, seed: int, ef_values: list[int], cand
                 for ef_search in ef_values:
                     for n in variant.candidates or (None,):
                         print(f"measuring {variant.name} ef {ef_search}" + (f" N {n}" if n else "") + " ...", file=sys.stderr, flush=True)
-                        rows.append({**measure(conn, variant, dim, ef_search, n, literals, warm_literals, expected), **builds[variant.name]})
+                        rows.append({
+                            **measure(conn, variant, dim, ef_search, n, literals, warm_literals, expected),
+                            **builds[variant.name], "ef_construction": variant.ef_construction,
+                        })
             server = conn.execute("SELECT current_setting('server_version'), extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
     finally:
         drop_scratch(variants)
@@ -278,6 +289,8 @@ def render(report: dict[str, Any]) -> str:
     ]
     for r in report["rows"]:
         name = r["variant"]
+        if r.get("ef_construction"):
+            name += f" (ef_construction {r['ef_construction']})"
         if r["candidates"] is not None:
             name = f"binary → {report['bq_column']} re-rank, N {r['candidates']} (got {r['candidates_returned']})"
         if not r["uses_index"]:
@@ -286,9 +299,10 @@ def render(report: dict[str, Any]) -> str:
             f"| {name} | {r['ef_search']} | {r['table_mb']} | {r['index_mb']} | {r['build_s']} "
             f"| {r['p50']} | {r['p95']} | {r['p99']} | {r['recall@10']} |"
         )
-    wins = report["binary_wins_on_both"]
-    lines += ["", "Binary quantization beats `halfvec` at the same ef_search on both p50 and recall@10: "
-              + (", ".join(wins) if wins else "**no** — do not keep it.")]
+    if any(r["variant"] == "binary" for r in report["rows"]):
+        wins = report["binary_wins_on_both"]
+        lines += ["", "Binary quantization beats `halfvec` at the same ef_search on both p50 and recall@10: "
+                  + (", ".join(wins) if wins else "**no** — do not keep it.")]
     return "\n".join(lines)
 
 
@@ -304,6 +318,8 @@ def main() -> int:
     parser.add_argument("--ef", default="40,120", help="comma-separated hnsw.ef_search values")
     parser.add_argument("--candidates", default="40,100,200", help="comma-separated shortlist sizes re-ranked after binary quantization")
     parser.add_argument("--bq-column", choices=["halfvec", "vector"], default="halfvec", help="the re-ranked column of the binary variant")
+    parser.add_argument("--ef-construction", default="", help="comma-separated: a halfvec variant built with each")
+    parser.add_argument("--variants", default="", help="comma-separated variant names to build and measure; default all")
     parser.add_argument("--json-out", default=None)
     args = parser.parse_args()
 
@@ -318,6 +334,8 @@ def main() -> int:
         [int(x) for x in args.ef.split(",") if x.strip()],
         tuple(int(x) for x in args.candidates.split(",") if x.strip()),
         args.bq_column,
+        tuple(int(x) for x in args.ef_construction.split(",") if x.strip()),
+        tuple(x.strip() for x in args.variants.split(",") if x.strip()),
     )
     print(render(report))
     if args.json_out:

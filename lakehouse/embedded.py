@@ -422,9 +422,35 @@ def start_redis() -> Path:
             elif not _redis_ping():
                 _start_redis_locked()
                 started_by_this_process.add("redis")
+                _compact_append_only_file()
     _ensure_append_only()
     _update_clients("redis", add=True)
     return REDIS_SOCKET
+
+
+# When Redis starts, an append-only file larger than this and than AOF_COMPACT_RATIO × the data it
+# holds is rewritten (see aof_needs_compacting).
+AOF_COMPACT_MIN_BYTES = 64 * 1024 * 1024
+AOF_COMPACT_RATIO = 4
+
+
+def aof_needs_compacting(aof_bytes: int, used_memory: int) -> bool:
+    """Redis rewrites its append-only file when it has doubled since the last rewrite or the last
+    start, so a stack restarted often never gets there and every cache write stays in the file: 4 GB
+    after a day of load runs here, replayed for 20 s at each start, which left Redis holding its
+    ~290 MB replay peak (freed memory stays with the process) against a 128 MB maxmemory."""
+    return aof_bytes > max(AOF_COMPACT_MIN_BYTES, AOF_COMPACT_RATIO * used_memory)
+
+
+def _compact_append_only_file() -> None:
+    """Start a background rewrite of the append-only file when it is mostly history (a fork; the
+    server keeps answering, and writes go to both files until the new one replaces the old)."""
+    client = _redis_client()
+    persistence = client.info("persistence")
+    if not persistence.get("aof_enabled") or persistence["aof_rewrite_in_progress"]:
+        return
+    if aof_needs_compacting(persistence["aof_current_size"], client.info("memory")["used_memory"]):
+        client.bgrewriteaof()
 
 
 def _redis_server_alive() -> bool:

@@ -50,7 +50,16 @@ class VectorIndexAdmin(NoSaveButtonsMixin, admin.ModelAdmin):
 
     @admin.display(description="HNSW")
     def hnsw(self, obj: VectorIndex) -> str:
-        return f"m={obj.hnsw_m}, ef_construction={obj.hnsw_ef_construction}"
+        built = f"m={obj.hnsw_m}, ef_construction={obj.hnsw_ef_construction}"
+        wanted = services.build_parameters(obj.name)
+        if (obj.hnsw_m, obj.hnsw_ef_construction) == (wanted["hnsw_m"], wanted["hnsw_ef_construction"]):
+            return built
+        # Settings changed since the graph was built: only a rebuild applies them.
+        return format_html(
+            '{} <span class="lh-badge lh-badge-warn" title="a rebuild builds the graph with the current settings">'
+            "settings: m={}, ef_construction={} · rebuild to apply</span>",
+            built, wanted["hnsw_m"], wanted["hnsw_ef_construction"],
+        )
 
     def changelist_view(self, request, extra_context=None):
         self._stats_cache = {}

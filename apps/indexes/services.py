@@ -25,6 +25,7 @@ from apps.indexes.registry import all_specs, get_spec
 
 logger = logging.getLogger(__name__)
 
+
 def build_parameters(name: str) -> dict[str, int]:
     """The HNSW parameters index `name` is built with now: what a build or a rebuild applies."""
     return {"hnsw_m": settings.HNSW_M, "hnsw_ef_construction": getattr(settings, get_spec(name).ef_construction_setting)}

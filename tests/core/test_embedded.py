@@ -167,6 +167,37 @@ def test_a_redis_data_dir_with_only_a_snapshot_keeps_its_data_and_gets_an_append
     assert embedded._redis_client().lrange("queued", 0, -1) == [b"task-1"]
 
 
+def test_an_append_only_file_that_is_mostly_history_is_rewritten_when_redis_starts(own_redis, monkeypatch):
+    monkeypatch.setattr(embedded, "AOF_COMPACT_MIN_BYTES", 1024 * 1024)
+    embedded.start_redis()
+    client = embedded._redis_client()
+    client.rpush("queued", "task-1")
+    with client.pipeline(transaction=False) as pipe:
+        for i in range(2500):  # one cache entry written over and over: 10 MB of history, 4 KB of data
+            pipe.set("emb:one", os.urandom(4096), ex=3600)
+        pipe.execute()
+    embedded.stop_redis()
+    aof = own_redis / "appendonly.aof"
+    grown = aof.stat().st_size
+    assert grown > 8 * 1024 * 1024  # an empty server's used_memory is ~1 MB: 4 × that is not enough
+
+    embedded.start_redis()
+    client = embedded._redis_client()
+    deadline = time.monotonic() + 30
+    while client.info("persistence")["aof_rewrite_in_progress"] or aof.stat().st_size >= grown:
+        assert time.monotonic() < deadline, "the append-only file was not rewritten"
+        time.sleep(0.05)
+    assert aof.stat().st_size < 64 * 1024
+    assert client.lrange("queued", 0, -1) == [b"task-1"] and len(client.get("emb:one")) == 4096
+
+
+def test_aof_compaction_waits_for_a_file_much_larger_than_the_data():
+    mb = 1024 * 1024
+    assert not embedded.aof_needs_compacting(60 * mb, 1 * mb)  # small: left to Redis's own rule
+    assert not embedded.aof_needs_compacting(400 * mb, 120 * mb)  # a full cache's worth
+    assert embedded.aof_needs_compacting(4000 * mb, 125 * mb)
+
+
 def _wait_for_redis():
     import time
 

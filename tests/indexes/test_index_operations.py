@@ -205,6 +205,23 @@ def test_admin_actions_queue_rebuild_and_reembed_jobs(client):
 
 
 @pytest.mark.django_db
+def test_the_console_says_when_the_settings_differ_from_what_the_graph_was_built_with(client, settings):
+    from apps.core.services import issue_api_token
+    from apps.indexes.services import ensure_vector_index
+
+    issue_api_token(username="console", staff=True, password="pw-for-tests")
+    assert client.login(username="console", password="pw-for-tests")
+    ensure_vector_index("workers")
+    page = client.get("/admin/indexes/vectorindex/").content.decode()
+    assert f"m={settings.HNSW_M}, ef_construction={settings.HNSW_EF_CONSTRUCTION}" in page and "rebuild to apply" not in page
+    settings.HNSW_EF_CONSTRUCTION += 40  # the operator raised it; the graph is still the old one
+    page = client.get("/admin/indexes/vectorindex/").content.decode()
+    assert f"settings: m={settings.HNSW_M}, ef_construction={settings.HNSW_EF_CONSTRUCTION} · rebuild to apply" in page
+    # the two workers indexes (lexical and semantic) share the setting; the playbook memory has its own
+    assert page.count("rebuild to apply") == 2
+
+
+@pytest.mark.django_db
 def test_a_job_that_died_with_its_worker_does_not_block_the_index_forever(staff_client, settings):
     from datetime import timedelta
 
