@@ -6,8 +6,9 @@
 #   OUT=/tmp/ab bash benchmarks/multitier_ab.sh reset A1 B1 A2 B2 ...
 #
 # Each A*/B* argument is one 60 s run (DURATION) with --footprint, its report in $OUT/<name>.json and
-# .log, and the CPU split of 40 s in its middle in $OUT/<name>.cpu. `reset` empties both stacks'
-# playbook memory, so each series starts from the same state. The *_ENV settings point this checkout's
+# .log; the footprint's CPU and memory per process group (web, Celery, PostgreSQL, Redis) is printed
+# after the scenarios/s. `reset` empties both stacks' playbook memory, so each series starts from the
+# same state. The *_ENV settings point this checkout's
 # harness (and its footprint report) at each stack's own database and Redis, never at its embedded
 # launcher's defaults. Run it from this checkout with nothing else running on the machine.
 set -u
@@ -18,20 +19,16 @@ PY=${PYTHON:-.venv/bin/python}
 run() { # name url token env
   echo "== $1 $(date -u +%T) load $(cut -d' ' -f1-3 /proc/loadavg)"
   env $4 "$PY" manage.py multitier --base-url "$2" --token "$3" --concurrency 50 --duration "${DURATION:-60s}" \
-    --warmup 5s --footprint --json-out "$OUT/$1.json" > "$OUT/$1.log" 2>&1 &
-  local pid=$!
-  sleep 15
-  "$PY" -m benchmarks.cpu_split 40 > "$OUT/$1.cpu"
-  wait $pid
+    --warmup 5s --footprint --json-out "$OUT/$1.json" > "$OUT/$1.log" 2>&1
   grep "scenarios/s, " "$OUT/$1.log"
-  tr -s ' ' < "$OUT/$1.cpu" | tr '\n' ' '
-  echo
+  sed -n '/^process group/,/^total /p' "$OUT/$1.log" | grep -v '^---'  # the footprint table
 }
 for spec in "$@"; do
   case $spec in
     reset)
       for side in A B; do
         url=${side}_URL token=${side}_TOKEN
+        [ -n "${!url:-}" ] || continue  # a series may drive one stack only
         curl -s -o /dev/null -w "reset $side %{http_code}\n" -X DELETE -H "Authorization: Token ${!token}" "${!url}/api/v1/indexes/playbook_memory/"
       done ;;
     A*) run "$spec" "$A_URL" "$A_TOKEN" "${A_ENV:-}" ;;

@@ -195,19 +195,19 @@ def _set_build_options(cursor, index_name: str, parameters: dict[str, int]) -> N
     waits BUILD_OPTIONS_LOCK_TIMEOUT at most, and the job fails with the reason rather than stall
     searches. (The old graph keeps working meanwhile: pgvector reads m from its meta page.)
     """
-    wanted = {f"m={int(parameters['hnsw_m'])}", f"ef_construction={int(parameters['hnsw_ef_construction'])}"}
+    wanted = [f"ef_construction={int(parameters['hnsw_ef_construction'])}", f"m={int(parameters['hnsw_m'])}"]
     cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", [index_name])
     row = cursor.fetchone()
-    if row is not None and wanted <= set(row[0] or []):
+    if row is not None and set(wanted) <= set(row[0] or []):
         return
+    options = ", ".join(wanted)
     cursor.execute(f"SET lock_timeout = '{BUILD_OPTIONS_LOCK_TIMEOUT}'")
     try:
-        cursor.execute(f'ALTER INDEX "{index_name}" SET ({", ".join(sorted(wanted))})')
+        cursor.execute(f'ALTER INDEX "{index_name}" SET ({options})')
     except OperationalError as error:
         raise Conflict(
             f"index {index_name} is held by a long-running transaction, so its new build options "
-            f"({', '.join(sorted(wanted))}) could not be set within {BUILD_OPTIONS_LOCK_TIMEOUT}; retry the rebuild "
-            f"({error})",
+            f"({options}) could not be set within {BUILD_OPTIONS_LOCK_TIMEOUT}; retry the rebuild ({error})",
             code="index_busy",
         ) from error
     finally:

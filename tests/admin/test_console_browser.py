@@ -128,6 +128,32 @@ def test_launch_an_ingest_and_inspect_the_run(logged_in, tmp_path, settings):
     screenshot(page, "ingest-job-inspected")
 
 
+def _widths(page) -> list[int]:
+    """[needed, visible] widths of the changelist's results box, then of the page: the result table
+    sits in a scrolling box, so compare what it needs with what it has."""
+    return page.evaluate(
+        "() => { const r = document.querySelector('#changelist .results') || document.documentElement;"
+        " return [r.scrollWidth, r.clientWidth, document.documentElement.scrollWidth, window.innerWidth]; }"
+    )
+
+
+def test_the_indexes_page_says_which_graph_a_rebuild_would_change(logged_in, settings):
+    from apps.indexes.services import ensure_all_vector_indexes
+
+    ensure_all_vector_indexes()
+    settings.HNSW_EF_CONSTRUCTION += 40  # raised since the workers graphs were built
+    page, url = logged_in
+    page.goto(f"{url}/admin/indexes/vectorindex/")
+    badges = page.locator("#result_list .lh-badge-warn")
+    assert badges.count() == 2  # workers and workers_semantic; the playbook memory has its own setting
+    assert page.locator("tr:has-text('playbook_memory') .lh-badge-warn").count() == 0
+    assert badges.first.inner_text() == f"settings: m={settings.HNSW_M}, ef_construction={settings.HNSW_EF_CONSTRUCTION} · rebuild to apply"
+    assert badges.first.is_visible()
+    needed, visible, page_needed, page_visible = _widths(page)
+    assert needed <= visible + 1 and page_needed <= page_visible + 1, "the list no longer fits 1440 px"
+    screenshot(page, "indexes-settings-changed-rebuild-to-apply")
+
+
 def _admin_models():
     return sorted(admin.site._registry, key=lambda model: (model._meta.app_label, model._meta.model_name))
 
@@ -142,11 +168,7 @@ def test_every_changelist_and_change_page_answers_fits_1440px_and_logs_no_error(
         if listing.status >= 500:
             failures.append(f"{opts.label} changelist: {listing.status}")
             continue
-        # The result table sits in a scrolling box: compare what it needs with what it has.
-        widths = page.evaluate(
-            "() => { const r = document.querySelector('#changelist .results') || document.documentElement;"
-            " return [r.scrollWidth, r.clientWidth, document.documentElement.scrollWidth, window.innerWidth]; }"
-        )
+        widths = _widths(page)
         if widths[0] > widths[1] + 1 or widths[2] > widths[3] + 1:
             too_wide.append(f"{opts.label}: {widths}")
             screenshot(page, f"too-wide-{opts.app_label}-{opts.model_name}")
