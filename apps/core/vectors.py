@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
+import orjson
 
 
 def vector_literal(vector: np.ndarray) -> str:
-    """`[x,y,...]` text for `%s::vector`: binds in any psycopg adapter state and is what pgvector parses fastest."""
-    vector = np.ascontiguousarray(vector)
-    return _literal(vector.dtype.str, vector.tobytes())
-
-
-# Remembered by the vector's bytes: formatting 768 floats is ~0.2 ms, and a coordinator's searches
-# repeat a query (a profile swap, a widened filter, the next page) far more often than they change it.
-@lru_cache(maxsize=256)
-def _literal(dtype: str, raw: bytes) -> str:
-    return "[" + ",".join(f"{x:.7g}" for x in np.frombuffer(raw, dtype=dtype).tolist()) + "]"
+    """`[x,y,...]` text for `%s::vector`: binds in any psycopg adapter state and is what pgvector parses
+    fastest. Each value is the float32's shortest round-trip form, so PostgreSQL reads back exactly the
+    float32 vector; orjson writes 768 of them in ~20 µs, where a Python format loop took ~220 µs."""
+    return orjson.dumps(np.ascontiguousarray(vector, dtype=np.float32), option=orjson.OPT_SERIALIZE_NUMPY).decode()

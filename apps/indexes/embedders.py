@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import redis
 from django.conf import settings
 
 from apps.core.errors import InvalidInput
@@ -33,13 +34,15 @@ def get_embedding_cache() -> EmbeddingCache:
     return EmbeddingCache(get_embedder(), get_redis(), ttl_s=settings.EMBEDDING_CACHE_TTL_S)
 
 
-def embed_query(text: str, *, redis_value: bytes | None | object = NOT_READ) -> tuple[np.ndarray, str]:
-    """A query's vector through the cache, and whether it was a hit.
+def embed_query(
+    text: str, *, redis_value: bytes | None | object = NOT_READ, pipeline: redis.client.Pipeline | None = None
+) -> tuple[np.ndarray, str]:
+    """A query's vector through the cache, and whether it was a hit (`EmbeddingCache.embed_query`).
 
     A query with nothing the embedder can use ("0", "😀😀" for `hash`) embeds to the zero vector, whose
     cosine distance to everything is undefined (NaN): that is a 400 on `query`, not a search.
     """
-    vector, state = get_embedding_cache().embed_query(text, redis_value=redis_value)
+    vector, state = get_embedding_cache().embed_query(text, redis_value=redis_value, pipeline=pipeline)
     if not np.any(vector):
         raise InvalidInput("The query has nothing to search on.", fields={"query": ["has no searchable words"]})
     return vector, state

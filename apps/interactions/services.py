@@ -84,12 +84,17 @@ def log_interaction(
     completion_tokens: int | None = None,
     order_id: str = "",
     worker_ids: list[str] | tuple[str, ...] = (),
+    redis_writes: redis.client.Pipeline | None = None,
 ) -> Interaction:
     """Log one interaction, with secrets, SSNs and card numbers scrubbed from request, response and
     errors first. `order_id` and `worker_ids` name what the row is about (an order's history, a worker's
     decisions); they are scrubbed like the rest, since an id is whatever a caller typed. Returns the
     row; its `pk` is final at once, but a queued row is saved only when the worker drains the queue
-    (see the module docstring), so `seq` may still be unset."""
+    (see the module docstring), so `seq` may still be unset.
+
+    `redis_writes`: the caller's own pending writes in a MULTI pipeline (a search's caches). The push
+    joins them, so both take one round trip; they are written (best effort) when the row is not queued
+    too, unless Redis is down."""
     interaction = Interaction(
         id=uuid.uuid4(),
         kind=kind,
@@ -106,8 +111,14 @@ def log_interaction(
         order_id=scrub(order_id or ""),
         worker_ids=[scrub(str(w)) for w in worker_ids],
     )
-    if settings.INTERACTION_LOG_QUEUE and not connection.in_atomic_block and _enqueue(interaction):
-        return interaction
+    if settings.INTERACTION_LOG_QUEUE and not connection.in_atomic_block:
+        if _enqueue(interaction, redis_writes):
+            return interaction
+    elif redis_writes is not None and len(redis_writes) and time.monotonic() >= _redis_down_until:
+        try:
+            redis_writes.execute()
+        except _REDIS_ERRORS:
+            logger.warning("interaction log: the caller's Redis writes failed", exc_info=True)
     interaction.save(force_insert=True)
     return interaction
 
@@ -140,16 +151,27 @@ def _as_queue_entry(interaction: Interaction) -> bytes:
     )
 
 
-def _enqueue(interaction: Interaction) -> bool:
-    """Push the row (one round trip); False when Redis is down (the caller inserts it instead)."""
+def _enqueue(interaction: Interaction, pipe: redis.client.Pipeline | None = None) -> bool:
+    """Push the row (one round trip, with `pipe`'s writes if given); False when Redis is down (the
+    caller inserts it instead)."""
     global _redis_down_until
     if time.monotonic() < _redis_down_until:
         return False
-    try:
+    if pipe is None:
         pipe = get_redis().pipeline(transaction=True)
+    elif not pipe.transaction:
+        raise ValueError("the queue push needs a MULTI pipeline: the entry and its pending id go together")
+    try:
         pipe.rpush(QUEUE_KEY, _as_queue_entry(interaction))
         pipe.hset(PENDING_KEY, str(interaction.pk), interaction.kind)
-        queued, _ = pipe.execute()
+        # A failed cache write of the caller's must not fail the push; a failed push must be seen.
+        *callers, queued, pending = pipe.execute(raise_on_error=False)
+        for result in (queued, pending):
+            if isinstance(result, Exception):
+                raise result
+        failed = [result for result in callers if isinstance(result, Exception)]
+        if failed:
+            logger.warning("interaction log: %d Redis write(s) of the caller's failed: %s", len(failed), failed[0])
     except _REDIS_ERRORS as exc:
         with _redis_state:
             _redis_down_until = time.monotonic() + _REDIS_RETRY_AFTER_S

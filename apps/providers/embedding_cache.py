@@ -92,9 +92,13 @@ class EmbeddingCache:
             return None
         return key
 
-    def embed_query(self, text: str, *, redis_value: bytes | None | object = NOT_READ) -> tuple[np.ndarray, str]:
+    def embed_query(
+        self, text: str, *, redis_value: bytes | None | object = NOT_READ, pipeline: redis.client.Pipeline | None = None
+    ) -> tuple[np.ndarray, str]:
         """The vector for one query text and whether it came from the cache ("hit"/"miss").
-        `redis_value`: what the caller already read from Redis at `redis_key_to_read(text)`."""
+        `redis_value`: what the caller already read from Redis at `redis_key_to_read(text)`.
+        `pipeline`: a pipeline the caller executes (and whose errors it handles); a new vector's write
+        joins it instead of taking a round trip of its own."""
         key = self.key_for(text)
         vector = self._lru.get(key)
         if vector is not None:
@@ -107,7 +111,10 @@ class EmbeddingCache:
             return vector, HIT
         vector = _read_only(self.embedder.embed([text])[0])
         self._count(misses=1)
-        self._redis_set({key: vector})
+        if pipeline is not None and self._redis_usable():
+            pipeline.set(key, self._encode(vector), ex=self.ttl_s)
+        else:
+            self._redis_set({key: vector})
         self._lru.put(key, vector)
         return vector, MISS
 
@@ -179,7 +186,7 @@ class EmbeddingCache:
         try:
             pipe = self.redis.pipeline(transaction=False)
             for key, vector in vectors.items():
-                pipe.set(key, np.asarray(vector, dtype=_WIRE_DTYPE).tobytes(), ex=self.ttl_s)
+                pipe.set(key, self._encode(vector), ex=self.ttl_s)
             pipe.execute()
         except _REDIS_ERRORS as exc:
             self._redis_failed("write", exc)
@@ -192,6 +199,10 @@ class EmbeddingCache:
                 self._redis_skips += 1
                 return False
         return True
+
+    @staticmethod
+    def _encode(vector: np.ndarray) -> bytes:
+        return np.asarray(vector, dtype=_WIRE_DTYPE).tobytes()
 
     def _decode(self, value: Any) -> np.ndarray | None:
         # Anything but exactly dim float32s (another writer, a truncated value) is a miss.

@@ -41,13 +41,16 @@ logger = logging.getLogger(__name__)
 _REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
 
-def search_workers(request: SearchRequest) -> dict[str, Any]:
+def search_workers(request: SearchRequest, *, writes: redis.client.Pipeline | None = None) -> dict[str, Any]:
     """Returns the SPEC §4.3 response body (without `interaction_id`, which only a logged search has).
 
     Cached per request; an entry holds the index versions it was computed at and is served only while
     they are current, so a write to either index makes a stale cached result impossible. The versions
     (their Redis mirror), the query's cached embedding and the cached result are read in one Redis
     round trip (one MGET) — PostgreSQL is asked for a version only when its mirror is missing.
+
+    The cache writes (a new query vector, the result) go in one pipeline at the end; with `writes`,
+    into the caller's, which the caller executes (`search_and_log` adds the log entry to it).
     """
     started = time.perf_counter()
     request = with_do_not_assign(request)
@@ -65,15 +68,20 @@ def search_workers(request: SearchRequest) -> dict[str, Any]:
     if fetched is None:  # Redis down: PostgreSQL answers for the versions, nothing is cached
         versions = [database_index_version(name) for name in index_names]
         vector, embedding_cache = embed_query(request.query)
-        cached_entry = None
+        cached_entry = writes = None
+        own_writes = False
     else:
         versions = [index_version(name, mirrored=value) for name, value in zip(index_names, fetched)]
-        vector, embedding_cache = embed_query(request.query, redis_value=fetched[-2] if embedding_key else NOT_READ)
+        own_writes = writes is None
+        writes = get_redis().pipeline(transaction=False) if own_writes else writes
+        vector, embedding_cache = embed_query(request.query, redis_value=fetched[-2] if embedding_key else NOT_READ, pipeline=writes)
         cached_entry = fetched[-1]
     version = versions[0]
     semantic_vector = embed_semantic_query(request.query)[0] if semantic_enabled() else None
     cached = _cached_result(cached_entry, versions)
     if cached is not None:
+        if own_writes:
+            _write_caches(writes)
         cached.update(took_ms=round((time.perf_counter() - started) * 1000, 3), embedding_cache=embedding_cache, result_cache="hit")
         return cached
 
@@ -96,8 +104,10 @@ def search_workers(request: SearchRequest) -> dict[str, Any]:
                   "ranking": "hybrid" if semantic_vector is not None else "lexical"},
         "playbooks_used": playbooks_used,
     }
-    if fetched is not None:
-        _cache_set(result_key, versions, body)
+    if writes is not None and result_key is not None:
+        writes.set(result_key, pickle.dumps((versions, body), protocol=pickle.HIGHEST_PROTOCOL), ex=settings.SEARCH_RESULT_CACHE_TTL_S)
+    if own_writes:
+        _write_caches(writes)
     body["took_ms"] = round((time.perf_counter() - started) * 1000, 3)
     return body
 
@@ -212,21 +222,23 @@ def _cached_result(entry: bytes | None, versions: list[int]) -> dict[str, Any] |
     return body if cached_versions == versions else None
 
 
-def _cache_set(key: str | None, versions: list[int], body: dict[str, Any]) -> None:
-    if key is None:
+def _write_caches(writes: redis.client.Pipeline | None) -> None:
+    if writes is None or len(writes) == 0:  # Redis down, or nothing to write
         return
     try:
-        get_redis().set(key, pickle.dumps((versions, body), protocol=pickle.HIGHEST_PROTOCOL), ex=settings.SEARCH_RESULT_CACHE_TTL_S)
+        writes.execute()
     except _REDIS_ERRORS:
-        logger.warning("search result cache unavailable", exc_info=True)
+        logger.warning("search caches unavailable", exc_info=True)
 
 
 def search_and_log(request: SearchRequest, *, actor: str = "") -> dict[str, Any]:
     """Run the shared search and write its interaction row (kind search / profile_swap / playbook_search).
 
-    The response carries the row's id as `interaction_id`, so feedback can name it (SPEC §3.5).
+    The response carries the row's id as `interaction_id`, so feedback can name it (SPEC §3.5). The
+    search's cache writes and the log entry's push share one Redis round trip.
     """
-    body = search_workers(request)
+    writes = get_redis().pipeline(transaction=True)
+    body = search_workers(request, writes=writes)
     if request.use_playbook:
         kind = InteractionKind.PLAYBOOK_SEARCH
     elif request.exclude_ids:
@@ -256,6 +268,7 @@ def search_and_log(request: SearchRequest, *, actor: str = "") -> dict[str, Any]
         },
         ok=True,
         latency_ms=body["took_ms"],
+        redis_writes=writes,
     )
     body["interaction_id"] = str(interaction.pk)
     return body

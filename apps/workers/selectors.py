@@ -132,8 +132,9 @@ def _knn(
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, vector, k + RERANK_MARGIN, vector, k])
-        while cursor.description is None and cursor.nextset():  # skip the SETs' empty results
-            pass
+        # Skip the SETs' empty results by count: each `description` builds a Column per result column.
+        for _ in range(sql.count("SET hnsw.")):
+            cursor.nextset()
         return cursor.fetchall()
 
 

@@ -126,6 +126,38 @@ def test_inside_a_transaction_the_row_joins_it(redis_client):
     assert redis_client.llen(QUEUE_KEY) == 0
 
 
+def test_the_callers_writes_share_the_push_and_a_failed_one_does_not_fail_it(redis_client):
+    redis_client.set("test:a-string", "x")
+    writes = redis_client.pipeline(transaction=True)
+    writes.set("test:cache-entry", "cached", ex=60)
+    writes.lpush("test:a-string", "y")  # WRONGTYPE: the caller's write fails inside the MULTI
+
+    logged = log_interaction(kind="search", request={"query": "forklift"}, response={}, redis_writes=writes)
+
+    assert redis_client.get("test:cache-entry") == b"cached"
+    assert redis_client.llen(QUEUE_KEY) == 1 and redis_client.hget(PENDING_KEY, str(logged.pk)) == b"search"
+    assert services._redis_down_until == float("-inf")  # a cache write's failure is not Redis being down
+    assert drain_interaction_queue() == 1 and Interaction.objects.filter(pk=logged.pk).exists()
+
+
+def test_a_row_inserted_in_a_transaction_still_writes_the_callers_writes(redis_client):
+    from django.db import transaction
+
+    writes = redis_client.pipeline(transaction=True)
+    writes.set("test:cache-entry", "cached", ex=60)
+    with transaction.atomic():
+        logged = log_interaction(kind="search", request={}, response={}, redis_writes=writes)
+
+    assert Interaction.objects.filter(pk=logged.pk).exists() and redis_client.llen(QUEUE_KEY) == 0
+    assert redis_client.get("test:cache-entry") == b"cached"
+
+
+def test_the_push_refuses_a_pipeline_without_multi(redis_client):
+    with pytest.raises(ValueError, match="MULTI"):
+        log_interaction(kind="search", request={}, response={}, redis_writes=redis_client.pipeline(transaction=False))
+    assert redis_client.llen(QUEUE_KEY) == 0
+
+
 @pytest.fixture
 def redis_down(settings, monkeypatch):
     from apps.core.redis import get_redis

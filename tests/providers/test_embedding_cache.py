@@ -59,6 +59,18 @@ def test_value_in_redis_is_raw_float32_with_ttl(private_redis: redis.Redis) -> N
     assert 3500 < private_redis.ttl(key) <= 3600
 
 
+def test_a_miss_with_a_pipeline_writes_only_when_the_caller_executes_it(private_redis: redis.Redis) -> None:
+    cache = EmbeddingCache(CountingHashEmbedder(dim=64), private_redis, ttl_s=3600)
+    writes = private_redis.pipeline(transaction=False)
+
+    vector, status = cache.embed_query("welder Reno", pipeline=writes)
+
+    key = cache.key_for("welder Reno")
+    assert status == "miss" and len(writes) == 1 and private_redis.get(key) is None
+    writes.execute()
+    assert private_redis.get(key) == vector.astype("<f4").tobytes() and 3500 < private_redis.ttl(key) <= 3600
+
+
 def test_redis_hit_across_processes_lrus(private_redis: redis.Redis) -> None:
     EmbeddingCache(CountingHashEmbedder(), private_redis).embed_query("welder Reno")
     other_embedder = CountingHashEmbedder()

@@ -293,3 +293,17 @@ def test_packaged_model_path_is_none_for_unpackaged_names() -> None:
     from apps.providers.embeddings import packaged_model_path
 
     assert packaged_model_path("someone/else") is None
+
+
+def test_signed_bucket_is_the_sklearn_hashers_bucket_and_sign() -> None:
+    from sklearn.feature_extraction import FeatureHasher
+
+    from apps.providers.embeddings import signed_bucket
+
+    rng = np.random.default_rng(11)
+    alphabet = list("abcdefghijklmnopqrstuvwxyz0123456789- ") + ["é", "ß", "東", "🙂"]
+    features = ["".join(rng.choice(alphabet, size=int(rng.integers(1, 12)))) for _ in range(500)]
+    for dim in (128, 768):
+        hashed = FeatureHasher(n_features=dim, input_type="string").transform([[f] for f in features])
+        for row, feature in enumerate(features):
+            assert signed_bucket(feature, dim) == (int(hashed.indices[row]), float(hashed.data[row])), feature
