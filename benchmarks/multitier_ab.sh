@@ -8,9 +8,13 @@
 # Each A*/B* argument is one 60 s run (DURATION) with --footprint, its report in $OUT/<name>.json and
 # .log; the footprint's CPU and memory per process group (web, Celery, PostgreSQL, Redis) is printed
 # after the scenarios/s. `reset` empties both stacks' playbook memory, so each series starts from the
-# same state. The *_ENV settings point this checkout's
-# harness (and its footprint report) at each stack's own database and Redis, never at its embedded
-# launcher's defaults. Run it from this checkout with nothing else running on the machine.
+# same state. SEED (default 0) seeds the scenarios: every run of one seed replays the same requests, so
+# a run within SEARCH_RESULT_CACHE_TTL_S of the previous one finds many of its searches already in the
+# result cache; give each pair its own seed to measure streams no run has replayed. The *_ENV settings
+# point this checkout's harness (and its footprint report) at each stack's own database and Redis,
+# never at its embedded launcher's defaults: A_ENV must name A's DATABASE_URL and REDIS_URL, or this
+# checkout's launcher opens A's data dir itself (and upgrades a PostgreSQL 16 one, moving it aside). Run it
+# from this checkout with nothing else running on the machine.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/multitier-ab}
@@ -19,7 +23,7 @@ PY=${PYTHON:-.venv/bin/python}
 run() { # name url token env
   echo "== $1 $(date -u +%T) load $(cut -d' ' -f1-3 /proc/loadavg)"
   env $4 "$PY" manage.py multitier --base-url "$2" --token "$3" --concurrency 50 --duration "${DURATION:-60s}" \
-    --warmup 5s --footprint --json-out "$OUT/$1.json" > "$OUT/$1.log" 2>&1
+    --warmup 5s --seed "${SEED:-0}" --footprint --json-out "$OUT/$1.json" > "$OUT/$1.log" 2>&1
   grep "scenarios/s, " "$OUT/$1.log"
   sed -n '/^process group/,/^total /p' "$OUT/$1.log" | grep -v '^---'  # the footprint table
 }

@@ -17,6 +17,9 @@ class VectorIndex(models.Model):
     hnsw_m = models.PositiveIntegerField(default=16)
     hnsw_ef_construction = models.PositiveIntegerField(default=64)
     version = models.BigIntegerField(default=0)
+    # Rows in the index's table, kept by a trigger on that table where a writer reports the size on
+    # every write (the playbook memory: VectorIndexSpec.keeps_row_count); null where nothing keeps it.
+    row_count = models.BigIntegerField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=IndexState.choices, default=IndexState.READY)
     last_reset_at = models.DateTimeField(null=True, blank=True)
     last_rebuilt_at = models.DateTimeField(null=True, blank=True)

@@ -28,6 +28,9 @@ class VectorIndexSpec:
     unavailable_reason: Callable[[], str | None] | None = None
     # Rows whose vector is not from the current model (a Q on the table): what "only missing" re-embeds.
     stale_rows: Callable[[], Any] | None = None
+    # A trigger on the table keeps the registry row's row_count (an app migration creates it), so the
+    # size is one indexed read instead of a count that grows with the table.
+    keeps_row_count: bool = False
 
     def model(self):
         from django.apps import apps

@@ -42,6 +42,8 @@ def ensure_vector_index(name: str) -> VectorIndex:
             "column": spec.column,
             "index_name": spec.index_name,
             "dim": model._meta.get_field(spec.column).dimensions,
+            # Counted once, at creation, in the caller's transaction; the table's trigger keeps it after.
+            "row_count": model.objects.count if spec.keeps_row_count else None,
             **build_parameters(name),
         },
     )

@@ -22,5 +22,6 @@ class PlaybooksConfig(AppConfig):
                 index_name=PLAYBOOK_EMBEDDING_INDEX,
                 reembed=reembed_playbooks,
                 ef_construction_setting="PLAYBOOK_HNSW_EF_CONSTRUCTION",
+                keeps_row_count=True,  # migration 0005's trigger: a record's 201 reports the size
             )
         )

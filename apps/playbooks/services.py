@@ -17,6 +17,7 @@ from apps.interactions.choices import InteractionKind
 from apps.interactions.scrubber import scrub, scrub_text
 from apps.interactions.services import log_interaction
 from apps.indexes.embedders import embed_query, get_embedder
+from apps.indexes.selectors import kept_row_count
 from apps.indexes.services import bump_index_version
 from apps.orders.models import JobOrder
 from apps.playbooks.models import ArchivedPlaybook, Playbook
@@ -72,11 +73,10 @@ def record_playbook(
                  order.pk if order else None, outcome, actor, timezone.now()],
             )
             playbook_id = cursor.fetchone()[0]
-            cursor.execute(f"SELECT count(*) FROM {Playbook._meta.db_table}")
-            size = cursor.fetchone()[0]
-        # Last: the bump holds the registry row lock until commit, so nothing slow may follow it.
+        # Last: the bump holds the registry row lock until commit, so nothing slow may follow it. The
+        # size is that row's counter, which the INSERT's trigger kept (a count(*) grew with the memory).
         version = bump_index_version("playbook_memory")
-        body = {"id": playbook_id, "index": {"name": "playbook_memory", "size": size, "version": version}}
+        body = {"id": playbook_id, "index": {"name": "playbook_memory", "size": kept_row_count("playbook_memory"), "version": version}}
     # After the commit, so the row can take the queue (apps.interactions.services) instead of adding an
     # INSERT to the transaction; a crash in between loses only a fill that was never acknowledged.
     log_interaction(
