@@ -379,6 +379,10 @@ PG_BUILD_MAINTENANCE_WORK_MEM = env_str("PG_BUILD_MAINTENANCE_WORK_MEM", "1GB")
 # top-10 kept recall 0.983–0.991 at 100 (0.961–0.985 at 80, too close to build luck), and each walk
 # costs ~13 % less PostgreSQL time than at 120 (benchmarks/README.md, sixth pass).
 SEARCH_EF_SEARCH = env_int("SEARCH_EF_SEARCH", 100, minimum=1, maximum=1000)
+# Workers sampled per process to catch a graph walk that settled in the wrong cluster (a sampled row
+# that passes the filters beats its best result): the walk then runs again at ef_search 400
+# (apps.workers.walk_floor). 0 turns the check off.
+SEARCH_WALK_FLOOR_SAMPLE = env_int("SEARCH_WALK_FLOOR_SAMPLE", 2000, minimum=0)
 # Filters estimated to keep at most this many rows take the exact path (B-tree/GIN → distances → sort).
 SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 5000, minimum=0)
 SEARCH_RESULT_CACHE_TTL_S = env_int("SEARCH_RESULT_CACHE_TTL_S", 300, minimum=0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
 from django.conf import settings
@@ -18,6 +18,7 @@ from apps.core.vectors import vector_literal
 from apps.indexes.selectors import index_version
 from apps.workers.models import Worker
 from apps.workers.search import CorpusStats, Near, SearchPlan, SearchRequest, filter_sql, plan_search
+from apps.workers.walk_floor import WalkFloor
 
 # The worker fields a search result carries (SPEC §4.3 response).
 RESULT_FIELDS = (
@@ -42,39 +43,93 @@ RESULT_SELECT = ", ".join(("worker_id",) + RESULT_FIELDS + ("latitude", "longitu
 
 # ------------------------------------------------------------------------------ corpus statistics
 
+T = TypeVar("T")
+
 _stats_lock = threading.Lock()
 _stats_cache: dict[str, tuple[int, CorpusStats]] = {}
 
 
-def corpus_stats(version: int) -> CorpusStats:
-    """Filter statistics for the planner, recomputed only when the workers index version changes."""
-    cached = _stats_cache.get("workers")
+def _once_per_version(cache: dict[str, tuple[int, T]], lock: threading.Lock, version: int, compute: Callable[[], T]) -> T:
+    """`compute()` once per process per `workers` version: the threads of a process that find it stale
+    together wait for one of them to compute it."""
+    cached = cache.get("workers")
     if cached and cached[0] == version:
         return cached[1]
-    with _stats_lock:
-        cached = _stats_cache.get("workers")
+    with lock:
+        cached = cache.get("workers")
         if cached and cached[0] == version:
             return cached[1]
-        table = Worker._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT state, city, role, status, count(*) FROM {table} WHERE embedding IS NOT NULL GROUP BY 1, 2, 3, 4")
-            by_key = {(s, c, r, st): n for s, c, r, st, n in cursor.fetchall()}
-            counts: list[dict[str, int]] = []
-            for column in ("skills", "certifications", "shift_preference"):
-                cursor.execute(f"SELECT v, count(*) FROM {table}, unnest({column}) AS v GROUP BY v")
-                counts.append(dict(cursor.fetchall()))
-            cursor.execute(
-                f"SELECT latitude, longitude, state, role, status, count(*) FROM {table} "
-                "WHERE embedding IS NOT NULL AND latitude IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
-            )
-            by_place = {(lat, lon, s, r, st): n for lat, lon, s, r, st, n in cursor.fetchall()}
-        stats = CorpusStats(sum(by_key.values()), by_key, *counts, by_place=by_place)
-        _stats_cache["workers"] = (version, stats)
-        return stats
+        value = compute()
+        cache["workers"] = (version, value)
+        return value
+
+
+def corpus_stats(version: int) -> CorpusStats:
+    """Filter statistics for the planner, recomputed only when the workers index version changes."""
+    return _once_per_version(_stats_cache, _stats_lock, version, _count_corpus)
+
+
+def _count_corpus() -> CorpusStats:
+    """The counts behind `corpus_stats`: one GROUP BY per filter dimension."""
+    table = Worker._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT state, city, role, status, count(*) FROM {table} WHERE embedding IS NOT NULL GROUP BY 1, 2, 3, 4")
+        by_key = {(s, c, r, st): n for s, c, r, st, n in cursor.fetchall()}
+        counts: list[dict[str, int]] = []
+        for column in ("skills", "certifications", "shift_preference"):
+            cursor.execute(f"SELECT v, count(*) FROM {table}, unnest({column}) AS v GROUP BY v")
+            counts.append(dict(cursor.fetchall()))
+        cursor.execute(
+            f"SELECT latitude, longitude, state, role, status, count(*) FROM {table} "
+            "WHERE embedding IS NOT NULL AND latitude IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+        )
+        by_place = {(lat, lon, s, r, st): n for lat, lon, s, r, st, n in cursor.fetchall()}
+    return CorpusStats(sum(by_key.values()), by_key, *counts, by_place=by_place)
+
+
+_floor_lock = threading.Lock()
+_floor_cache: dict[str, tuple[int, WalkFloor]] = {}
+
+
+def walk_floor(version: int) -> WalkFloor | None:
+    """A uniform sample of about SEARCH_WALK_FLOOR_SAMPLE embedded workers (apps.workers.walk_floor),
+    loaded once per process per `workers` version (a TABLESAMPLE of the heap's pages, ~40 ms at 100k);
+    None when the setting is 0."""
+    size = settings.SEARCH_WALK_FLOOR_SAMPLE
+    if size <= 0:
+        return None
+    return _once_per_version(_floor_cache, _floor_lock, version, lambda: _sample_corpus(version, size))
+
+
+def _sample_corpus(version: int, size: int) -> WalkFloor:
+    """The sample behind `walk_floor`."""
+    # Pages are sampled, not rows, so the count is about `size`; REPEATABLE: the same table gives the
+    # same sample, so a search's plan does not depend on the process. Read in chunks from a
+    # server-side cursor, each chunk's text parsed at once into the matrix: holding every row's
+    # ~5 KB of text at once left ~50 MB more in each web process after the load.
+    percent = min(100.0, 100.0 * size / max(corpus_stats(version).total, 1))
+    matrix = np.zeros((size, Worker._meta.get_field("embedding").dimensions), dtype=np.float32)
+    meta: list[tuple[str, str, str, str, str]] = []
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(
+            f"SELECT worker_id, status, state, city, role, embedding::text FROM {Worker._meta.db_table} "
+            "TABLESAMPLE SYSTEM (%s) REPEATABLE (0) WHERE embedding IS NOT NULL",
+            [percent],
+        )
+        while len(meta) < size and (chunk := cursor.fetchmany(min(250, size - len(meta)))):
+            text = ",".join(row[5][1:-1] for row in chunk)
+            matrix[len(meta) : len(meta) + len(chunk)] = np.fromstring(text, dtype=np.float32, sep=",").reshape(len(chunk), -1)
+            meta.extend(row[:5] for row in chunk)
+    return WalkFloor.from_rows([(*row, vector) for row, vector in zip(meta, matrix)])
 
 
 # ---------------------------------------------------------------------------------------- search
 
+
+# The walk again after the sample showed a miss (apps.workers.walk_floor): at 100k, 37 of 44 walks
+# that missed at ef_search 100 found the true top 10 at 400 (32 at 200); a walk the sample still beats
+# then takes the exact path (benchmarks/README.md, seventh pass).
+WIDENED_EF_SEARCH = 400
 
 # Candidates the index order (half precision, or a relaxed-order walk) hands over past k; the final
 # order is the full-precision distance over these.
@@ -191,13 +246,28 @@ def nearest_workers(
     exact = plan.path == "exact"
     where, params = filter_sql(request.filters, request.exclude_ids, request.near, column, with_box=exact)
     rows = _knn(where, params, literal, k, exact=exact, ef_search=plan.ef_search, iterative=pgvector_at_least(0, 8), column=column)
-    if len(rows) < k and not exact:
-        # Short: the graph walk ran out of candidates that pass the filter. The exact path over the
-        # filtered rows is always right; its cost is bounded by the number of matching rows.
+    floor = walk_floor(version) if not exact and column == "embedding" else None
+    missed = floor is not None and _walk_missed(floor, request, vector, rows)
+    if missed:
+        # The walk settled in the wrong part of the graph (a sampled row beats its best result): again, wider.
+        wide = min(1000, max(WIDENED_EF_SEARCH, 4 * plan.ef_search))
+        rows = _knn(where, params, literal, k, exact=False, ef_search=wide, iterative=pgvector_at_least(0, 8), column=column)
+        plan = SearchPlan("hnsw-widened", wide, plan.estimated_rows)
+        missed = _walk_missed(floor, request, vector, rows)
+    if not exact and (len(rows) < k or missed):
+        # Short (the graph walk ran out of candidates that pass the filter), or still beaten by the
+        # sample after the wider walk. The exact path over the filtered rows is always right; its cost
+        # is bounded by the number of matching rows.
         where, params = filter_sql(request.filters, request.exclude_ids, request.near, column)
         rows = _knn(where, params, literal, k, exact=True, ef_search=plan.ef_search, iterative=False, column=column)
         plan = SearchPlan("exact-fallback", plan.ef_search, plan.estimated_rows)
     return [result_from_row(row, request.near) for row in rows], plan
+
+
+def _walk_missed(floor: WalkFloor, request: SearchRequest, vector: np.ndarray, rows: list[tuple]) -> bool:
+    """Whether a sampled row beats the walk's nearest result (rows come nearest first; a NaN distance
+    is a zero query vector, where nothing is nearer than anything)."""
+    return bool(rows) and not math.isnan(rows[0][-1]) and floor.walk_missed(request, vector, 1.0 - float(rows[0][-1]))
 
 
 def workers_passing_filters(

@@ -1,0 +1,139 @@
+"""The sample that catches a graph walk settled in the wrong cluster (apps.workers.walk_floor): pure
+checks of the floor, then the walk on the real 3,000-worker corpus made to miss."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from apps.indexes.embedders import get_embedder
+from apps.workers.search import Near, SearchFilters, SearchRequest
+from apps.workers.walk_floor import WalkFloor
+from tests.oracle import exact_ranking
+
+
+def _unit(*values: float) -> np.ndarray:
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def _floor() -> WalkFloor:
+    return WalkFloor.from_rows(
+        [
+            ("W-1", "active", "IL", "Chicago", "forklift_operator", _unit(1, 0, 0)),
+            ("W-2", "active", "TX", "Houston", "line_cook", _unit(0, 1, 0)),
+            ("W-3", "do_not_contact", "IL", "Chicago", "line_cook", _unit(0, 0, 1)),
+            ("W-4", "active", "IL", "Chicago", "line_cook", np.zeros(3, dtype=np.float32)),  # no direction: left out
+        ]
+    )
+
+
+def test_the_floor_is_the_nearest_sampled_row_that_passes_the_filters():
+    floor, query = _floor(), _unit(1, 1, 1)
+    assert len(floor) == 3
+    assert floor.best_similarity(SearchRequest("q"), _unit(0, 1, 0)) == pytest.approx(1.0)  # W-2
+    assert floor.best_similarity(SearchRequest("q", filters=SearchFilters(state="IL")), _unit(0, 1, 0)) == pytest.approx(0.0)  # W-1 only
+    assert floor.best_similarity(SearchRequest("q", filters=SearchFilters(role="line_cook", city="Chicago")), query) is None
+    assert floor.best_similarity(SearchRequest("q", filters=SearchFilters(status="do_not_contact")), query) == pytest.approx(1 / np.sqrt(3))
+    assert floor.best_similarity(SearchRequest("q", exclude_ids=("W-2",)), _unit(0, 1, 0)) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    "filters, near",
+    [
+        (SearchFilters(skills=("forklift",)), None),
+        (SearchFilters(shift="night"), None),
+        (SearchFilters(certifications=("OSHA 10",)), None),
+        (SearchFilters(available_on=date(2027, 1, 4)), None),
+        (SearchFilters(), Near("60601", 10, 41.88, -87.63)),
+    ],
+)
+def test_filters_the_sample_cannot_apply_give_no_floor(filters, near):
+    """A sampled row the real filter would refuse could raise the floor above every eligible row."""
+    request = SearchRequest("q", filters=filters, near=near)
+    assert not _floor().applies_to(request)
+    assert _floor().best_similarity(request, _unit(1, 0, 0)) is None
+    assert not _floor().walk_missed(request, _unit(1, 0, 0), best_walk_similarity=-1.0)
+
+
+def test_a_walk_is_missed_only_when_a_sampled_row_beats_its_best_result():
+    floor, request, query = _floor(), SearchRequest("q"), _unit(1, 0.2, 0)
+    best_sampled = floor.best_similarity(request, query)
+    assert floor.walk_missed(request, query, best_sampled - 0.01)
+    assert not floor.walk_missed(request, query, best_sampled)  # the walk found that very row
+    assert not floor.walk_missed(request, query, best_sampled + 0.01)
+    assert not WalkFloor.from_rows([]).walk_missed(request, query, -1.0)
+
+
+# --------------------------------------------------------------------------- on the real corpus
+
+QUERY = "forklift operator night shift rf scanner"
+
+
+@pytest.fixture
+def floor_cache():
+    """The per-process sample cache, emptied before and after: a test's floor must not reach another."""
+    from apps.workers import selectors
+
+    selectors._floor_cache.clear()
+    yield selectors._floor_cache
+    selectors._floor_cache.clear()
+
+
+@pytest.mark.django_db
+def test_the_sample_is_stored_workers_with_their_stored_vectors(search_corpus, floor_cache, settings):
+    from apps.indexes.selectors import index_version
+    from apps.workers.selectors import walk_floor
+
+    settings.SEARCH_WALK_FLOOR_SAMPLE = 1000
+    floor = walk_floor(index_version("workers"))
+    assert 500 <= len(floor) <= 1000  # 3,000 rows, every n-th kept
+    rows = {wid: i for i, wid in enumerate(search_corpus["ids"])}
+    stored = search_corpus["matrix"][[rows[wid] for wid in floor.worker_ids]]
+    stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+    assert np.allclose((floor.vectors * stored).sum(axis=1), 1.0, atol=1e-5)
+    for wid, status, role in zip(floor.worker_ids[:50], floor.status[:50], floor.role[:50]):
+        meta = search_corpus["meta"][rows[wid]]
+        assert (status, role) == (meta["status"], meta["role"])
+    assert walk_floor(index_version("workers")) is floor  # once per version and process
+    settings.SEARCH_WALK_FLOOR_SAMPLE = 0
+    assert walk_floor(index_version("workers")) is None
+
+
+@pytest.mark.django_db
+def test_a_walk_the_sample_beats_is_walked_again_wider_then_exactly(search_corpus, floor_cache, settings):
+    """At 3,000 rows the walk does not get lost, so the sample is given a row no walk can find (the
+    query itself): the search walks again at ef_search 400, is still beaten, and takes the exact path,
+    which answers the exact top 10."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.indexes.selectors import index_version
+    from apps.workers.selectors import WIDENED_EF_SEARCH, nearest_workers
+
+    settings.SEARCH_EXACT_MAX_ROWS = 0  # the corpus is under the exact-path threshold: walk the graph
+    vector = get_embedder().embed([QUERY])[0]
+    expected = exact_ranking(search_corpus, vector, lambda wid, m: m["status"] == "active", 10)
+    version = index_version("workers")
+
+    floor_cache["workers"] = (version, WalkFloor.from_rows([("W-ghost", "active", "IL", "Chicago", "forklift_operator", vector)]))
+    with CaptureQueriesContext(connection) as queries:
+        results, plan = nearest_workers(SearchRequest(QUERY, k=10), vector, version=version)
+    knn = [q["sql"] for q in queries.captured_queries if "WITH candidates" in q["sql"]]
+    assert len(knn) == 3
+    assert f"hnsw.ef_search = {settings.SEARCH_EF_SEARCH};" in knn[0] and f"hnsw.ef_search = {WIDENED_EF_SEARCH};" in knn[1]
+    assert "hnsw.ef_search" not in knn[2]  # the exact path
+    assert plan.path == "exact-fallback" and [r["worker_id"] for r in results] == expected
+
+    # The same row behind a filter the search does not share, or excluded: no floor, one walk.
+    results, plan = nearest_workers(SearchRequest(QUERY, k=10, filters=SearchFilters(role="line_cook")), vector)
+    assert plan.path == "hnsw"
+    results, plan = nearest_workers(SearchRequest(QUERY, k=10, exclude_ids=("W-ghost",)), vector)
+    assert plan.path == "hnsw" and [r["worker_id"] for r in results] == expected
+
+    # The real sample: the walk found the nearest rows, so nothing in the sample beats it.
+    floor_cache.clear()
+    results, plan = nearest_workers(SearchRequest(QUERY, k=10), vector)
+    assert plan.path == "hnsw" and [r["worker_id"] for r in results] == expected
