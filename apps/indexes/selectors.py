@@ -11,7 +11,7 @@ from apps.core.errors import NotFound
 from apps.core.redis import get_redis
 from apps.indexes import version_mirror
 from apps.indexes.models import IndexJob, VectorIndex
-from apps.indexes.registry import all_specs, get_spec
+from apps.indexes.registry import all_specs
 
 _UNREAD = object()
 
@@ -39,19 +39,6 @@ def database_index_version(name: str) -> int:
         row = cursor.fetchone()
     # No row yet (registry rows are created after migrate): nothing has bumped it.
     return row[0] if row else 0
-
-
-def kept_row_count(name: str) -> int:
-    """Rows in the index's table, from the registry row's trigger-kept counter (one indexed read). For an
-    index whose spec keeps one; the table is counted only when its registry row does not exist yet."""
-    if not get_spec(name).keeps_row_count:
-        raise ValueError(f"index {name!r} keeps no row count")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT row_count FROM indexes_vectorindex WHERE name = %s", [name])
-        row = cursor.fetchone()
-    if row is None or row[0] is None:
-        return get_spec(name).model().objects.count()
-    return row[0]
 
 
 def get_index(name: str) -> VectorIndex:

@@ -63,20 +63,35 @@ def bump_index_version(name: str) -> int:
     """Bump the version inside the caller's transaction. Call it last: it takes the registry row lock,
     which also orders writers against a concurrent reset. (The workers table bumps its version from a
     trigger as well, so writes that bypass the services — admin edits, bulk updates — count too.)"""
-    version = _increment_version(name)
-    if version is None:  # first use: create the registry row (an ORM get_or_create on every bump cost ~0.5 ms)
+    return _bump(name)[0]
+
+
+def bump_counted_index_version(name: str) -> tuple[int, int]:
+    """`bump_index_version`, and the rows in the index's table: the registry row's counter, which a
+    trigger on the table keeps (VectorIndexSpec.keeps_row_count), read by the same UPDATE."""
+    if not get_spec(name).keeps_row_count:
+        raise ValueError(f"index {name!r} keeps no row count")
+    return _bump(name)
+
+
+def _bump(name: str) -> tuple[int, int | None]:
+    bumped = _increment_version(name)
+    if bumped is None:  # first use: create the registry row (an ORM get_or_create on every bump cost ~0.5 ms)
         ensure_vector_index(name)
-        version = _increment_version(name)
-    version_mirror.version_changing(name, version)
-    return version
+        bumped = _increment_version(name)
+    version_mirror.version_changing(name, bumped[0])
+    return bumped
 
 
-def _increment_version(name: str) -> int | None:
-    """The registry row's version + 1, taking its row lock; None when the row does not exist yet."""
+def _increment_version(name: str) -> tuple[int, int | None] | None:
+    """The registry row's version + 1 and its row count, taking its row lock; None when the row does
+    not exist yet."""
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE indexes_vectorindex SET version = version + 1, updated_at = now() WHERE name = %s RETURNING version", [name])
+        cursor.execute(
+            "UPDATE indexes_vectorindex SET version = version + 1, updated_at = now() WHERE name = %s RETURNING version, row_count", [name]
+        )
         row = cursor.fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
 
 
 def reset_index(name: str, *, confirm: str | None = None) -> VectorIndex:

@@ -17,8 +17,7 @@ from apps.interactions.choices import InteractionKind
 from apps.interactions.scrubber import scrub, scrub_text
 from apps.interactions.services import log_interaction
 from apps.indexes.embedders import embed_query, get_embedder
-from apps.indexes.selectors import kept_row_count
-from apps.indexes.services import bump_index_version
+from apps.indexes.services import bump_counted_index_version, bump_index_version
 from apps.orders.models import JobOrder
 from apps.playbooks.models import ArchivedPlaybook, Playbook
 from apps.workers.selectors import existing_worker_ids
@@ -75,8 +74,8 @@ def record_playbook(
             playbook_id = cursor.fetchone()[0]
         # Last: the bump holds the registry row lock until commit, so nothing slow may follow it. The
         # size is that row's counter, which the INSERT's trigger kept (a count(*) grew with the memory).
-        version = bump_index_version("playbook_memory")
-        body = {"id": playbook_id, "index": {"name": "playbook_memory", "size": kept_row_count("playbook_memory"), "version": version}}
+        version, size = bump_counted_index_version("playbook_memory")
+        body = {"id": playbook_id, "index": {"name": "playbook_memory", "size": size, "version": version}}
     # After the commit, so the row can take the queue (apps.interactions.services) instead of adding an
     # INSERT to the transaction; a crash in between loses only a fill that was never acknowledged.
     log_interaction(

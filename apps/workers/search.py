@@ -301,10 +301,12 @@ class SearchPlan:
 # recall@10 0.944 (halfvec, 100k) and 10 gave 0.96; the ef_construction 160 graph gives 0.99 with 5,
 # in less time than 10 (benchmarks/README.md).
 EF_PER_EXCLUDED_ID = 5
+# The widest graph walk a search plans (pgvector's own limit for hnsw.ef_search is 1,000).
+MAX_EF_SEARCH = 1000
 
 
 def plan_search(
-    request: SearchRequest, stats: CorpusStats, *, base_ef: int, exact_max_rows: int, max_ef: int = 1000
+    request: SearchRequest, stats: CorpusStats, *, base_ef: int, exact_max_rows: int, max_ef: int = MAX_EF_SEARCH
 ) -> SearchPlan:
     """Pick the access path.
 

@@ -2,12 +2,12 @@
 
 On this corpus (role × city clusters) the greedy descent of an HNSW walk sometimes settles in the wrong
 cluster: at 100k and ef_search 100, about 2 % of coordinator-style queries came back with recall@10
-below 0.5 — picker packers for a shipping-clerk query — while a walk at ef_search 400 found the true
-neighbours every time (benchmarks/README.md, issue 18, seventh pass). Any row of the corpus that passes
-the filters bounds the true nearest neighbour's similarity from below, so when a sampled row beats the
-walk's best result, the walk has certainly missed; the caller walks again, wider. A few thousand sampled
-rows catch most such misses for one matrix-vector product (~0.1 ms) and never raise a false alarm on a
-walk that found the true nearest neighbour.
+below 0.5 — picker packers for a shipping-clerk query — and a walk at ef_search 400 found the true
+neighbours for 37 of 44 such queries (benchmarks/README.md, issue 18, seventh pass). Any row of the
+corpus that passes the filters bounds the true nearest neighbour's similarity from below, so when a
+sampled row beats the walk's best result, the walk has certainly missed; the caller walks again,
+wider, then exactly. A few thousand sampled rows catch most such misses for one matrix-vector product
+(~0.1 ms) and never raise a false alarm on a walk that found the true nearest neighbour.
 
 Pure numpy over plain data: the rows are loaded by `apps.workers.selectors.walk_floor`.
 """
