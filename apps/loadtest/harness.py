@@ -262,17 +262,12 @@ async def _open_loop(
         if scheduled >= window.deadline:
             ended_at = window.deadline
             break
-        delay = scheduled - clock()
-        if delay > 0:
-            try:
-                await asyncio.wait_for(window.stop.wait(), timeout=delay)
-                ended_at = clock()
-                break  # stopped (Ctrl-C)
-            except asyncio.TimeoutError:
-                pass
-            if scheduled >= window.deadline:  # the window closed while waiting (an operation ended)
-                ended_at = window.deadline
-                break
+        if not await _sleep_until(scheduled, window.stop):
+            ended_at = clock()
+            break  # stopped (Ctrl-C)
+        if scheduled >= window.deadline:  # the window closed while waiting (an operation ended)
+            ended_at = window.deadline
+            break
         scenario = choice_rng.choices(scenarios, cum_weights=cum_weights)[0]
         measured = scheduled >= window.measure_start
         if not free:
@@ -405,16 +400,23 @@ async def run_load(
     return report
 
 
+async def _sleep_until(at: float, stop: asyncio.Event) -> bool:
+    """Sleep until ``time.perf_counter()`` reaches ``at``; False when ``stop`` was set first.
+
+    asyncio may fire a timer up to its clock resolution early, so this waits again until the
+    measured clock has truly reached ``at``: a job planned at 0.5 s never reports 0.499."""
+    while (delay := at - time.perf_counter()) > 0:
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+            return False
+        except asyncio.TimeoutError:
+            pass
+    return not stop.is_set()
+
+
 async def _operate(http: Connection, config: during_mod.DuringConfig, result: during_mod.OperationResult, window: _Window) -> None:
     async def wait_until(offset_s: float) -> bool:
-        delay = window.measure_start + offset_s - time.perf_counter()
-        if delay > 0:
-            try:
-                await asyncio.wait_for(window.stop.wait(), timeout=delay)
-                return False
-            except asyncio.TimeoutError:
-                pass
-        return not window.stop.is_set()
+        return await _sleep_until(window.measure_start + offset_s, window.stop)
 
     try:
         await during_mod.run_operation(http, config, result, lambda: time.perf_counter() - window.measure_start, wait_until, window.extend_to)
@@ -425,24 +427,14 @@ async def _operate(http: Connection, config: during_mod.DuringConfig, result: du
 
 async def _probe(http: Connection, config: during_mod.DuringConfig, oracle: during_mod.OracleFn | None, window: _Window,
                  stopped: asyncio.Event, samples: list[during_mod.ProbeSample]) -> None:
-    delay = window.measure_start - time.perf_counter()
-    if delay > 0:  # the probe measures from the start of the measured window
-        try:
-            await asyncio.wait_for(stopped.wait(), timeout=delay)
-            return
-        except asyncio.TimeoutError:
-            pass
+    if not await _sleep_until(window.measure_start, stopped):  # the probe measures from the start of the measured window
+        return
     await during_mod.probe_loop(http, config, oracle, lambda: time.perf_counter() - window.measure_start, stopped, samples)
 
 
 async def _start_soak(probes: dict[str, Probe], every_s: float, window: _Window) -> SoakSampler | None:
-    delay = window.measure_start - time.perf_counter()
-    if delay > 0:
-        try:
-            await asyncio.wait_for(window.stop.wait(), timeout=delay)
-            return None
-        except asyncio.TimeoutError:
-            pass
+    if not await _sleep_until(window.measure_start, window.stop):
+        return None
     sampler = SoakSampler(probes, interval_s=every_s)
     await asyncio.to_thread(sampler.start)
     return sampler
@@ -450,13 +442,8 @@ async def _start_soak(probes: dict[str, Probe], every_s: float, window: _Window)
 
 async def _start_footprint(targets: FootprintTargets, window: _Window) -> FootprintSampler | None:
     """Start sampling when the measured window opens (warm-up is not the steady state)."""
-    delay = window.measure_start - time.perf_counter()
-    if delay > 0:
-        try:
-            await asyncio.wait_for(window.stop.wait(), timeout=delay)
-            return None  # stopped during warm-up
-        except asyncio.TimeoutError:
-            pass
+    if not await _sleep_until(window.measure_start, window.stop):
+        return None  # stopped during warm-up
     sampler = FootprintSampler(targets)
     await asyncio.to_thread(sampler.start)
     return sampler

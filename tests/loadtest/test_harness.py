@@ -161,3 +161,38 @@ def test_preflight_says_why_the_target_cannot_be_driven(fake_api):
     with pytest.raises(HarnessError, match=rf"cannot reach http://127.0.0.1:{closed_port}: ClientConnectorError"):
         run(HarnessConfig(base_url=f"http://127.0.0.1:{closed_port}/", token="t", duration_s=1))
     assert fake_api.seen == []
+
+
+def test_sleep_until_never_wakes_before_its_time_on_the_harness_loop():
+    """uvloop's timers count whole milliseconds and can fire up to one early; a job planned at
+    0.5 s into the measured window must not start (and report) at 0.499 s."""
+    import time
+
+    from apps.loadtest.harness import _sleep_until
+
+    async def wake_times() -> list[float]:
+        stop = asyncio.Event()
+        lateness = []
+        for i in range(120):
+            at = time.perf_counter() + 0.0021 + i * 1.3e-5  # sub-millisecond offsets, where rounding bites
+            assert await _sleep_until(at, stop) is True
+            lateness.append(time.perf_counter() - at)
+        return lateness
+
+    assert min(run_event_loop(wake_times())) >= 0
+
+
+def test_sleep_until_returns_false_when_stopped_first():
+    import time
+
+    from apps.loadtest.harness import _sleep_until
+
+    async def stopped_early() -> tuple[bool, float]:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.01, stop.set)
+        began = time.perf_counter()
+        woke = await _sleep_until(began + 5.0, stop)
+        return woke, time.perf_counter() - began
+
+    woke, waited = run_event_loop(stopped_early())
+    assert woke is False and waited < 5.0
