@@ -327,3 +327,17 @@ def plan_search(
     # (EF_PER_EXCLUDED_ID each).
     ef = int(min(max_ef, max(base_ef + EF_PER_EXCLUDED_ID * len(request.exclude_ids), math.ceil(2.0 * wanted / selectivity))))
     return SearchPlan("hnsw", ef, estimated)
+
+
+# The walk again after the walk floor showed a miss (apps.workers.walk_floor), at 100k: an unfiltered
+# walk lost at ef_search 100 found its true top 10 at 400 in 32 of 32 flagged walks (75–83 % at 200,
+# 80–83 % at 300); a profile swap lost at its planned 350 did at 700 and at 1,000 (2 of 2), never at
+# 400 (`python -m benchmarks.bench_widened_walk`, benchmarks/README.md). A walk the floor still flags
+# after this one takes the exact path.
+WIDENED_EF_SEARCH = 400
+WIDEN_FACTOR = 2
+
+
+def widened_ef_search(planned_ef: int) -> int:
+    """The ef_search of the second walk: at least WIDENED_EF_SEARCH, at least twice the planned walk."""
+    return min(MAX_EF_SEARCH, max(WIDENED_EF_SEARCH, WIDEN_FACTOR * planned_ef))

@@ -17,7 +17,7 @@ from apps.core.selectors import pgvector_at_least
 from apps.core.vectors import vector_literal
 from apps.indexes.selectors import index_version
 from apps.workers.models import Worker
-from apps.workers.search import MAX_EF_SEARCH, CorpusStats, Near, SearchPlan, SearchRequest, filter_sql, plan_search
+from apps.workers.search import CorpusStats, Near, SearchPlan, SearchRequest, filter_sql, plan_search, widened_ef_search
 from apps.workers.walk_floor import WalkFloor
 
 # The worker fields a search result carries (SPEC §4.3 response).
@@ -125,11 +125,6 @@ def _sample_corpus(version: int, size: int) -> WalkFloor:
 
 # ---------------------------------------------------------------------------------------- search
 
-
-# The walk again after the sample showed a miss (apps.workers.walk_floor): at 100k, 37 of 44 walks
-# that missed at ef_search 100 found the true top 10 at 400 (32 at 200); a walk the sample still beats
-# then takes the exact path (benchmarks/README.md, seventh pass).
-WIDENED_EF_SEARCH = 400
 
 # Candidates the index order (half precision, or a relaxed-order walk) hands over past k; the final
 # order is the full-precision distance over these.
@@ -250,7 +245,7 @@ def nearest_workers(
     missed = floor is not None and _walk_missed(floor, request, vector, rows)
     if missed:
         # The walk settled in the wrong part of the graph (a sampled row beats its best result): again, wider.
-        wide = min(MAX_EF_SEARCH, max(WIDENED_EF_SEARCH, 4 * plan.ef_search))
+        wide = widened_ef_search(plan.ef_search)
         rows = _knn(where, params, literal, k, exact=False, ef_search=wide, iterative=pgvector_at_least(0, 8), column=column)
         plan = SearchPlan("hnsw-widened", wide, plan.estimated_rows)
         missed = _walk_missed(floor, request, vector, rows)

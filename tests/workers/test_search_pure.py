@@ -133,6 +133,14 @@ def test_a_selective_filter_plans_the_exact_path_and_a_broad_one_widens_the_grap
     assert capped.ef_search == 1000
 
 
+def test_a_second_walk_is_at_least_the_widened_floor_twice_the_planned_walk_and_never_past_the_cap():
+    from apps.workers.search import MAX_EF_SEARCH, WIDENED_EF_SEARCH, widened_ef_search
+
+    assert widened_ef_search(100) == WIDENED_EF_SEARCH == 400  # the unfiltered walk
+    assert widened_ef_search(350) == 700  # a profile swap of 50 (100 + 50 × 5)
+    assert widened_ef_search(800) == MAX_EF_SEARCH == 1000  # pgvector's own limit
+
+
 def test_a_radius_estimate_counts_the_rows_at_places_inside_the_circle():
     columbus, dublin, dayton = zip_coordinates("43215"), zip_coordinates("43017"), zip_coordinates("45402")
     stats = CorpusStats(

@@ -111,7 +111,8 @@ def test_a_walk_the_sample_beats_is_walked_again_wider_then_exactly(search_corpu
     from django.test.utils import CaptureQueriesContext
 
     from apps.indexes.selectors import index_version
-    from apps.workers.selectors import WIDENED_EF_SEARCH, nearest_workers
+    from apps.workers.search import WIDENED_EF_SEARCH
+    from apps.workers.selectors import nearest_workers
 
     settings.SEARCH_EXACT_MAX_ROWS = 0  # the corpus is under the exact-path threshold: walk the graph
     vector = get_embedder().embed([QUERY])[0]
