@@ -133,6 +133,27 @@ def test_reingesting_the_same_file_writes_and_embeds_nothing(tmp_path):
 
 
 @pytest.mark.django_db
+def test_a_batch_lands_in_the_heap_in_filter_order(tmp_path, settings):
+    """The rows of one batch are written sorted by state, city, role (the exact path's B-tree), so
+    the workers of one city share heap pages; the file's own order is shuffled across cities."""
+    from django.db import connection
+
+    settings.INGEST_BATCH_SIZE = 1000
+    path = tmp_path / "w.jsonl"
+    write_workers(generate_workers(400, seed=13), path)
+    run_ingest(create_ingest_job(path=path, dispatch=False).pk)
+
+    def worker_ids(order_by: str) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT worker_id FROM workers_worker ORDER BY {order_by}")
+            return [row[0] for row in cursor.fetchall()]
+
+    in_heap, by_filter = worker_ids("ctid"), worker_ids("state, city, role, worker_id")
+    assert len(in_heap) == 400 and in_heap == by_filter
+    assert [row["worker_id"] for row in generate_workers(400, seed=13)] != by_filter  # the file was not already sorted
+
+
+@pytest.mark.django_db
 def test_the_same_row_in_three_formats_has_one_content_hash(tmp_path):
     rows = list(generate_workers(50, seed=21))
     for fmt in ("csv", "parquet", "jsonl"):
