@@ -403,8 +403,9 @@ async def run_load(
 async def _sleep_until(at: float, stop: asyncio.Event) -> bool:
     """Sleep until ``time.perf_counter()`` reaches ``at``; False when ``stop`` was set first.
 
-    asyncio may fire a timer up to its clock resolution early, so this waits again until the
-    measured clock has truly reached ``at``: a job planned at 0.5 s never reports 0.499."""
+    uvloop counts timers in whole milliseconds and can fire one up to a millisecond early, so this
+    waits again until the measured clock has truly reached ``at``: a job planned at 0.5 s never
+    reports 0.499."""
     while (delay := at - time.perf_counter()) > 0:
         try:
             await asyncio.wait_for(stop.wait(), timeout=delay)

@@ -329,10 +329,10 @@ def plan_search(
     return SearchPlan("hnsw", ef, estimated)
 
 
-# The walk again after the walk floor showed a miss (apps.workers.walk_floor), at 100k: an unfiltered
-# walk lost at ef_search 100 found its true top 10 at 400 in 32 of 32 flagged walks (75–83 % at 200,
-# 80–83 % at 300); a profile swap lost at its planned 350 did at 700 and at 1,000 (2 of 2), never at
-# 400 (`python -m benchmarks.bench_widened_walk`, benchmarks/README.md). A walk the floor still flags
+# The walk again after the walk floor showed a miss (apps.workers.walk_floor). At 100k, of 32 unfiltered
+# walks lost at ef_search 100, 31 found their true top 10 at 400 (recall@10 0.75–0.83 at 200 and 300);
+# both profile swaps lost at their planned 350 did at 700 and at 1,000, neither at 400
+# (`python -m benchmarks.bench_widened_walk`, benchmarks/README.md). A walk the floor still flags
 # after this one takes the exact path.
 WIDENED_EF_SEARCH = 400
 WIDEN_FACTOR = 2
