@@ -20,6 +20,36 @@ def test_zip_coordinates_known_unknown_and_malformed():
     assert zip_coordinates("4321") is None and zip_coordinates("") is None and zip_coordinates(None) is None
 
 
+def _zipcodes_coordinates(text: str) -> tuple[float, float] | None:
+    """What `zip_coordinates` answered when it asked the `zipcodes` package itself."""
+    import zipcodes
+
+    try:
+        matches = zipcodes.matching(text.strip())
+    except (ValueError, TypeError):
+        return None
+    return next(((float(m["lat"]), float(m["long"])) for m in matches if m.get("lat") and m.get("long")), None)
+
+
+def test_the_shipped_zip_table_is_the_installed_zipcodes_data():
+    import gzip
+
+    from apps.workers.geo import ZIP_TABLE_PATH, zip_table_text
+
+    assert gzip.decompress(ZIP_TABLE_PATH.read_bytes()).decode() == zip_table_text(), "run: python -m apps.workers.geo"
+
+
+def test_zip_coordinates_answer_as_the_zipcodes_package_for_every_zip_and_odd_input():
+    import zipcodes
+
+    known = [record["zip_code"] for record in zipcodes.list_all()]
+    odd = ["43215-1234", "432151234", "43215-12", "43215 ", " 43215", "43215-abcd", "43215-", "4321", "4321a",
+           "abcde", "432-1", "00000", "99999", "-4321", "43215\n"]
+    for text in known + odd + [z[:4] + "9" for z in known[::97]]:
+        assert zip_coordinates(text) == _zipcodes_coordinates(text), text
+    assert zip_coordinates("٤٣٢١٥") is None  # non-ASCII digits: the package itself panics on them
+
+
 def test_columbus_to_dublin_ohio_is_about_twelve_miles():
     miles = great_circle_miles(*zip_coordinates("43215"), *zip_coordinates("43017"))
     assert 9 < miles < 13
