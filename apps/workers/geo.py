@@ -37,8 +37,9 @@ def zip_coordinates(zip_code: str | None) -> tuple[float, float] | None:
     if len(head) < 5 or not (head.isascii() and head.isdigit()):
         return None
     zips, latitudes, longitudes = _zip_table()
-    at = int(np.searchsorted(zips, int(head)))
-    if at == len(zips) or zips[at] != int(head):
+    key = int(head)
+    at = int(np.searchsorted(zips, key))
+    if at == len(zips) or zips[at] != key:
         return None
     return float(latitudes[at]), float(longitudes[at])
 

@@ -139,6 +139,10 @@ def test_a_batch_lands_in_the_heap_in_filter_order(tmp_path, settings):
     from django.db import connection
 
     settings.INGEST_BATCH_SIZE = 1000
+    with connection.cursor() as cursor:
+        # A new, empty heap (rolled back with the test): rows go to consecutive pages, so their ctid
+        # order is their write order, whatever free space the session corpus's pages have.
+        cursor.execute("TRUNCATE workers_worker")
     path = tmp_path / "w.jsonl"
     write_workers(generate_workers(400, seed=13), path)
     run_ingest(create_ingest_job(path=path, dispatch=False).pk)
