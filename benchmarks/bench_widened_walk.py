@@ -70,7 +70,7 @@ def measure(n: int, seed: int, widths: list[int], shapes: list[str]) -> dict[str
                 started = time.perf_counter()
                 rows = selectors._knn(where, params, literal, 10, exact=False, ef_search=ef, iterative=True)
                 elapsed = (time.perf_counter() - started) * 1000
-                return elapsed, len({r[0] for r in rows} & truth) / max(len(truth), 1), selectors._walk_missed(floor, request, vector, rows)
+                return elapsed, len({r[0] for r in rows} & truth) / max(len(truth), 1), selectors._walk_missed(floor.best_similarity(request, vector), rows)
 
             ms, recall, flagged = walk(plan.ef_search)
             walk_record = {"ef": plan.ef_search, "ms": ms, "recall": recall, "flagged": flagged}

@@ -85,5 +85,10 @@ class WalkFloor:
 
     def walk_missed(self, request: SearchRequest, query: np.ndarray, best_walk_similarity: float) -> bool:
         """True when a sampled row that passes the filters is nearer than the walk's best result."""
-        floor = self.best_similarity(request, query)
-        return floor is not None and floor > best_walk_similarity + TOLERANCE
+        return beats_walk(self.best_similarity(request, query), best_walk_similarity)
+
+
+def beats_walk(best_sampled_similarity: float | None, best_walk_similarity: float) -> bool:
+    """Whether the floor (`WalkFloor.best_similarity`; None: no floor) is above the walk's best result:
+    the comparison alone, for a caller that computed the floor while the walk ran."""
+    return best_sampled_similarity is not None and best_sampled_similarity > best_walk_similarity + TOLERANCE
