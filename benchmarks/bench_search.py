@@ -149,10 +149,13 @@ SCENARIOS: dict[str, Callable[[dict[str, Any], list[str]], dict[str, Any]]] = {
 # ------------------------------------------------------------------------------------ the server
 
 
-def start_web_server(port: int) -> subprocess.Popen:
-    from lakehouse.run import web_command  # granian, or gunicorn with WEB_SERVER=gunicorn
+def start_web_server(port: int, command: list[str] | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """The web server as `make run` starts it (granian, or gunicorn with WEB_SERVER=gunicorn), or
+    `command`, once it answers."""
+    from lakehouse.run import web_command
 
-    process = subprocess.Popen(web_command(str(port)), cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = command or web_command(str(port))
+    process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

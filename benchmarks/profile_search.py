@@ -20,7 +20,7 @@ import time
 
 import httpx
 
-from benchmarks.bench_search import BASE_DIR, KeepAliveClient, make_queries, run_raw_sql  # sets Django up
+from benchmarks.bench_search import KeepAliveClient, make_queries, run_raw_sql, start_web_server  # sets Django up
 from apps.core.services import issue_api_token
 from lakehouse.run import granian_command, web_env
 
@@ -48,16 +48,7 @@ def serve(port: int) -> subprocess.Popen:
     command = granian_command(str(port))
     command[command.index("lakehouse.wsgi:application")] = "benchmarks.profiled_wsgi:application"
     command[command.index("--workers") + 1] = "1"  # one process: every request's stages are in it
-    process = subprocess.Popen(command, cwd=BASE_DIR, env={**os.environ, **web_env()}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/__stages__", timeout=1)
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("the profiled web server did not start")
+    return start_web_server(port, command, env={**os.environ, **web_env()})
 
 
 def main() -> int:
