@@ -14,8 +14,12 @@ shared buffers are shared memory that each backend maps page by page on first to
 backend's first search over an area it never read paid ~1–2 µs per 4 kB page: a 10-mile radius over
 Philadelphia took 27 ms on a fresh backend and 12 ms on a warmed one (issue 19).
 
-Django passes the pool its `check` itself (stock or none), so this backend swaps it on the pool it
-built; `ENGINE = "lakehouse.postgresql"` selects it, and everything else is Django's backend.
+The pool hands out the connection returned last (`LastUsedFirstPool`), so the connections in use
+stay warm.
+
+Django passes the pool its `check` itself (stock or none), so this backend swaps it (and the pool's
+class) on the pool it built; `ENGINE = "lakehouse.postgresql"` selects it, and everything else is
+Django's backend.
 """
 
 from __future__ import annotations
