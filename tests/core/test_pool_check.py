@@ -14,11 +14,15 @@ from lakehouse.postgresql.base import LastUsedFirstPool, check_pooled_connection
 pytestmark = pytest.mark.django_db
 
 
-def _connect() -> psycopg.Connection:
+def _connection_params() -> dict:
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
-    return psycopg.connect(**params, autocommit=True)
+    return params
+
+
+def _connect() -> psycopg.Connection:
+    return psycopg.connect(**_connection_params(), autocommit=True)
 
 
 def _last_statement(observer: psycopg.Connection, pid: int) -> str:
@@ -60,14 +64,22 @@ def test_djangos_pool_hands_out_connections_through_this_check():
     assert type(pool) is LastUsedFirstPool
 
 
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_new_pooled_connection_is_warmed_only_where_asked(settings, warm):
+    """The web server turns DB_WARM_CONNECTIONS on (lakehouse.run.web_env); everywhere else a new
+    pooled connection is only configured, as Django does."""
+    settings.DB_WARM_CONNECTIONS = warm
+    with _connect() as pooled, _connect() as observer:
+        connection._configure_connection(pooled)
+        pooled.commit()
+        assert ("to_regclass('workers_worker')" in _last_statement(observer, pooled.info.backend_pid)) is warm
+
+
 @pytest.mark.parametrize("pool_class, handed_out", [(LastUsedFirstPool, "third, third"), (ConnectionPool, "first, second")])
 def test_the_pool_hands_out_the_connection_returned_last(pool_class, handed_out):
     """One client's sequential requests keep one warm backend instead of going round them all; the
     stock pool, for contrast, hands out the one idle longest."""
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with pool_class(kwargs={**params, "autocommit": True}, min_size=3, max_size=3, open=True) as pool:
+    with pool_class(kwargs={**_connection_params(), "autocommit": True}, min_size=3, max_size=3, open=True) as pool:
         pool.wait(timeout=10)
         conns = {"first": pool.getconn(), "second": pool.getconn(), "third": pool.getconn()}
         for conn in conns.values():
