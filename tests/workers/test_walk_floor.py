@@ -178,8 +178,12 @@ def test_a_forked_child_starts_its_own_floor_threads():
 
     selectors._floor_executor().submit(int).result()  # the parent's threads exist
     pid = os.fork()
-    if pid == 0:  # the child: exit at once, with what it found
-        os._exit(0 if selectors._floor_pool is None and selectors._floor_executor().submit(int, "7").result(timeout=5) == 7 else 1)
+    if pid == 0:  # the child: exit at once, with what it found, whatever happens (never back into pytest)
+        found = 1
+        try:
+            found = 0 if selectors._floor_pool is None and selectors._floor_executor().submit(int, "7").result(timeout=5) == 7 else 1
+        finally:
+            os._exit(found)
     deadline = time.monotonic() + 20
     while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
