@@ -51,8 +51,7 @@ for module, name, stage in (
     (search_services, "log_interaction", "interaction log"),
     (interaction_services, "_enqueue", "redis write (log + caches)"),
 ):
-    if not hasattr(getattr(module, name), "__wrapped__"):
-        setattr(module, name, _timed(stage, getattr(module, name)))
+    setattr(module, name, _timed(stage, getattr(module, name)))
 search_views.WorkerSearchView.post = _timed("view", search_views.WorkerSearchView.post)
 
 

@@ -246,7 +246,9 @@ def nearest_workers(
     floor = walk_floor(version) if not exact and column == "embedding" else None
     # The floor's product runs while PostgreSQL walks the graph: it streams the whole sample (6 MB at
     # 2,000 rows) from memory, 0.2–0.5 ms in a web process, which the walk's wait otherwise adds to.
-    pending_floor = _floor_executor().submit(floor.best_similarity, request, vector) if floor is not None else None
+    # Only for the filters the sample can tell apart (a radius walk, say, has no floor to wait for).
+    applies = floor is not None and floor.applies_to(request)
+    pending_floor = _floor_executor().submit(floor.best_similarity, request, vector) if applies else None
     rows = _knn(where, params, literal, k, exact=exact, ef_search=plan.ef_search, iterative=pgvector_at_least(0, 8), column=column)
     best_sampled = pending_floor.result() if pending_floor is not None else None
     missed = _walk_missed(best_sampled, rows)

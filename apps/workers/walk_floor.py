@@ -83,12 +83,8 @@ class WalkFloor:
         # Every row's product, then the passing ones: cheaper than copying the passing rows out first.
         return float((self.vectors @ (query.astype(np.float32) / norm))[passing].max())
 
-    def walk_missed(self, request: SearchRequest, query: np.ndarray, best_walk_similarity: float) -> bool:
-        """True when a sampled row that passes the filters is nearer than the walk's best result."""
-        return beats_walk(self.best_similarity(request, query), best_walk_similarity)
-
 
 def beats_walk(best_sampled_similarity: float | None, best_walk_similarity: float) -> bool:
-    """Whether the floor (`WalkFloor.best_similarity`; None: no floor) is above the walk's best result:
-    the comparison alone, for a caller that computed the floor while the walk ran."""
+    """Whether the floor (`WalkFloor.best_similarity`; None: no floor) is above the walk's best result,
+    so the walk certainly missed. A caller computes the floor while the walk runs, then compares."""
     return best_sampled_similarity is not None and best_sampled_similarity > best_walk_similarity + TOLERANCE

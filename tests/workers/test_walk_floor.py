@@ -14,7 +14,7 @@ import pytest
 
 from apps.indexes.embedders import get_embedder
 from apps.workers.search import Near, SearchFilters, SearchRequest
-from apps.workers.walk_floor import WalkFloor
+from apps.workers.walk_floor import WalkFloor, beats_walk
 from tests.oracle import exact_ranking
 
 
@@ -59,16 +59,16 @@ def test_filters_the_sample_cannot_apply_give_no_floor(filters, near):
     request = SearchRequest("q", filters=filters, near=near)
     assert not _floor().applies_to(request)
     assert _floor().best_similarity(request, _unit(1, 0, 0)) is None
-    assert not _floor().walk_missed(request, _unit(1, 0, 0), best_walk_similarity=-1.0)
+    assert not beats_walk(_floor().best_similarity(request, _unit(1, 0, 0)), best_walk_similarity=-1.0)
 
 
 def test_a_walk_is_missed_only_when_a_sampled_row_beats_its_best_result():
     floor, request, query = _floor(), SearchRequest("q"), _unit(1, 0.2, 0)
     best_sampled = floor.best_similarity(request, query)
-    assert floor.walk_missed(request, query, best_sampled - 0.01)
-    assert not floor.walk_missed(request, query, best_sampled)  # the walk found that very row
-    assert not floor.walk_missed(request, query, best_sampled + 0.01)
-    assert not WalkFloor.from_rows([]).walk_missed(request, query, -1.0)
+    assert beats_walk(floor.best_similarity(request, query), best_sampled - 0.01)
+    assert not beats_walk(floor.best_similarity(request, query), best_sampled)  # the walk found that very row
+    assert not beats_walk(floor.best_similarity(request, query), best_sampled + 0.01)
+    assert not beats_walk(WalkFloor.from_rows([]).best_similarity(request, query), -1.0)
 
 
 # --------------------------------------------------------------------------- on the real corpus
@@ -169,6 +169,11 @@ def test_the_floor_is_computed_beside_the_walk(search_corpus, floor_cache, setti
     assert plan.path == "hnsw" and len(results) == 10  # the ghost points away: it beats nothing
     assert len(_RecordingFloor.threads) == 1 and _RecordingFloor.threads[0].startswith("walk-floor")
     assert _RecordingFloor.threads[0] != threading.current_thread().name
+
+    # A filter the sample cannot apply: no floor, so nothing is handed to the threads.
+    _RecordingFloor.threads.clear()
+    results, plan = nearest_workers(SearchRequest(QUERY, k=10, filters=SearchFilters(skills=("rf scanner",))), vector)
+    assert plan.path == "hnsw" and _RecordingFloor.threads == []
 
 
 def test_a_forked_child_starts_its_own_floor_threads():
