@@ -274,6 +274,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["apps.core.api.renderers.OrjsonRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     # JSON only (SPEC §5); the ingest upload declares its own multipart parser.
     "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.BoundedJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apps.core.api.negotiation.FirstRendererContentNegotiation",
     "DEFAULT_METADATA_CLASS": "apps.core.api.metadata.LakehouseMetadata",
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,

@@ -1,5 +1,6 @@
 """The lean API path (issue 18): orjson renders what DRF's encoder rendered, request serializers reuse
-their fields without changing a 400, and API requests skip the messages middleware."""
+their fields without changing a 400, content negotiation answers as DRF's does, and API requests skip
+the messages middleware."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from decimal import Decimal
 
 import pytest
 from django.utils.translation import gettext_lazy
-from rest_framework.renderers import JSONRenderer
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
+from apps.core.api.negotiation import FirstRendererContentNegotiation
 from apps.core.api.renderers import OrjsonRenderer
 from apps.search.api.serializers import SearchRequestSerializer
 
@@ -108,3 +113,45 @@ def test_the_wsgi_handler_resolves_each_api_path_once_and_still_routes_every_pat
     status, missing = _wsgi_get("/api/v1/no-such-thing/", token)
     assert status.startswith("404") and missing["error"]["code"] == "not_found"
     assert _wsgi_get("/healthz", token)[0][:3] in ("200", "503")  # outside /api/: Django's own resolving
+
+
+def _negotiated(negotiation, accept: str | None, query: str) -> tuple[type, str]:
+    headers = {"HTTP_ACCEPT": accept} if accept is not None else {}
+    request = Request(APIRequestFactory().get(f"/api/v1/workers/?{query}", **headers))
+    renderer, media_type = negotiation.select_renderer(request, [OrjsonRenderer(), BrowsableAPIRenderer()])
+    return type(renderer), media_type
+
+
+@pytest.mark.parametrize(
+    "accept, query",
+    [
+        (None, ""),
+        ("*/*", ""),
+        ("application/json", ""),
+        ("application/json; indent=4", ""),
+        ("application/*", ""),
+        ("text/html", ""),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", ""),  # a browser
+        ("*/*", "format=api"),
+        ("*/*", "format=json"),
+        (None, "page=2&format=api"),
+        (None, "page=2"),
+    ],
+)
+def test_content_negotiation_answers_as_drf_does(accept, query):
+    assert _negotiated(FirstRendererContentNegotiation(), accept, query) == _negotiated(DefaultContentNegotiation(), accept, query)
+
+
+def test_content_negotiation_parses_the_accept_header_only_when_the_answer_is_not_known(monkeypatch):
+    parsed: list[str] = []
+    parse = DefaultContentNegotiation.get_accept_list
+    monkeypatch.setattr(DefaultContentNegotiation, "get_accept_list", lambda self, request: parsed.append(request.path) or parse(self, request))
+    negotiation = FirstRendererContentNegotiation()
+
+    assert _negotiated(negotiation, None, "") == (OrjsonRenderer, "application/json")
+    assert _negotiated(negotiation, "*/*", "page=2") == (OrjsonRenderer, "application/json")
+    assert _negotiated(negotiation, "application/json", "") == (OrjsonRenderer, "application/json")
+    assert parsed == []
+    assert _negotiated(negotiation, "text/html", "") == (BrowsableAPIRenderer, "text/html")
+    assert _negotiated(negotiation, "*/*", "format=api") == (BrowsableAPIRenderer, "text/html")
+    assert len(parsed) == 2
