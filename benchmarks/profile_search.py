@@ -36,7 +36,7 @@ ROWS = (
     ("search: Redis read (versions, cached vector, cached result)", lambda s, client: s["redis read (MGET)"]),
     ("search: query embedding", lambda s, client: s["query embedding"]),
     ("search: kNN query (walk, re-rank, result columns)", lambda s, client: s["kNN query"]),
-    ("search: rest of nearest_workers (plan, walk floor's wait, results)", lambda s, client: s["nearest_workers"] - s["kNN query"]),
+    ("search: rest of nearest_workers (plan, walk floor, results)", lambda s, client: s["nearest_workers"] - s["kNN query"]),
     (
         "search: rest (cache key, result body, pickling)",
         lambda s, client: s["search_workers"] - s["nearest_workers"] - s["query embedding"] - s["redis read (MGET)"],

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
@@ -244,13 +242,10 @@ def nearest_workers(
     exact = plan.path == "exact"
     where, params = filter_sql(request.filters, request.exclude_ids, request.near, column, with_box=exact)
     floor = walk_floor(version) if not exact and column == "embedding" else None
-    # The floor's product runs while PostgreSQL walks the graph: it streams the whole sample (6 MB at
-    # 2,000 rows) from memory, 0.2–0.5 ms in a web process, which the walk's wait otherwise adds to.
-    # Only for the filters the sample can tell apart (a radius walk, say, has no floor to wait for).
-    applies = floor is not None and floor.applies_to(request)
-    pending_floor = _floor_executor().submit(floor.best_similarity, request, vector) if applies else None
+    # Computed once: a widened walk is judged against the same floor. On the request's thread: run on a
+    # helper thread beside the walk it cost the same (its 6 MB stream slowed the walk instead).
+    best_sampled = floor.best_similarity(request, vector) if floor is not None else None
     rows = _knn(where, params, literal, k, exact=exact, ef_search=plan.ef_search, iterative=pgvector_at_least(0, 8), column=column)
-    best_sampled = pending_floor.result() if pending_floor is not None else None
     missed = _walk_missed(best_sampled, rows)
     if missed:
         # The walk settled in the wrong part of the graph (a sampled row beats its best result): again, wider.
@@ -272,30 +267,6 @@ def _walk_missed(best_sampled: float | None, rows: list[tuple]) -> bool:
     """Whether the floor (`WalkFloor.best_similarity`, None: none) beats the walk's nearest result (rows
     come nearest first; a NaN distance is a zero query vector, where nothing is nearer than anything)."""
     return bool(rows) and not math.isnan(rows[0][-1]) and beats_walk(best_sampled, 1.0 - float(rows[0][-1]))
-
-
-# Threads for the walk floors of one process: as many as its web server runs requests at once, so a
-# request never queues behind another's floor. Created on first use; a forked child (a Celery pool
-# process) starts without them, since the parent's threads do not exist in it.
-FLOOR_THREADS = 4
-_floor_pool: ThreadPoolExecutor | None = None
-_floor_pool_lock = threading.Lock()
-
-
-def _floor_executor() -> ThreadPoolExecutor:
-    global _floor_pool
-    with _floor_pool_lock:
-        if _floor_pool is None:
-            _floor_pool = ThreadPoolExecutor(max_workers=FLOOR_THREADS, thread_name_prefix="walk-floor")
-        return _floor_pool
-
-
-def _forget_floor_executor() -> None:
-    global _floor_pool, _floor_pool_lock
-    _floor_pool, _floor_pool_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_floor_executor)
 
 
 def workers_passing_filters(

@@ -86,5 +86,5 @@ class WalkFloor:
 
 def beats_walk(best_sampled_similarity: float | None, best_walk_similarity: float) -> bool:
     """Whether the floor (`WalkFloor.best_similarity`; None: no floor) is above the walk's best result,
-    so the walk certainly missed. A caller computes the floor while the walk runs, then compares."""
+    so the walk certainly missed."""
     return best_sampled_similarity is not None and best_sampled_similarity > best_walk_similarity + TOLERANCE

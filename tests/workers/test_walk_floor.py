@@ -3,10 +3,6 @@ checks of the floor, then the walk on the real 3,000-worker corpus made to miss.
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
-import time
 from datetime import date
 
 import numpy as np
@@ -144,58 +140,26 @@ def test_a_walk_the_sample_beats_is_walked_again_wider_then_exactly(search_corpu
     assert plan.path == "hnsw" and [r["worker_id"] for r in results] == expected
 
 
-class _RecordingFloor(WalkFloor):
-    """A floor that notes the thread it is computed on."""
+class _CountingFloor(WalkFloor):
+    """A floor that counts how often it is computed."""
 
-    threads: list[str] = []
+    calls: list[str] = []
 
     def best_similarity(self, request, query):
-        self.threads.append(threading.current_thread().name)
+        self.calls.append(request.query)
         return super().best_similarity(request, query)
 
 
 @pytest.mark.django_db
-def test_the_floor_is_computed_beside_the_walk(search_corpus, floor_cache, settings):
-    """On the process's walk-floor threads, not the request's: the product runs while PostgreSQL walks."""
+def test_a_search_computes_its_floor_once_even_when_it_walks_again(search_corpus, floor_cache, settings):
+    """The sample's product streams the whole sample; the widened walk is judged against the same value."""
     from apps.indexes.selectors import index_version
     from apps.workers.selectors import nearest_workers
 
     settings.SEARCH_EXACT_MAX_ROWS = 0
     vector = get_embedder().embed([QUERY])[0]
-    floor = _RecordingFloor.from_rows([("W-ghost", "active", "IL", "Chicago", "forklift_operator", -vector)])
-    floor_cache["workers"] = (index_version("workers"), floor)
-    _RecordingFloor.threads.clear()
+    floor_cache["workers"] = (index_version("workers"), _CountingFloor.from_rows([("W-ghost", "active", "IL", "Chicago", "forklift_operator", vector)]))
+    _CountingFloor.calls.clear()
     results, plan = nearest_workers(SearchRequest(QUERY, k=10), vector)
-    assert plan.path == "hnsw" and len(results) == 10  # the ghost points away: it beats nothing
-    assert len(_RecordingFloor.threads) == 1 and _RecordingFloor.threads[0].startswith("walk-floor")
-    assert _RecordingFloor.threads[0] != threading.current_thread().name
-
-    # A filter the sample cannot apply: no floor, so nothing is handed to the threads.
-    _RecordingFloor.threads.clear()
-    results, plan = nearest_workers(SearchRequest(QUERY, k=10, filters=SearchFilters(skills=("rf scanner",))), vector)
-    assert plan.path == "hnsw" and _RecordingFloor.threads == []
-
-
-def test_a_forked_child_starts_its_own_floor_threads():
-    """A Celery pool process is a fork: the parent's threads do not exist in it, so an executor it
-    inherited would queue floors no thread ever runs."""
-    from apps.workers import selectors
-
-    selectors._floor_executor().submit(int).result()  # the parent's threads exist
-    pid = os.fork()
-    if pid == 0:  # the child: exit at once, with what it found, whatever happens (never back into pytest)
-        found = 1
-        try:
-            found = 0 if selectors._floor_pool is None and selectors._floor_executor().submit(int, "7").result(timeout=5) == 7 else 1
-        finally:
-            os._exit(found)
-    deadline = time.monotonic() + 20
-    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    status = done[1]
-    if done[0] == 0:  # still running: a hung child fails the test, never the suite
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        pytest.fail("the forked child's floor never ran")
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert selectors._floor_pool is not None  # the parent's own are kept
+    assert plan.path == "exact-fallback" and len(results) == 10  # beaten twice: walked, widened, then exact
+    assert _CountingFloor.calls == [QUERY]
