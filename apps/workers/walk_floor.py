@@ -6,8 +6,15 @@ below 0.5 — picker packers for a shipping-clerk query — and a walk at ef_sea
 neighbours for 37 of 44 such queries (benchmarks/README.md, issue 18, seventh pass). Any row of the
 corpus that passes the filters bounds the true nearest neighbour's similarity from below, so when a
 sampled row beats the walk's best result, the walk has certainly missed; the caller walks again,
-wider, then exactly. A few thousand sampled rows catch most such misses for one matrix-vector product
-(~0.1 ms) and never raise a false alarm on a walk that found the true nearest neighbour.
+wider, then exactly. A few thousand sampled rows catch most such misses and never raise a false alarm
+on a walk that found the true nearest neighbour.
+
+The full product with 2,000 × 768 float32 rows took ~0.05 ms in a loop but ~0.6 ms inside a search at
+100k: its 6 MB left the CPU caches between requests. So a screen picks the rows worth the full
+product: each row's coordinates along the sample's 64 principal directions (512 KB) rank the passing
+rows, and the 16 best are compared in full. The floor is still one real passing row's exact
+similarity, so it never exceeds the full product's and a walk it beats is still certainly missed; on
+1,200 walks at 100k it flagged the same walks as the full product (benchmarks/README.md, eleventh pass).
 
 Pure numpy over plain data: the rows are loaded by `apps.workers.selectors.walk_floor`.
 """
@@ -15,7 +22,8 @@ Pure numpy over plain data: the rows are loaded by `apps.workers.selectors.walk_
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +32,9 @@ from apps.workers.search import SearchRequest
 # The sampled row must beat the walk by more than float rounding: both sides are cosines of the same
 # stored half-precision vectors, computed by PostgreSQL and by numpy.
 TOLERANCE = 1e-4
+# The screen's principal directions, and the rows it hands to the full product.
+SCREEN_DIMENSIONS = 64
+SCREEN_CANDIDATES = 16
 
 
 @dataclass(frozen=True)
@@ -34,17 +45,23 @@ class WalkFloor:
     state: np.ndarray
     city: np.ndarray
     role: np.ndarray
+    basis: np.ndarray  # (dim, d) orthonormal: the sample's top principal directions
+    projected: np.ndarray  # (n, d): vectors @ basis, the screen
+    _masks: dict[tuple[str, str], tuple[np.ndarray, int]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_rows(cls, rows: list[tuple[str, str, str, str, str, np.ndarray]]) -> WalkFloor:
         """From (worker_id, status, state, city, role, vector) rows; zero vectors are left out."""
         rows = [row for row in rows if np.any(row[5])]
         if not rows:
-            return cls(np.zeros((0, 0), dtype=np.float32), *(np.array([], dtype=str) for _ in range(5)))
+            empty = np.zeros((0, 0), dtype=np.float32)
+            return cls(empty, *(np.array([], dtype=str) for _ in range(5)), basis=empty, projected=empty)
         vectors = np.vstack([row[5] for row in rows]).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        basis = principal_basis(vectors, SCREEN_DIMENSIONS)
         # Fixed-width unicode columns: comparing them is one vectorized pass, not a Python call per row.
-        return cls(vectors, *(np.array([value or "" for value in column], dtype=str) for column in list(zip(*rows))[:5]))
+        columns = (np.array([value or "" for value in column], dtype=str) for column in list(zip(*rows))[:5])
+        return cls(vectors, *columns, basis=basis, projected=np.ascontiguousarray(vectors @ basis))
 
     @functools.cached_property
     def row_of(self) -> dict[str, int]:
@@ -65,23 +82,54 @@ class WalkFloor:
         and exclusions; None when no sampled row does or the filters are beyond `applies_to`."""
         if not len(self) or not self.applies_to(request):
             return None
+        passing, count = self._passing(request)
+        query = np.asarray(query, dtype=np.float32)
+        norm = math.sqrt(float(query @ query))
+        if not count or norm == 0.0:
+            return None
+        if count > SCREEN_CANDIDATES:
+            # Every row's screen score, then the passing ones' best: cheaper than copying them out first.
+            screen = np.where(passing, self.projected @ (query @ self.basis), -np.inf)
+            candidates = np.argpartition(screen, -SCREEN_CANDIDATES)[-SCREEN_CANDIDATES:]
+        else:
+            candidates = np.flatnonzero(passing)
+        return float((self.vectors[candidates] @ query).max()) / norm
+
+    def _passing(self, request: SearchRequest) -> tuple[np.ndarray, int]:
+        """The sampled rows that pass the request's filters and exclusions, and how many. Inside a
+        search each numpy call costs several times what it does in a loop, so a filter's rows are
+        found once per value (a comparison of the sample's strings cost ~50 µs), and an unfiltered
+        search takes its status's rows as they are."""
         f = request.filters
-        passing = self.status == f.status
-        for column in ("state", "city", "role"):
-            value = getattr(f, column)
-            if value:
-                passing &= getattr(self, column) == value
-        for worker_id in request.exclude_ids:
-            row = self.row_of.get(worker_id)
-            if row is not None:
-                passing[row] = False
-        if not passing.any():
-            return None
-        norm = float(np.linalg.norm(query))
-        if norm == 0.0:
-            return None
-        # Every row's product, then the passing ones: cheaper than copying the passing rows out first.
-        return float((self.vectors @ (query.astype(np.float32) / norm))[passing].max())
+        filters = [("status", f.status)] + [(column, value) for column in ("state", "city", "role") if (value := getattr(f, column))]
+        masks = [self._mask(column, value) for column, value in filters]
+        excluded = [row for worker_id in request.exclude_ids if (row := self.row_of.get(worker_id)) is not None]
+        if len(masks) == 1 and not excluded:
+            return masks[0]
+        passing = np.logical_and.reduce([mask for mask, _ in masks])
+        passing[excluded] = False
+        return passing, int(np.count_nonzero(passing))
+
+    def _mask(self, column: str, value: str) -> tuple[np.ndarray, int]:
+        key = (column, value)
+        if key not in self._masks:  # threads that race here compute the same array
+            mask = getattr(self, column) == value
+            self._masks[key] = (mask, int(np.count_nonzero(mask)))
+        return self._masks[key]
+
+
+def principal_basis(vectors: np.ndarray, dimensions: int) -> np.ndarray:
+    """The rows' top `dimensions` principal directions (uncentred: the screen ranks inner products), as
+    orthonormal columns. A randomized range finder (Halko, Martinsson & Tropp 2011) with two power
+    iterations: ~27 ms for 2,000 × 768 on one thread, against ~100 ms for an eigendecomposition of the
+    Gram matrix, which kept 0.781 of the sample's energy where this keeps 0.774 (issue 18). Seeded, so
+    every process screens one sample alike."""
+    dimensions = min(dimensions, *vectors.shape)
+    basis = np.random.default_rng(0).standard_normal((vectors.shape[1], min(dimensions + 8, vectors.shape[1])), dtype=np.float32)
+    for _ in range(2):
+        basis, _ = np.linalg.qr(vectors.T @ (vectors @ basis))
+    _, _, directions = np.linalg.svd(vectors @ basis, full_matrices=False)
+    return np.ascontiguousarray(basis @ directions[:dimensions].T)
 
 
 def beats_walk(best_sampled_similarity: float | None, best_walk_similarity: float) -> bool:

@@ -10,7 +10,7 @@ import pytest
 
 from apps.indexes.embedders import get_embedder
 from apps.workers.search import Near, SearchFilters, SearchRequest
-from apps.workers.walk_floor import WalkFloor, beats_walk
+from apps.workers.walk_floor import SCREEN_CANDIDATES, SCREEN_DIMENSIONS, WalkFloor, beats_walk
 from tests.oracle import exact_ranking
 
 
@@ -38,6 +38,7 @@ def test_the_floor_is_the_nearest_sampled_row_that_passes_the_filters():
     assert floor.best_similarity(SearchRequest("q", filters=SearchFilters(role="line_cook", city="Chicago")), query) is None
     assert floor.best_similarity(SearchRequest("q", filters=SearchFilters(status="do_not_contact")), query) == pytest.approx(1 / np.sqrt(3))
     assert floor.best_similarity(SearchRequest("q", exclude_ids=("W-2",)), _unit(0, 1, 0)) == pytest.approx(0.0)
+    assert floor.best_similarity(SearchRequest("q"), _unit(0, 1, 0)) == pytest.approx(1.0)  # the exclusion stayed with its request
 
 
 @pytest.mark.parametrize(
@@ -65,6 +66,41 @@ def test_a_walk_is_missed_only_when_a_sampled_row_beats_its_best_result():
     assert not beats_walk(floor.best_similarity(request, query), best_sampled)  # the walk found that very row
     assert not beats_walk(floor.best_similarity(request, query), best_sampled + 0.01)
     assert not beats_walk(WalkFloor.from_rows([]).best_similarity(request, query), -1.0)
+
+
+def _wide_floor(clusters: int = 20, per_cluster: int = 20, dim: int = 128) -> tuple[WalkFloor, np.ndarray, np.ndarray]:
+    """Rows in clusters, like the corpus's role × city clusters: more rows than the screen hands over,
+    in more dimensions than it keeps (the screened path). Returns the floor, its unit rows and the
+    cluster centres."""
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    vectors = np.repeat(centres, per_cluster, axis=0) + rng.standard_normal((clusters * per_cluster, dim)).astype(np.float32) * 0.03
+    roles = ["line_cook" if i % 2 else "forklift_operator" for i in range(len(vectors))]
+    floor = WalkFloor.from_rows([(f"W-{i}", "active", "IL", "Chicago", roles[i], vectors[i]) for i in range(len(vectors))])
+    assert len(floor) > SCREEN_CANDIDATES and floor.basis.shape == (dim, SCREEN_DIMENSIONS)
+    return floor, vectors / np.linalg.norm(vectors, axis=1, keepdims=True), centres
+
+
+def test_the_screen_hands_the_full_product_the_sampled_row_nearest_the_query():
+    """A query at a cluster's centre: of 400 rows only 16 are compared in full, and the nearest must be
+    one of them, so the floor is exactly the full product's."""
+    floor, vectors, centres = _wide_floor()
+    for query in centres:
+        assert floor.best_similarity(SearchRequest("q"), query) == pytest.approx(float((vectors @ query).max()), abs=1e-6)
+
+
+def test_the_screened_floor_is_a_passing_rows_exact_similarity_and_never_above_the_full_product():
+    floor, vectors, _ = _wide_floor()
+    cooks = np.array([i % 2 == 1 for i in range(len(vectors))])
+    request = SearchRequest("q", filters=SearchFilters(role="line_cook"), exclude_ids=("W-3",))
+    allowed = cooks.copy()
+    allowed[3] = False
+    for query in [vectors[3], vectors[4], *np.random.default_rng(9).standard_normal((50, vectors.shape[1])).astype(np.float32)]:
+        exact = vectors @ (query / np.linalg.norm(query))
+        best = floor.best_similarity(request, query)
+        assert best <= exact[allowed].max() + 1e-6  # the excluded row and the forklift operators stay out
+        assert np.isclose(exact[allowed], best, atol=1e-6).any()  # and it is one real row's similarity
 
 
 # --------------------------------------------------------------------------- on the real corpus
