@@ -93,8 +93,8 @@ _floor_cache: dict[str, tuple[int, WalkFloor]] = {}
 
 def walk_floor(version: int) -> WalkFloor | None:
     """A uniform sample of about SEARCH_WALK_FLOOR_SAMPLE embedded workers (apps.workers.walk_floor),
-    loaded once per process per `workers` version (a TABLESAMPLE of the heap's pages, ~40 ms at 100k);
-    None when the setting is 0."""
+    loaded once per process per `workers` version (a TABLESAMPLE of the heap's pages; the screen's basis
+    adds ~20 ms at 100k); None when the setting is 0."""
     size = settings.SEARCH_WALK_FLOOR_SAMPLE
     if size <= 0:
         return None
