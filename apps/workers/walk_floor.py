@@ -11,8 +11,8 @@ on a walk that found the true nearest neighbour.
 
 The full product with 2,000 × 768 float32 rows took ~0.06 ms in a loop but added 0.55–0.9 ms to a
 search at 100k: right after a wait each numpy call runs several times its loop time, the 6 MB product
-most of all. So a screen picks the rows worth the full product: each row's coordinates along the sample's 64 principal directions (512 KB) rank the passing
-rows, and the 16 best are compared in full. The floor is still one real passing row's exact
+most of all. So a screen picks the rows worth the full product: each row's coordinates along the
+sample's 64 principal directions (512 KB) rank the passing rows, and the 16 best are compared in full. The floor is still one real passing row's exact
 similarity, so it never exceeds the full product's and a walk it beats is still certainly missed; on
 6,000 walks at 100k it flagged the same 36 walks as the full product (benchmarks/README.md, eleventh pass).
 
@@ -106,15 +106,20 @@ class WalkFloor:
         excluded = [row for worker_id in request.exclude_ids if (row := self.row_of.get(worker_id)) is not None]
         if len(masks) == 1 and not excluded:
             return masks[0]
-        passing = np.logical_and.reduce([mask for mask, _ in masks])
+        passing = np.logical_and.reduce([mask for mask, _ in masks])  # a new array: the cached masks stay
         passing[excluded] = False
         return passing, int(np.count_nonzero(passing))
 
     def _mask(self, column: str, value: str) -> tuple[np.ndarray, int]:
+        """The rows whose `column` is `value`, and how many. Only values some sampled row has are kept,
+        so requests naming any number of other values cannot grow the cache past the sample's own."""
         key = (column, value)
         if key not in self._masks:  # threads that race here compute the same array
             mask = getattr(self, column) == value
-            self._masks[key] = (mask, int(np.count_nonzero(mask)))
+            count = int(np.count_nonzero(mask))
+            if not count:
+                return mask, 0
+            self._masks[key] = (mask, count)
         return self._masks[key]
 
 

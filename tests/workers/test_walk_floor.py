@@ -103,6 +103,15 @@ def test_the_screened_floor_is_a_passing_rows_exact_similarity_and_never_above_t
         assert np.isclose(exact[allowed], best, atol=1e-6).any()  # and it is one real row's similarity
 
 
+def test_filter_values_no_sampled_row_has_are_not_kept():
+    """A filter's rows are kept per value; values from requests that match nothing must not pile up."""
+    floor = _floor()
+    for i in range(50):
+        assert floor.best_similarity(SearchRequest("q", filters=SearchFilters(city=f"Nowhere {i}")), _unit(1, 0, 0)) is None
+    assert floor.best_similarity(SearchRequest("q", filters=SearchFilters(city="Chicago")), _unit(1, 0, 0)) == pytest.approx(1.0)
+    assert set(floor._masks) == {("status", "active"), ("city", "Chicago")}
+
+
 # --------------------------------------------------------------------------- on the real corpus
 
 QUERY = "forklift operator night shift rf scanner"
