@@ -20,7 +20,8 @@ import argparse
 import os
 import sys
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 import django
 
@@ -39,41 +40,72 @@ def main() -> None:
     print(render(measure(args.queries, args.seed, [int(e) for e in args.ef.split(",")], args.shapes.split(","))))
 
 
-def measure(n: int, seed: int, widths: list[int], shapes: list[str]) -> dict[str, Any]:
+@dataclass
+class WalkCase:
+    """One of bench_search's queries as the API plans its walk, with its exact top 10."""
+
+    request: Any
+    vector: Any
+    literal: str
+    ef_search: int
+    where: str
+    params: list[Any]
+    truth: set[str]
+
+    def walk(self, ef_search: int) -> list[tuple]:
+        """The graph walk at `ef_search`, as `nearest_workers` runs it: rows nearest first."""
+        from apps.workers import selectors
+
+        return selectors._knn(self.where, self.params, self.literal, 10, exact=False, ef_search=ef_search, iterative=True)
+
+    def recall(self, rows: list[tuple]) -> float:
+        return len({r[0] for r in rows} & self.truth) / max(len(self.truth), 1)
+
+
+def walk_cases(n: int, seed: int, shape: str) -> Iterator[WalkCase]:
+    """bench_search's queries, unfiltered or as a profile swap (`swap`: the query's own top 50 left out)."""
     from django.conf import settings
 
     from apps.core.vectors import vector_literal
     from apps.indexes.embedders import get_embedder
     from apps.workers import selectors
     from apps.workers.search import filter_sql, plan_search, search_request_from_dict
-    from benchmarks.bench_search import make_queries, summarize
+    from benchmarks.bench_search import make_queries
 
     embedder = get_embedder()
-    version = selectors.index_version("workers")
-    stats, floor = selectors.corpus_stats(version), selectors.walk_floor(version)
+    stats = selectors.corpus_stats(selectors.index_version("workers"))
+    for q in make_queries(n, seed):
+        exclude: list[str] = []
+        if shape == "swap":
+            warm = search_request_from_dict({"query": q["text"] + " warm", "k": 50})
+            exclude = [r["worker_id"] for r in selectors.nearest_workers(warm, embedder.embed([warm.query])[0])[0]]
+        request = search_request_from_dict({"query": f"{q['text']} {shape}", "k": 10, "exclude_ids": exclude})
+        vector = embedder.embed([request.query])[0]
+        literal = vector_literal(vector)
+        plan = plan_search(request, stats, base_ef=settings.SEARCH_EF_SEARCH, exact_max_rows=settings.SEARCH_EXACT_MAX_ROWS)
+        where, params = filter_sql(request.filters, request.exclude_ids, request.near, with_box=False)
+        truth = {r[0] for r in selectors._knn(where, params, literal, 10, exact=True, ef_search=plan.ef_search, iterative=False)}
+        yield WalkCase(request, vector, literal, plan.ef_search, where, params, truth)
+
+
+def measure(n: int, seed: int, widths: list[int], shapes: list[str]) -> dict[str, Any]:
+    from apps.workers import selectors
+    from benchmarks.bench_search import summarize
+
+    floor = selectors.walk_floor(selectors.index_version("workers"))
     out: dict[str, Any] = {}
     for shape in shapes:
         walks: list[dict[str, Any]] = []
-        for q in make_queries(n, seed):
-            exclude: list[str] = []
-            if shape == "swap":  # bench_search's profile swap: the query's own top 50 left out
-                warm = search_request_from_dict({"query": q["text"] + " warm", "k": 50})
-                exclude = [r["worker_id"] for r in selectors.nearest_workers(warm, embedder.embed([warm.query])[0])[0]]
-            request = search_request_from_dict({"query": f"{q['text']} {shape}", "k": 10, "exclude_ids": exclude})
-            vector = embedder.embed([request.query])[0]
-            literal = vector_literal(vector)
-            plan = plan_search(request, stats, base_ef=settings.SEARCH_EF_SEARCH, exact_max_rows=settings.SEARCH_EXACT_MAX_ROWS)
-            where, params = filter_sql(request.filters, request.exclude_ids, request.near, with_box=False)
-            truth = {r[0] for r in selectors._knn(where, params, literal, 10, exact=True, ef_search=plan.ef_search, iterative=False)}
+        for case in walk_cases(n, seed, shape):
 
-            def walk(ef: int) -> tuple[float, float, bool]:
+            def walk(ef: int, case: WalkCase = case) -> tuple[float, float, bool]:
                 started = time.perf_counter()
-                rows = selectors._knn(where, params, literal, 10, exact=False, ef_search=ef, iterative=True)
+                rows = case.walk(ef)
                 elapsed = (time.perf_counter() - started) * 1000
-                return elapsed, len({r[0] for r in rows} & truth) / max(len(truth), 1), selectors._walk_missed(floor.best_similarity(request, vector), rows)
+                return elapsed, case.recall(rows), selectors._walk_missed(floor.best_similarity(case.request, case.vector), rows)
 
-            ms, recall, flagged = walk(plan.ef_search)
-            walk_record = {"ef": plan.ef_search, "ms": ms, "recall": recall, "flagged": flagged}
+            ms, recall, flagged = walk(case.ef_search)
+            walk_record = {"ef": case.ef_search, "ms": ms, "recall": recall, "flagged": flagged}
             if flagged:  # each width first in turn: the first walk into a region pays for its cold pages
                 order = widths[len(walks) % len(widths):] + widths[: len(walks) % len(widths)]
                 walk_record["again"] = {ef: walk(ef) for ef in order}

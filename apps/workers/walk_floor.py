@@ -9,12 +9,13 @@ sampled row beats the walk's best result, the walk has certainly missed; the cal
 wider, then exactly. A few thousand sampled rows catch most such misses and never raise a false alarm
 on a walk that found the true nearest neighbour.
 
-The full product with 2,000 × 768 float32 rows took ~0.06 ms in a loop but added 0.55–0.9 ms to a
+The full product with 2,000 × 768 float32 rows took ~0.06 ms in a loop but added ~0.65 ms to a
 search at 100k: right after a wait each numpy call runs several times its loop time, the 6 MB product
 most of all. So a screen picks the rows worth the full product: each row's coordinates along the
-sample's 64 principal directions (512 KB) rank the passing rows, and the 16 best are compared in full. The floor is still one real passing row's exact
-similarity, so it never exceeds the full product's and a walk it beats is still certainly missed; on
-6,000 walks at 100k it flagged the same 36 walks as the full product (benchmarks/README.md, eleventh pass).
+sample's 64 principal directions (512 KB) rank the passing rows, and the 16 best are compared in full.
+The floor is still one real passing row's exact similarity, so it never exceeds the full product's and
+a walk it beats is still certainly missed; on 8,000 walks at 100k it flagged the same 44 walks as the
+full product (`python -m benchmarks.bench_walk_floor`).
 
 Pure numpy over plain data: the rows are loaded by `apps.workers.selectors.walk_floor`.
 """
