@@ -242,8 +242,8 @@ def nearest_workers(
     exact = plan.path == "exact"
     where, params = filter_sql(request.filters, request.exclude_ids, request.near, column, with_box=exact)
     floor = walk_floor(version) if not exact and column == "embedding" else None
-    # Computed once: a widened walk is judged against the same floor. On the request's thread: run on a
-    # helper thread beside the walk it cost the same (its 6 MB stream slowed the walk instead).
+    # Computed once, on the request's thread: a widened walk is judged against the same floor. (A helper
+    # thread beside the walk bought nothing, benchmarks/README.md, tenth pass.)
     best_sampled = floor.best_similarity(request, vector) if floor is not None else None
     rows = _knn(where, params, literal, k, exact=exact, ef_search=plan.ef_search, iterative=pgvector_at_least(0, 8), column=column)
     missed = _walk_missed(best_sampled, rows)

@@ -197,7 +197,7 @@ class _CountingFloor(WalkFloor):
 
 @pytest.mark.django_db
 def test_a_search_computes_its_floor_once_even_when_it_walks_again(search_corpus, floor_cache, settings):
-    """The sample's product streams the whole sample; the widened walk is judged against the same value."""
+    """The floor is worked out once per search: the widened walk is judged against the same value."""
     from apps.indexes.selectors import index_version
     from apps.workers.selectors import nearest_workers
 
