@@ -61,7 +61,7 @@ def search_workers(request: SearchRequest, *, writes: redis.client.Pipeline | No
         embedder_keys.append(get_semantic_embedder().key)
     # The planner's settings are part of the key: a process restarted with another ef_search must not
     # serve the results its predecessor computed.
-    plan_key = f"ef={settings.SEARCH_EF_SEARCH},exact={settings.SEARCH_EXACT_MAX_ROWS}"
+    plan_key = f"ef={settings.SEARCH_EF_SEARCH},exact={settings.SEARCH_EXACT_MAX_ROWS},walk={settings.SEARCH_WALK_ROW_COST}"
     result_key = "search:" + request.cache_key(*embedder_keys, plan_key) if settings.SEARCH_RESULT_CACHE_TTL_S else None
     embedding_key = embeddings.redis_key_to_read(request.query)
     fetched = _read_redis([version_mirror.key(name) for name in index_names] + [embedding_key, result_key])

@@ -329,6 +329,19 @@ def plan_search(
     return SearchPlan("hnsw", ef, estimated)
 
 
+def weigh_walk(plan: SearchPlan, neighbourhood_pass_rate: float | None, *, candidates: int, walk_row_cost: float) -> SearchPlan:
+    """The exact path instead of a planned graph walk that would meet more rows than the filter keeps.
+
+    The walk meets about `candidates` ÷ the share of the query's neighbourhood that passes the filters
+    (`apps.workers.walk_floor.WalkFloor.neighbourhood_pass_rate`), each row costing `walk_row_cost`
+    times a row of the exact path, which reads the estimated rows once. 0 turns the weighing off."""
+    if plan.path != "hnsw" or neighbourhood_pass_rate is None or walk_row_cost <= 0:
+        return plan
+    if plan.estimated_rows * neighbourhood_pass_rate <= walk_row_cost * candidates:
+        return SearchPlan("exact", plan.ef_search, plan.estimated_rows)
+    return plan
+
+
 # The walk again after the walk floor showed a miss (apps.workers.walk_floor). At 100k, of 32 unfiltered
 # walks lost at ef_search 100, 31 found their true top 10 at 400 (recall@10 0.75–0.83 at 200 and 300);
 # both profile swaps lost at their planned 350 did at 700 and at 1,000, neither at 400

@@ -17,7 +17,7 @@ from apps.core.selectors import pgvector_at_least
 from apps.core.vectors import vector_literal
 from apps.indexes.selectors import index_version
 from apps.workers.models import Worker
-from apps.workers.search import CorpusStats, Near, SearchPlan, SearchRequest, filter_sql, plan_search, widened_ef_search
+from apps.workers.search import CorpusStats, Near, SearchPlan, SearchRequest, filter_sql, plan_search, weigh_walk, widened_ef_search
 from apps.workers.walk_floor import WalkFloor, beats_walk
 
 # The worker fields a search result carries (SPEC §4.3 response).
@@ -238,13 +238,17 @@ def nearest_workers(
     k = k or request.k
     version = index_version("workers") if version is None else version
     plan = plan_search(request, corpus_stats(version), base_ef=settings.SEARCH_EF_SEARCH, exact_max_rows=settings.SEARCH_EXACT_MAX_ROWS)
+    floor = walk_floor(version) if plan.path == "hnsw" and column == "embedding" else None
+    if floor is not None and (request.filters.state or request.filters.city or request.filters.role):
+        # Only a filter narrower than the status can leave the query's neighbourhood (unfiltered: ~85 % pass).
+        rate = floor.neighbourhood_pass_rate(request, vector)
+        plan = weigh_walk(plan, rate, candidates=k + RERANK_MARGIN, walk_row_cost=settings.SEARCH_WALK_ROW_COST)
     literal = vector_literal(vector)
     exact = plan.path == "exact"
     where, params = filter_sql(request.filters, request.exclude_ids, request.near, column, with_box=exact)
-    floor = walk_floor(version) if not exact and column == "embedding" else None
     # Computed once, on the request's thread: a widened walk is judged against the same floor. (A helper
     # thread beside the walk bought nothing, benchmarks/README.md, tenth pass.)
-    best_sampled = floor.best_similarity(request, vector) if floor is not None else None
+    best_sampled = floor.best_similarity(request, vector) if floor is not None and not exact else None
     rows = _knn(where, params, literal, k, exact=exact, ef_search=plan.ef_search, iterative=pgvector_at_least(0, 8), column=column)
     missed = _walk_missed(best_sampled, rows)
     if missed:

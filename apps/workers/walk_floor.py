@@ -36,6 +36,9 @@ TOLERANCE = 1e-4
 # The screen's principal directions, and the rows it hands to the full product.
 SCREEN_DIMENSIONS = 64
 SCREEN_CANDIDATES = 16
+# The sampled rows that stand for a query's neighbourhood (of 2,000: the nearest ~3 % of the corpus)
+# when estimating how many of the rows a graph walk meets pass the filters.
+NEIGHBOURHOOD = 64
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,22 @@ class WalkFloor:
         else:
             candidates = np.flatnonzero(passing)
         return float((self.vectors[candidates] @ query).max()) / norm
+
+    def neighbourhood_pass_rate(self, request: SearchRequest, query: np.ndarray) -> float | None:
+        """The share of the query's neighbourhood — the NEIGHBOURHOOD sampled rows the screen ranks
+        nearest — that passes the request's filters and exclusions, smoothed so that none passing is
+        still a small rate, never zero; None when the filters are beyond `applies_to`.
+
+        A filtered graph walk keeps going until its candidates pass (an iterative scan), so it meets
+        about candidates ÷ this rate rows: a role the query's words do not name can be 5 % of the
+        corpus and still absent around the query, and the walk then ran into pgvector's 20,000-row
+        scan limit (85–110 ms at 100k) where the exact path reads the role's rows in ~16 ms."""
+        if not len(self) or not self.applies_to(request):
+            return None
+        passing, _ = self._passing(request)
+        neighbours = min(NEIGHBOURHOOD, len(self))
+        nearest = np.argpartition(self.projected @ (np.asarray(query, dtype=np.float32) @ self.basis), -neighbours)[-neighbours:]
+        return (int(np.count_nonzero(passing[nearest])) + 0.5) / (neighbours + 1)
 
     def _passing(self, request: SearchRequest) -> tuple[np.ndarray, int]:
         """The sampled rows that pass the request's filters and exclusions, and how many. Inside a

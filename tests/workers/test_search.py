@@ -50,7 +50,8 @@ def test_unfiltered_search_matches_the_exact_ranking(search_corpus, coordinator_
 @pytest.mark.parametrize("force_graph", [False, True])
 def test_selective_filter_returns_exactly_k_and_the_exact_top_k(search_corpus, coordinator_client, settings, force_graph):
     if force_graph:
-        settings.SEARCH_EXACT_MAX_ROWS = 0  # plan the HNSW walk: it starves, and must recover
+        # Plan the HNSW walk, however few rows pass around the query: it starves, and must recover.
+        settings.SEARCH_EXACT_MAX_ROWS, settings.SEARCH_WALK_ROW_COST = 0, 0
     metas = search_corpus["meta"]
     city, state = next((m["city"], m["state"]) for m in metas if m["role"] == "forklift_operator")
 
@@ -67,7 +68,7 @@ def test_selective_filter_returns_exactly_k_and_the_exact_top_k(search_corpus, c
 
 
 def test_a_graph_walk_that_comes_back_short_falls_back_to_the_exact_path(search_corpus, coordinator_client, settings):
-    settings.SEARCH_EXACT_MAX_ROWS = 0  # plan the HNSW walk
+    settings.SEARCH_EXACT_MAX_ROWS, settings.SEARCH_WALK_ROW_COST = 0, 0  # plan the HNSW walk
     metas = search_corpus["meta"]
     counts: dict[tuple, int] = {}
     for m in metas:

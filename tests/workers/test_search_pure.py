@@ -11,12 +11,14 @@ from apps.workers.search import (
     near_from_dict,
     CorpusStats,
     SearchFilters,
+    SearchPlan,
     SearchRequest,
     filter_sql,
     EF_PER_EXCLUDED_ID,
     plan_search,
     search_filters_from_dict,
     search_request_from_dict,
+    weigh_walk,
 )
 
 
@@ -131,6 +133,18 @@ def test_a_selective_filter_plans_the_exact_path_and_a_broad_one_widens_the_grap
     assert swap.ef_search == 40 + 50 * EF_PER_EXCLUDED_ID  # the excluded are usually the nearest
     capped = plan_search(SearchRequest("q", k=100, exclude_ids=tuple(f"W-{i}" for i in range(1000))), STATS, base_ef=40, exact_max_rows=500)
     assert capped.ef_search == 1000
+
+
+def test_a_walk_that_would_meet_more_rows_than_the_filter_keeps_takes_the_exact_path():
+    walk = SearchPlan("hnsw", 100, 10_000)
+    # 50 candidates at 1 % of the neighbourhood passing: ~5,000 walked rows, each worth 5 exact ones.
+    assert weigh_walk(walk, 0.01, candidates=50, walk_row_cost=5) == SearchPlan("exact", 100, 10_000)
+    assert weigh_walk(walk, 0.5, candidates=50, walk_row_cost=5) is walk  # ~100 walked rows: walk
+    assert weigh_walk(SearchPlan("hnsw", 100, 25_001), 0.01, candidates=50, walk_row_cost=5) == SearchPlan("hnsw", 100, 25_001)
+    assert weigh_walk(walk, 0.01, candidates=50, walk_row_cost=0) is walk  # weighing off
+    assert weigh_walk(walk, None, candidates=50, walk_row_cost=5) is walk  # the sample cannot tell
+    exact = SearchPlan("exact", 100, 300)
+    assert weigh_walk(exact, 0.9, candidates=50, walk_row_cost=5) is exact
 
 
 def test_a_second_walk_is_at_least_the_widened_floor_twice_the_planned_walk_and_never_past_the_cap():

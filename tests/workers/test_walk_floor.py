@@ -112,6 +112,25 @@ def test_filter_values_no_sampled_row_has_are_not_kept():
     assert set(floor._masks) == {("status", "active"), ("city", "Chicago")}
 
 
+def test_the_neighbourhood_pass_rate_is_the_share_of_the_nearest_sampled_rows_that_pass():
+    """20 clusters of 20 rows, one role each: around a cluster's centre its own 20 rows are among the
+    64 nearest, a far cluster's none."""
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((20, 128)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    vectors = np.repeat(centres, 20, axis=0) + rng.standard_normal((400, 128)).astype(np.float32) * 0.03
+    floor = WalkFloor.from_rows([(f"W-{i}", "active", "IL", "Chicago", f"role_{i // 20}", vectors[i]) for i in range(400)])
+    far = int(np.argmin(centres @ centres[0]))
+
+    def rate(role: str, **request) -> float | None:
+        return floor.neighbourhood_pass_rate(SearchRequest("q", filters=SearchFilters(role=role), **request), centres[0])
+
+    assert rate("role_0") == pytest.approx(20.5 / 65)
+    assert rate(f"role_{far}") == pytest.approx(0.5 / 65)  # none pass: small, never zero
+    assert rate("role_0", exclude_ids=("W-0", "W-1", "W-2")) == pytest.approx(17.5 / 65)
+    assert floor.neighbourhood_pass_rate(SearchRequest("q", filters=SearchFilters(skills=("forklift",))), centres[0]) is None
+
+
 # --------------------------------------------------------------------------- on the real corpus
 
 QUERY = "forklift operator night shift rf scanner"
@@ -159,7 +178,8 @@ def test_a_walk_the_sample_beats_is_walked_again_wider_then_exactly(search_corpu
     from apps.workers.search import WIDENED_EF_SEARCH
     from apps.workers.selectors import nearest_workers
 
-    settings.SEARCH_EXACT_MAX_ROWS = 0  # the corpus is under the exact-path threshold: walk the graph
+    # The corpus is under the exact-path threshold, and a role filter's rows are few: walk the graph.
+    settings.SEARCH_EXACT_MAX_ROWS, settings.SEARCH_WALK_ROW_COST = 0, 0
     vector = get_embedder().embed([QUERY])[0]
     expected = exact_ranking(search_corpus, vector, lambda wid, m: m["status"] == "active", 10)
     version = index_version("workers")
@@ -208,3 +228,22 @@ def test_a_search_computes_its_floor_once_even_when_it_walks_again(search_corpus
     results, plan = nearest_workers(SearchRequest(QUERY, k=10), vector)
     assert plan.path == "exact-fallback" and len(results) == 10  # beaten twice: walked, widened, then exact
     assert _CountingFloor.calls == [QUERY]
+
+
+@pytest.mark.django_db
+def test_a_role_absent_around_the_query_takes_the_exact_path_and_a_role_it_names_walks(search_corpus, floor_cache, settings):
+    """One walked row priced at half an exact one, so that this 3,000-row corpus still walks a role
+    the query names; a role none of the query's sampled neighbours has would be walked far, and is read
+    exactly instead."""
+    from apps.workers.selectors import nearest_workers
+
+    settings.SEARCH_EXACT_MAX_ROWS, settings.SEARCH_WALK_ROW_COST = 0, 0.5
+    vector = get_embedder().embed([QUERY])[0]
+    named, plan = nearest_workers(SearchRequest(QUERY, k=10, filters=SearchFilters(role="forklift_operator")), vector)
+    assert plan.path == "hnsw"
+    absent, plan = nearest_workers(SearchRequest(QUERY, k=10, filters=SearchFilters(role="home_health_aide")), vector)
+    assert plan.path == "exact"
+    expected = exact_ranking(search_corpus, vector, lambda wid, m: m["status"] == "active" and m["role"] == "home_health_aide", 10)
+    assert [r["worker_id"] for r in absent] == expected
+    settings.SEARCH_WALK_ROW_COST = 0  # no weighing: the same request walks
+    assert nearest_workers(SearchRequest(QUERY, k=10, filters=SearchFilters(role="home_health_aide")), vector)[1].path != "exact"
