@@ -82,7 +82,7 @@ def walk_cases(n: int, seed: int, shape: str) -> Iterator[WalkCase]:
         request = search_request_from_dict({"query": f"{q['text']} {shape}", "k": 10, "exclude_ids": exclude})
         vector = embedder.embed([request.query])[0]
         literal = vector_literal(vector)
-        plan = plan_search(request, stats, base_ef=settings.SEARCH_EF_SEARCH, exact_max_rows=settings.SEARCH_EXACT_MAX_ROWS)
+        plan = plan_search(request, stats, base_ef=settings.SEARCH_EF_SEARCH, exact_max_rows=settings.SEARCH_EXACT_MAX_ROWS, iterative=True)
         where, params = filter_sql(request.filters, request.exclude_ids, request.near, with_box=False)
         truth = {r[0] for r in selectors._knn(where, params, literal, 10, exact=True, ef_search=plan.ef_search, iterative=False)}
         yield WalkCase(request, vector, literal, plan.ef_search, where, params, truth)

@@ -306,15 +306,20 @@ MAX_EF_SEARCH = 1000
 
 
 def plan_search(
-    request: SearchRequest, stats: CorpusStats, *, base_ef: int, exact_max_rows: int, max_ef: int = MAX_EF_SEARCH
+    request: SearchRequest, stats: CorpusStats, *, base_ef: int, exact_max_rows: int, max_ef: int = MAX_EF_SEARCH, iterative: bool = False
 ) -> SearchPlan:
     """Pick the access path.
 
     pgvector's HNSW scan applies WHERE after the graph walk, so a selective filter starves it. When the
     filter keeps few rows an exact scan over exactly those rows (B-tree/GIN → distance → sort) is both
-    exact and cheap; otherwise walk the graph with ef_search widened by the inverse selectivity, so the
-    candidate list is expected to hold k survivors twice over. The caller still checks for a short
-    result and falls back to the exact path, so the plan only decides speed, never correctness.
+    exact and cheap; otherwise walk the graph. A walk that stops at ef_search candidates (`iterative`
+    false: pgvector < 0.8) gets ef_search widened by the inverse selectivity, so the candidate list is
+    expected to hold k survivors twice over; an iterative scan resumes by itself until enough rows pass,
+    and widening it too only made every filtered walk longer: at 100k, ef_search 100 instead of the
+    selectivity's 195–400 took walks for one role from 6.97 to 3.77 ms (p50), for one city from 4.66 to
+    3.04 and for one state from 3.77 to 2.73, at recall@10 0.995, 1.0 and 1.0 (benchmarks/README.md,
+    twelfth pass). The caller still checks for a short result and falls back to the exact path, so the
+    plan only decides speed, never correctness.
     """
     estimated = max(0.0, stats.estimate(request.filters, request.near) - len(request.exclude_ids))
     if estimated <= exact_max_rows:
@@ -325,8 +330,10 @@ def plan_search(
     # Each excluded id that sits among the nearest also pushes the k-th true neighbour deeper into the
     # candidate list, and the walk's accuracy near its tail is what recall depends on: widen for both
     # (EF_PER_EXCLUDED_ID each).
-    ef = int(min(max_ef, max(base_ef + EF_PER_EXCLUDED_ID * len(request.exclude_ids), math.ceil(2.0 * wanted / selectivity))))
-    return SearchPlan("hnsw", ef, estimated)
+    ef = base_ef + EF_PER_EXCLUDED_ID * len(request.exclude_ids)
+    if not iterative:
+        ef = max(ef, math.ceil(2.0 * wanted / selectivity))
+    return SearchPlan("hnsw", int(min(max_ef, ef)), estimated)
 
 
 def weigh_walk(plan: SearchPlan, neighbourhood_pass_rate: float | None, *, candidates: int, walk_row_cost: float) -> SearchPlan:

@@ -237,7 +237,10 @@ def nearest_workers(
     lexical `embedding` or (hybrid ranking) the `semantic_embedding` column."""
     k = k or request.k
     version = index_version("workers") if version is None else version
-    plan = plan_search(request, corpus_stats(version), base_ef=settings.SEARCH_EF_SEARCH, exact_max_rows=settings.SEARCH_EXACT_MAX_ROWS)
+    iterative = pgvector_at_least(0, 8)
+    plan = plan_search(
+        request, corpus_stats(version), base_ef=settings.SEARCH_EF_SEARCH, exact_max_rows=settings.SEARCH_EXACT_MAX_ROWS, iterative=iterative
+    )
     floor = walk_floor(version) if plan.path == "hnsw" and column == "embedding" else None
     if floor is not None and (request.filters.state or request.filters.city or request.filters.role):
         # Only a filter narrower than the status can leave the query's neighbourhood (unfiltered: ~85 % pass).
@@ -249,12 +252,12 @@ def nearest_workers(
     # Computed once, on the request's thread: a widened walk is judged against the same floor. (A helper
     # thread beside the walk bought nothing, benchmarks/README.md, tenth pass.)
     best_sampled = floor.best_similarity(request, vector) if floor is not None and not exact else None
-    rows = _knn(where, params, literal, k, exact=exact, ef_search=plan.ef_search, iterative=pgvector_at_least(0, 8), column=column)
+    rows = _knn(where, params, literal, k, exact=exact, ef_search=plan.ef_search, iterative=iterative, column=column)
     missed = _walk_missed(best_sampled, rows)
     if missed:
         # The walk settled in the wrong part of the graph (a sampled row beats its best result): again, wider.
         wide = widened_ef_search(plan.ef_search)
-        rows = _knn(where, params, literal, k, exact=False, ef_search=wide, iterative=pgvector_at_least(0, 8), column=column)
+        rows = _knn(where, params, literal, k, exact=False, ef_search=wide, iterative=iterative, column=column)
         plan = SearchPlan("hnsw-widened", wide, plan.estimated_rows)
         missed = _walk_missed(best_sampled, rows)
     if not exact and (len(rows) < k or missed):

@@ -135,6 +135,18 @@ def test_a_selective_filter_plans_the_exact_path_and_a_broad_one_widens_the_grap
     assert capped.ef_search == 1000
 
 
+def test_an_iterative_walk_is_widened_for_the_excluded_ids_but_not_for_the_filters_selectivity():
+    def plan(request):
+        return plan_search(request, STATS, base_ef=40, exact_max_rows=500, iterative=True)
+
+    narrower = plan(SearchRequest("q", k=50, filters=SearchFilters(state="TX", shift="night")))
+    assert (narrower.path, narrower.ef_search) == ("hnsw", 40)  # the scan resumes until 50 pass
+    swap = plan(SearchRequest("q", k=10, exclude_ids=tuple(f"W-{i}" for i in range(50))))
+    assert swap.ef_search == 40 + 50 * EF_PER_EXCLUDED_ID
+    assert plan(SearchRequest("q", k=100, exclude_ids=tuple(f"W-{i}" for i in range(1000)))).ef_search == 1000
+    assert plan(SearchRequest("q", filters=SearchFilters(role="welder"))).path == "exact"
+
+
 def test_a_walk_that_would_meet_more_rows_than_the_filter_keeps_takes_the_exact_path():
     walk = SearchPlan("hnsw", 100, 10_000)
     # 50 candidates at 1 % of the neighbourhood passing: ~5,000 walked rows, each worth 5 exact ones.
