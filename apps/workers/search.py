@@ -324,15 +324,13 @@ def plan_search(
     estimated = max(0.0, stats.estimate(request.filters, request.near) - len(request.exclude_ids))
     if estimated <= exact_max_rows:
         return SearchPlan("exact", base_ef, estimated)
-    selectivity = max(estimated / max(stats.total, 1), 1e-6)
     # Excluded ids are usually the previous nearest results (profile swap): the walk must get past them.
-    wanted = request.k + len(request.exclude_ids)
-    # Each excluded id that sits among the nearest also pushes the k-th true neighbour deeper into the
-    # candidate list, and the walk's accuracy near its tail is what recall depends on: widen for both
-    # (EF_PER_EXCLUDED_ID each).
+    # Each one that sits among the nearest also pushes the k-th true neighbour deeper into the candidate
+    # list, and the walk's accuracy near its tail is what recall depends on: EF_PER_EXCLUDED_ID each.
     ef = base_ef + EF_PER_EXCLUDED_ID * len(request.exclude_ids)
     if not iterative:
-        ef = max(ef, math.ceil(2.0 * wanted / selectivity))
+        selectivity = max(estimated / max(stats.total, 1), 1e-6)
+        ef = max(ef, math.ceil(2.0 * (request.k + len(request.exclude_ids)) / selectivity))
     return SearchPlan("hnsw", int(min(max_ef, ef)), estimated)
 
 
