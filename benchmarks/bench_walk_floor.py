@@ -25,6 +25,7 @@ import argparse
 import os
 import statistics
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import django
@@ -70,6 +71,11 @@ class FullProduct:
         if not passing.any() or norm == 0.0:
             return None
         return float((floor.vectors @ (query.astype(np.float32) / norm))[passing].max())
+
+    def reading(self, request: Any, query: np.ndarray) -> SimpleNamespace:
+        """What `nearest_workers` reads of a floor. The cost part's searches are unfiltered, so there
+        is no walk to weigh."""
+        return SimpleNamespace(best_similarity=self.best_similarity(request, query), neighbourhood_pass_rate=None)
 
 
 def measure_cost(n: int, seed: int, block: int = 20) -> dict[str, Any]:

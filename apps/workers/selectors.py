@@ -242,16 +242,16 @@ def nearest_workers(
         request, corpus_stats(version), base_ef=settings.SEARCH_EF_SEARCH, exact_max_rows=settings.SEARCH_EXACT_MAX_ROWS, iterative=iterative
     )
     floor = walk_floor(version) if plan.path == "hnsw" and column == "embedding" else None
-    if floor is not None and (request.filters.state or request.filters.city or request.filters.role):
-        # Only a filter narrower than the status can leave the query's neighbourhood (unfiltered: ~85 % pass).
-        rate = floor.neighbourhood_pass_rate(request, vector)
-        plan = weigh_walk(plan, rate, candidates=k + RERANK_MARGIN, walk_row_cost=settings.SEARCH_WALK_ROW_COST)
+    # One reading per search, on the request's thread: the weighing and a widened walk are judged
+    # against the same sample. (A helper thread beside the walk bought nothing, benchmarks/README.md,
+    # tenth pass.)
+    reading = floor.reading(request, vector) if floor is not None else None
+    if reading is not None:
+        plan = weigh_walk(plan, reading.neighbourhood_pass_rate, candidates=k + RERANK_MARGIN, walk_row_cost=settings.SEARCH_WALK_ROW_COST)
     literal = vector_literal(vector)
     exact = plan.path == "exact"
     where, params = filter_sql(request.filters, request.exclude_ids, request.near, column, with_box=exact)
-    # Computed once, on the request's thread: a widened walk is judged against the same floor. (A helper
-    # thread beside the walk bought nothing, benchmarks/README.md, tenth pass.)
-    best_sampled = floor.best_similarity(request, vector) if floor is not None and not exact else None
+    best_sampled = reading.best_similarity if reading is not None and not exact else None
     rows = _knn(where, params, literal, k, exact=exact, ef_search=plan.ef_search, iterative=iterative, column=column)
     missed = _walk_missed(best_sampled, rows)
     if missed:

@@ -81,39 +81,18 @@ class WalkFloor:
         f = request.filters
         return request.near is None and not (f.skills or f.certifications or f.shift or f.available_on)
 
+    def reading(self, request: SearchRequest, query: np.ndarray) -> FloorReading:
+        """The sample read for one search: what `best_similarity` and `neighbourhood_pass_rate` answer,
+        sharing the passing rows and the screen's scores between them."""
+        return FloorReading(self, request, np.asarray(query, dtype=np.float32))
+
     def best_similarity(self, request: SearchRequest, query: np.ndarray) -> float | None:
-        """The highest cosine similarity to `query` of a sampled row that passes the request's filters
-        and exclusions; None when no sampled row does or the filters are beyond `applies_to`."""
-        if not len(self) or not self.applies_to(request):
-            return None
-        passing, count = self._passing(request)
-        query = np.asarray(query, dtype=np.float32)
-        norm = math.sqrt(float(query @ query))
-        if not count or norm == 0.0:
-            return None
-        if count > SCREEN_CANDIDATES:
-            # Every row's screen score, then the passing ones' best: cheaper than copying them out first.
-            screen = np.where(passing, self.projected @ (query @ self.basis), -np.inf)
-            candidates = np.argpartition(screen, -SCREEN_CANDIDATES)[-SCREEN_CANDIDATES:]
-        else:
-            candidates = np.flatnonzero(passing)
-        return float((self.vectors[candidates] @ query).max()) / norm
+        """`FloorReading.best_similarity`, for one question."""
+        return self.reading(request, query).best_similarity
 
     def neighbourhood_pass_rate(self, request: SearchRequest, query: np.ndarray) -> float | None:
-        """The share of the query's neighbourhood — the NEIGHBOURHOOD sampled rows the screen ranks
-        nearest — that passes the request's filters and exclusions, smoothed so that none passing is
-        still a small rate, never zero; None when the filters are beyond `applies_to`.
-
-        A filtered graph walk keeps going until its candidates pass (an iterative scan), so it meets
-        about candidates ÷ this rate rows: a role the query's words do not name can be 5 % of the
-        corpus and still absent around the query, and the walk then ran into pgvector's 20,000-row
-        scan limit (85–110 ms at 100k) where the exact path reads the role's rows in ~16 ms."""
-        if not len(self) or not self.applies_to(request):
-            return None
-        passing, _ = self._passing(request)
-        neighbours = min(NEIGHBOURHOOD, len(self))
-        nearest = np.argpartition(self.projected @ (np.asarray(query, dtype=np.float32) @ self.basis), -neighbours)[-neighbours:]
-        return (int(np.count_nonzero(passing[nearest])) + 0.5) / (neighbours + 1)
+        """`FloorReading.neighbourhood_pass_rate`, for one question."""
+        return self.reading(request, query).neighbourhood_pass_rate
 
     def _passing(self, request: SearchRequest) -> tuple[np.ndarray, int]:
         """The sampled rows that pass the request's filters and exclusions, and how many. Inside a
@@ -141,6 +120,66 @@ class WalkFloor:
                 return mask, 0
             self._masks[key] = (mask, count)
         return self._masks[key]
+
+
+@dataclass
+class FloorReading:
+    """One search's query against the sample. Inside a search each numpy call costs several times its
+    loop time, so the rows that pass the filters and the screen's scores are worked out once, and only
+    when one of the two questions needs them."""
+
+    floor: WalkFloor
+    request: SearchRequest
+    query: np.ndarray  # float32
+
+    @functools.cached_property
+    def _applies(self) -> bool:
+        return bool(len(self.floor)) and self.floor.applies_to(self.request)
+
+    @functools.cached_property
+    def _passing(self) -> tuple[np.ndarray, int]:
+        return self.floor._passing(self.request)
+
+    @functools.cached_property
+    def _screen(self) -> np.ndarray:
+        """Every sampled row's score along the sample's principal directions: near the cosine, cheap."""
+        return self.floor.projected @ (self.query @ self.floor.basis)
+
+    @functools.cached_property
+    def best_similarity(self) -> float | None:
+        """The highest cosine similarity to the query of a sampled row that passes the request's filters
+        and exclusions; None when no sampled row does or the filters are beyond `applies_to`."""
+        if not self._applies:
+            return None
+        passing, count = self._passing
+        norm = math.sqrt(float(self.query @ self.query))
+        if not count or norm == 0.0:
+            return None
+        if count > SCREEN_CANDIDATES:
+            # Every row's screen score, then the passing ones' best: cheaper than copying them out first.
+            candidates = np.argpartition(np.where(passing, self._screen, -np.inf), -SCREEN_CANDIDATES)[-SCREEN_CANDIDATES:]
+        else:
+            candidates = np.flatnonzero(passing)
+        return float((self.floor.vectors[candidates] @ self.query).max()) / norm
+
+    @functools.cached_property
+    def neighbourhood_pass_rate(self) -> float | None:
+        """The share of the query's neighbourhood — the NEIGHBOURHOOD sampled rows the screen ranks
+        nearest — that passes the request's filters and exclusions, smoothed so that none passing is
+        still a small rate, never zero. None when the filters are beyond `applies_to`, or name no
+        state, city or role: only those can leave the neighbourhood (unfiltered, ~85 % pass).
+
+        A filtered graph walk keeps going until its candidates pass (an iterative scan), so it meets
+        about candidates ÷ this rate rows: a role the query's words do not name can be 5 % of the
+        corpus and still absent around the query, and the walk then ran into pgvector's 20,000-row
+        scan limit (85–110 ms at 100k) where the exact path reads the role's rows in ~16 ms."""
+        f = self.request.filters
+        if not self._applies or not (f.state or f.city or f.role):
+            return None
+        passing, _ = self._passing
+        neighbours = min(NEIGHBOURHOOD, len(self.floor))
+        nearest = np.argpartition(self._screen, -neighbours)[-neighbours:]
+        return (int(np.count_nonzero(passing[nearest])) + 0.5) / (neighbours + 1)
 
 
 def principal_basis(vectors: np.ndarray, dimensions: int) -> np.ndarray:

@@ -68,16 +68,17 @@ def test_a_walk_is_missed_only_when_a_sampled_row_beats_its_best_result():
     assert not beats_walk(WalkFloor.from_rows([]).best_similarity(request, query), -1.0)
 
 
-def _wide_floor(clusters: int = 20, per_cluster: int = 20, dim: int = 128) -> tuple[WalkFloor, np.ndarray, np.ndarray]:
+def _wide_floor(
+    clusters: int = 20, per_cluster: int = 20, dim: int = 128, role_of=lambda row: "line_cook" if row % 2 else "forklift_operator"
+) -> tuple[WalkFloor, np.ndarray, np.ndarray]:
     """Rows in clusters, like the corpus's role × city clusters: more rows than the screen hands over,
-    in more dimensions than it keeps (the screened path). Returns the floor, its unit rows and the
-    cluster centres."""
+    in more dimensions than it keeps (the screened path). Row i's role is `role_of(i)`. Returns the
+    floor, its unit rows and the cluster centres."""
     rng = np.random.default_rng(7)
     centres = rng.standard_normal((clusters, dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     vectors = np.repeat(centres, per_cluster, axis=0) + rng.standard_normal((clusters * per_cluster, dim)).astype(np.float32) * 0.03
-    roles = ["line_cook" if i % 2 else "forklift_operator" for i in range(len(vectors))]
-    floor = WalkFloor.from_rows([(f"W-{i}", "active", "IL", "Chicago", roles[i], vectors[i]) for i in range(len(vectors))])
+    floor = WalkFloor.from_rows([(f"W-{i}", "active", "IL", "Chicago", role_of(i), vectors[i]) for i in range(len(vectors))])
     assert len(floor) > SCREEN_CANDIDATES and floor.basis.shape == (dim, SCREEN_DIMENSIONS)
     return floor, vectors / np.linalg.norm(vectors, axis=1, keepdims=True), centres
 
@@ -115,11 +116,7 @@ def test_filter_values_no_sampled_row_has_are_not_kept():
 def test_the_neighbourhood_pass_rate_is_the_share_of_the_nearest_sampled_rows_that_pass():
     """20 clusters of 20 rows, one role each: around a cluster's centre its own 20 rows are among the
     64 nearest, a far cluster's none."""
-    rng = np.random.default_rng(5)
-    centres = rng.standard_normal((20, 128)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    vectors = np.repeat(centres, 20, axis=0) + rng.standard_normal((400, 128)).astype(np.float32) * 0.03
-    floor = WalkFloor.from_rows([(f"W-{i}", "active", "IL", "Chicago", f"role_{i // 20}", vectors[i]) for i in range(400)])
+    floor, _, centres = _wide_floor(role_of=lambda row: f"role_{row // 20}")
     far = int(np.argmin(centres @ centres[0]))
 
     def rate(role: str, **request) -> float | None:
@@ -129,6 +126,12 @@ def test_the_neighbourhood_pass_rate_is_the_share_of_the_nearest_sampled_rows_th
     assert rate(f"role_{far}") == pytest.approx(0.5 / 65)  # none pass: small, never zero
     assert rate("role_0", exclude_ids=("W-0", "W-1", "W-2")) == pytest.approx(17.5 / 65)
     assert floor.neighbourhood_pass_rate(SearchRequest("q", filters=SearchFilters(skills=("forklift",))), centres[0]) is None
+    # No state, city or role: nothing narrower than the status to leave the neighbourhood.
+    assert floor.neighbourhood_pass_rate(SearchRequest("q", exclude_ids=("W-0",)), centres[0]) is None
+    # One reading answers both questions, in either order, as two separate readings would.
+    reading = floor.reading(SearchRequest("q", filters=SearchFilters(role=f"role_{far}")), centres[0])
+    assert reading.best_similarity == floor.best_similarity(reading.request, centres[0])
+    assert reading.neighbourhood_pass_rate == rate(f"role_{far}")  # the floor's screen left the scores as they were
 
 
 # --------------------------------------------------------------------------- on the real corpus
@@ -206,13 +209,13 @@ def test_a_walk_the_sample_beats_is_walked_again_wider_then_exactly(search_corpu
 
 
 class _CountingFloor(WalkFloor):
-    """A floor that counts how often it is computed."""
+    """A floor that counts how often a search reads it."""
 
     calls: list[str] = []
 
-    def best_similarity(self, request, query):
+    def reading(self, request, query):
         self.calls.append(request.query)
-        return super().best_similarity(request, query)
+        return super().reading(request, query)
 
 
 @pytest.mark.django_db
@@ -239,8 +242,7 @@ def test_a_role_absent_around_the_query_takes_the_exact_path_and_a_role_it_names
 
     settings.SEARCH_EXACT_MAX_ROWS, settings.SEARCH_WALK_ROW_COST = 0, 0.5
     vector = get_embedder().embed([QUERY])[0]
-    named, plan = nearest_workers(SearchRequest(QUERY, k=10, filters=SearchFilters(role="forklift_operator")), vector)
-    assert plan.path == "hnsw"
+    assert nearest_workers(SearchRequest(QUERY, k=10, filters=SearchFilters(role="forklift_operator")), vector)[1].path == "hnsw"
     absent, plan = nearest_workers(SearchRequest(QUERY, k=10, filters=SearchFilters(role="home_health_aide")), vector)
     assert plan.path == "exact"
     expected = exact_ranking(search_corpus, vector, lambda wid, m: m["status"] == "active" and m["role"] == "home_health_aide", 10)
