@@ -12,6 +12,7 @@ import time
 import pytest
 from django.conf import settings as django_settings
 
+from apps.core.jobs import JobLock
 from apps.workers.generator import generate_workers, planned_defects, write_workers
 from apps.workers.models import IngestJob, Worker
 from apps.workers.services import create_ingest_job, run_ingest
@@ -292,6 +293,14 @@ def test_a_worker_killed_mid_ingest_and_the_job_rerun_lands_every_good_row_once(
             worker.kill()
     killed = IngestJob.objects.get(pk=job.pk)
     assert killed.status == "running" and 0 < Worker.objects.count() < good
+    # PostgreSQL frees the dead runner's job lock when its backend notices the closed socket, which can
+    # be after the statement it was running ends; until then a re-delivery rightly does nothing.
+    lock = JobLock(IngestJob.job_kind, job.pk)
+    deadline = time.monotonic() + 30
+    while not lock.acquire():
+        assert time.monotonic() < deadline, "the killed runner's job lock was never released"
+        time.sleep(0.05)
+    lock.release()
 
     rerun = run_ingest(job.pk)
 
