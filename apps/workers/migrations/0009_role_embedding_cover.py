@@ -14,12 +14,15 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workers', '0008_place_statistics'),
+        ("workers", "0008_place_statistics"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='worker',
-            index=models.Index(condition=models.Q(('embedding__isnull', False)), fields=['role', 'status'], include=('id', 'embedding'), name='worker_role_embedding'),
+            model_name="worker",
+            index=models.Index(
+                fields=["role", "status"], include=["id", "embedding"], condition=models.Q(embedding__isnull=False),
+                name="worker_role_embedding",
+            ),
         ),
     ]
