@@ -4,8 +4,8 @@
 For `bench_search`'s queries, each filtered by a role (half the query's own, half one drawn at random),
 runs the candidate query of both paths under `EXPLAIN ANALYZE` against the running corpus
 (`LAKEHOUSE_VAR_DIR` or `DATABASE_URL` names the stack) and divides its execution time by the rows its
-scan met: the graph walk as `nearest_workers` runs it (iterative scan at the planned `ef_search`), and
-the exact path (the filter's index, distances, top k + margin). Queries whose scan met fewer than
+scan met: the candidate queries `nearest_workers` sends (`apps.workers.selectors.knn_candidates_sql`),
+the graph walk's as an iterative scan at the planned `ef_search`. Queries whose scan met fewer than
 500 rows are left out: their time is mostly start-up. The ratio of the medians is the setting's value.
 
     python -m benchmarks.bench_walk_row_cost [--queries 120] [--seed 371]
@@ -53,7 +53,7 @@ def measure(queries: int, seed: int) -> dict[str, list[float]]:
     from apps.indexes.embedders import get_embedder
     from apps.workers import vocabulary as vocab
     from apps.workers.search import filter_sql, search_request_from_dict
-    from apps.workers.selectors import RERANK_MARGIN
+    from apps.workers.selectors import RERANK_MARGIN, knn_candidates_sql
     from benchmarks.bench_search import make_queries
 
     rng = random.Random(seed)
@@ -66,9 +66,9 @@ def measure(queries: int, seed: int) -> dict[str, list[float]]:
             request = search_request_from_dict({"query": query["text"], "k": 10, "filters": {"role": role}})
             literal = vector_literal(embedder.embed([request.query])[0])
             where, params = filter_sql(request.filters, request.exclude_ids, with_box=False)
-            for path, order in (("walk", "embedding <=> %s::halfvec"), ("exact", "(embedding <=> %s::halfvec) + 0")):
+            for path in ("walk", "exact"):
                 cursor.execute(
-                    f"EXPLAIN (ANALYZE, FORMAT JSON) SELECT id FROM workers_worker WHERE {where} ORDER BY {order} LIMIT %s",
+                    "EXPLAIN (ANALYZE, FORMAT JSON) " + knn_candidates_sql(where, exact=path == "exact"),
                     [*params, literal, request.k + RERANK_MARGIN],
                 )
                 explained = cursor.fetchone()[0][0]

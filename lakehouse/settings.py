@@ -388,9 +388,9 @@ SEARCH_WALK_FLOOR_SAMPLE = env_int("SEARCH_WALK_FLOOR_SAMPLE", 2000, minimum=0)
 SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 5000, minimum=0)
 # Larger filters take it too when a graph walk would meet more rows than they keep, one walked row
 # costing this many rows of the exact path (apps.workers.search.weigh_walk). At 100k a walked row cost
-# 9.0–10.3 exact rows at the median, the exact rows read from the role index `worker_role_embedding`
-# (`python -m benchmarks.bench_walk_row_cost`; benchmarks/README.md, thirteenth pass). 0: every larger
-# filter walks.
+# 7.2–8.6 exact rows at the median and more on the far walks the weighing exists to stop, the exact
+# rows read from the role index `worker_role_embedding` (`python -m benchmarks.bench_walk_row_cost`;
+# benchmarks/README.md, thirteenth pass). 0: every larger filter walks.
 SEARCH_WALK_ROW_COST = env_float("SEARCH_WALK_ROW_COST", 10.0, minimum=0.0)
 SEARCH_RESULT_CACHE_TTL_S = env_int("SEARCH_RESULT_CACHE_TTL_S", 300, minimum=0)
 # Index versions are mirrored in Redis (apps.indexes.version_mirror); a write the app cannot see (raw

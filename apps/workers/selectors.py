@@ -143,6 +143,19 @@ def _distance_sql(column: str) -> str:
     return f"{column}::vector <=> %s::vector" if _stored_type(column) == "halfvec" else f"{column} <=> %s::vector"
 
 
+def knn_candidates_sql(sql_where: str, *, exact: bool, column: str = "embedding") -> str:
+    """The candidate query of one nearest-neighbour search: its parameters are the filter's, the query
+    vector and the candidate count. The exact path's candidates are ids; a graph walk's carry the result
+    columns and the vector (see `_knn`)."""
+    table = Worker._meta.db_table
+    order = f"{column} <=> %s::{_stored_type(column)}"
+    if exact:
+        # `+ 0` hides the ORDER BY from the HNSW index: the planner otherwise keeps the graph walk even
+        # when a B-tree on the filter would find every matching row far more cheaply (and exactly).
+        return f"SELECT id FROM {table} WHERE {sql_where} ORDER BY ({order}) + 0 LIMIT %s"
+    return f"SELECT {RESULT_SELECT}, {column} FROM {table} WHERE {sql_where} ORDER BY {order} LIMIT %s"
+
+
 def _knn(
     sql_where: str, params: list[Any], vector: str, k: int, *, exact: bool, ef_search: int, iterative: bool, column: str = "embedding"
 ) -> list[tuple]:
@@ -158,19 +171,15 @@ def _knn(
     search at 100k (the median of paired differences over 900 queries, issue 18).
     """
     table = Worker._meta.db_table
-    order = f"{column} <=> %s::{_stored_type(column)}"
+    candidates = knn_candidates_sql(sql_where, exact=exact, column=column)
     precise = _distance_sql(column)
     if exact:
-        # `+ 0` hides the ORDER BY from the HNSW index: the planner otherwise keeps the graph walk even
-        # when a B-tree on the filter would find every matching row far more cheaply (and exactly).
-        candidates = f"SELECT id FROM {table} WHERE {sql_where} ORDER BY ({order}) + 0 LIMIT %s"
         ranked = f"SELECT {RESULT_SELECT}, {precise} AS distance FROM {table} JOIN candidates USING (id)"
         sql = ""
     else:
         # Session-level SETs, sent with the SELECT in one round trip (client-side binding allows several
         # statements): no transaction, so no BEGIN and COMMIT round trips for SET LOCAL. A pooled
         # connection carries them to its next request, whose graph walks set their own first.
-        candidates = f"SELECT {RESULT_SELECT}, {column} FROM {table} WHERE {sql_where} ORDER BY {order} LIMIT %s"
         ranked = f"SELECT {RESULT_SELECT}, {precise} AS distance FROM candidates"
         sql = f"SET hnsw.ef_search = {int(ef_search)}; "
         if iterative:

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.indexes.embedders import get_embedder
 from apps.workers import selectors
 from apps.workers.search import search_request_from_dict
+from tests.conftest import _test_database_url
 from tests.oracle import exact_ranking
 
 pytestmark = pytest.mark.django_db
@@ -27,10 +28,7 @@ def _scans(plan: dict) -> list[dict]:
 
 
 def test_a_role_filters_exact_path_never_reads_the_heap(search_corpus):
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params, autocommit=True) as raw:  # VACUUM cannot run inside the test's transaction
+    with psycopg.connect(_test_database_url(), autocommit=True) as raw:  # VACUUM cannot run inside the test's transaction
         raw.execute("VACUUM ANALYZE workers_worker")  # the visibility map lets a scan skip the heap
     role = Counter(m["role"] for m in search_corpus["meta"]).most_common(1)[0][0]
     request = search_request_from_dict({"query": "reliable weekend crew", "k": 10, "filters": {"role": role}})
