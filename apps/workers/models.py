@@ -71,8 +71,7 @@ class Worker(models.Model):
             models.Index(fields=["role"], name="worker_role"),
             # The exact path of a role filter reads the vectors from this index alone (an index-only
             # scan in role order) instead of one heap page per row: a role's rows are spread over the
-            # heap, which is in (state, city, role) order. At 100k, 0.87–1.03 µs a row instead of 1.66
-            # (benchmarks/README.md, thirteenth pass). ~2 KB a row, like the heap.
+            # heap, which is in (state, city, role) order. Figures in migration 0009's docstring.
             models.Index(
                 fields=["role", "status"],
                 include=["id", "embedding"],
